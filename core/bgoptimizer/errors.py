@@ -1,0 +1,44 @@
+"""The exception family of bgoptimizer.
+
+Every error a user can cause is a :class:`BgOptimizerError`; its message names
+the file or parameter at fault, so front ends (CLI, Siril plugin) print it as
+one line without a traceback.
+"""
+
+__all__ = [
+    "BgOptimizerError",
+    "ParameterError",
+    "InputImageError",
+    "FileFormatError",
+    "OutputError",
+    "MaskError",
+    "Cancelled",
+]
+
+
+class BgOptimizerError(Exception):
+    """Base class: a problem the user can act on."""
+
+
+class ParameterError(BgOptimizerError, ValueError):
+    """A parameter value is out of range or of the wrong kind."""
+
+
+class InputImageError(BgOptimizerError, ValueError):
+    """The pixel data cannot be processed (constant, non-finite, too small...)."""
+
+
+class FileFormatError(BgOptimizerError):
+    """A file is missing, unreadable, corrupt or of an unsupported format."""
+
+
+class OutputError(BgOptimizerError):
+    """An output file cannot be written."""
+
+
+class MaskError(BgOptimizerError, ValueError):
+    """The mask does not fit the image or leaves nothing to fit."""
+
+
+class Cancelled(BgOptimizerError):
+    """The user asked to stop; nothing was changed."""

@@ -1,0 +1,68 @@
+"""Image files in and out: FITS and XISF as ``(C, H, W)`` float32 plus metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from ..errors import FileFormatError
+from .atomic import atomic_write, check_output_dir
+from .fits_io import FITS_EXTENSIONS, read_fits, write_fits
+from .image_file import ImageFile
+from .png import write_png
+from .xisf_io import read_xisf, write_xisf
+
+__all__ = [
+    "ImageFile",
+    "read_image",
+    "write_image",
+    "write_png",
+    "image_format",
+    "extension_for",
+    "atomic_write",
+    "check_output_dir",
+]
+
+
+def image_format(path: str | Path) -> str:
+    """``fits`` or ``xisf`` from the file name, or a `FileFormatError` naming it."""
+    suffix = Path(path).suffix.lower()
+    if suffix in FITS_EXTENSIONS:
+        return "fits"
+    if suffix == ".xisf":
+        return "xisf"
+    raise FileFormatError(f"{path}: unsupported file type {suffix or '(none)'!r}; use FITS (.fit, .fits, .fts) or .xisf")
+
+
+def extension_for(fmt: str, source: str | Path | None = None) -> str:
+    """The output extension: the source's own when it is of that format."""
+    if source is not None and image_format(source) == fmt:
+        return Path(source).suffix
+    return ".fits" if fmt == "fits" else ".xisf"
+
+
+def read_image(path: str | Path) -> ImageFile:
+    """Read a FITS or XISF image as ``(C, H, W)`` float32, rows in FITS order."""
+    path = Path(path)
+    fmt = image_format(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    return read_fits(path) if fmt == "fits" else read_xisf(path)
+
+
+def write_image(
+    path: str | Path,
+    data: np.ndarray,
+    header: fits.Header | None = None,
+    properties: dict[str, Any] | None = None,
+    compress: bool = False,
+) -> Path:
+    """Write ``(C, H, W)`` float32 data in the format the extension names, atomically."""
+    path = Path(path)
+    header = header if header is not None else fits.Header()
+    if image_format(path) == "fits":
+        return write_fits(path, data, header, compress)
+    return write_xisf(path, data, header, properties, compress)

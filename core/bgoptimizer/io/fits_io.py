@@ -1,0 +1,74 @@
+"""FITS reading and writing (astropy), at the planar float32 edge."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+
+from ..errors import FileFormatError
+from .atomic import atomic_write
+from .image_file import ImageFile, to_unit_range
+
+__all__ = ["read_fits", "write_fits", "FITS_EXTENSIONS"]
+
+FITS_EXTENSIONS = (".fit", ".fits", ".fts")
+
+# Structure and scaling keywords are rewritten by astropy for the float32 output.
+_STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE",
+               "BLANK", "DATAMIN", "DATAMAX", "CHECKSUM", "DATASUM")
+
+
+def read_fits(path: Path) -> ImageFile:
+    """The first HDU holding an image, as ``(C, H, W)`` float32 (integers scaled to [0, 1])."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            with fits.open(path, memmap=False) as hdus:
+                for hdu in hdus:
+                    if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2:
+                        header = hdu.header.copy()
+                        samples = hdu.data
+                        break
+                else:
+                    raise FileFormatError(f"{path}: no image in this FITS file")
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, TypeError) as error:
+        raise FileFormatError(f"{path}: not a readable FITS file ({error})") from None
+    if samples.ndim == 3 and samples.shape[0] == 1:
+        samples = samples[0]
+    if samples.ndim == 2:
+        samples = samples[None]
+    if samples.ndim != 3 or samples.shape[0] not in (1, 3):
+        raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
+    return ImageFile(to_unit_range(samples, str(path)), _clean_header(header), {}, "fits", path)
+
+
+def _clean_header(header: fits.Header) -> fits.Header:
+    cleaned = header.copy()
+    for key in _STRUCTURAL:
+        cleaned.remove(key, ignore_missing=True, remove_all=True)
+    for key in [key for key in cleaned if key.startswith("NAXIS")]:
+        cleaned.remove(key, ignore_missing=True, remove_all=True)
+    return cleaned
+
+
+def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool = False) -> Path:
+    """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically.
+
+    Compression is lossless GZIP of the float bits (no quantization).
+    """
+    pixels = np.ascontiguousarray(data[0] if data.shape[0] == 1 else data, dtype=np.float32)
+    header = _clean_header(header)
+    if compress:
+        image = fits.CompImageHDU(pixels, header=header, compression_type="GZIP_2", quantize_level=0.0)
+        hdus = fits.HDUList([fits.PrimaryHDU(), image])
+    else:
+        hdus = fits.HDUList([fits.PrimaryHDU(pixels, header=header)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        return atomic_write(path, lambda temporary: hdus.writeto(temporary, overwrite=True, output_verify="silentfix"))

@@ -1,0 +1,45 @@
+"""The in-memory form of an image file: planar float32 pixels plus metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+__all__ = ["ImageFile", "to_unit_range"]
+
+# Divisors that bring integer samples to [0, 1], as Siril does on load.
+_INTEGER_RANGE = {
+    np.dtype(np.uint8): 255.0,
+    np.dtype(np.uint16): 65535.0,
+    np.dtype(np.uint32): 4294967295.0,
+    np.dtype(np.int8): 127.0,
+    np.dtype(np.int16): 32767.0,
+    np.dtype(np.int32): 2147483647.0,
+}
+
+
+@dataclass
+class ImageFile:
+    """Pixels ``(C, H, W)`` float32 in FITS row order (bottom row first) and the file's metadata."""
+
+    data: np.ndarray
+    header: fits.Header = field(default_factory=fits.Header)  # FITS keywords
+    properties: dict[str, Any] = field(default_factory=dict)  # XISF properties, if any
+    format: str = "fits"
+    path: Path | None = None
+
+
+def to_unit_range(samples: np.ndarray, source: str) -> np.ndarray:
+    """Integer samples scaled to [0, 1]; floats unchanged; always float32."""
+    from ..errors import FileFormatError
+
+    dtype = samples.dtype.newbyteorder("=")
+    if dtype.kind == "f":
+        return samples.astype(np.float32, copy=False)
+    if dtype not in _INTEGER_RANGE:
+        raise FileFormatError(f"{source}: unsupported sample type {samples.dtype}")
+    return (samples.astype(np.float32) / np.float32(_INTEGER_RANGE[dtype])).astype(np.float32)

@@ -1,0 +1,269 @@
+"""Every parameter of the method, defined once.
+
+:class:`Parameters` is both the value object passed to
+:func:`bgoptimizer.extract_background` and the specification (default, valid
+range or choices, one-line help, panel group) from which the command-line
+options, the Siril panel and the Siril batch options are generated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ParameterError
+
+__all__ = ["Parameters", "ParameterSpec", "parameter_specs", "GROUPS"]
+
+GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")
+
+
+def _param(
+    default: Any,
+    help: str,
+    group: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    siril: bool = True,
+) -> Any:
+    return field(
+        default=default,
+        metadata={
+            "help": help,
+            "group": group,
+            "low": low,
+            "high": high,
+            "choices": choices,
+            "siril": siril,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Parameters of the background optimizer (defaults follow the method's reference)."""
+
+    downscale: int = _param(
+        8, "Block size of the downscaling before the fit (pixels).", "Preprocessing", low=1, high=64
+    )
+    downscale_func: str = _param(
+        "median",
+        "Block statistic for downscaling: median rejects small stars, mean keeps more signal.",
+        "Preprocessing",
+        choices=("median", "mean"),
+    )
+    quantile: float = _param(
+        0.95,
+        "Quantile of each channel mapped to white by the stretch (highlights clip on purpose).",
+        "Preprocessing",
+        low=0.5,
+        high=1.0,
+    )
+    stretch_target: float = _param(
+        0.25,
+        "Level the stretch moves each channel's median to (midtones transfer target).",
+        "Preprocessing",
+        low=0.01,
+        high=0.99,
+    )
+    mask: str | None = _param(
+        None,
+        "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
+        "Mask",
+    )
+    threshold_min: float = _param(
+        0.001,
+        "Stretched level below which a downscaled pixel is ignored (black borders, dead areas).",
+        "Mask",
+        low=0.0,
+        high=1.0,
+    )
+    threshold_max: float = _param(
+        1.0,
+        "Stretched level above which a downscaled pixel is ignored (bright objects).",
+        "Mask",
+        low=0.0,
+        high=1.0,
+    )
+    points: int = _param(32, "Number of spline control points.", "Spline", low=4, high=1024)
+    order: int = _param(
+        2,
+        "Polyharmonic order: 1 (r, stiff cones), 2 (thin plate r^2 log r), 3 (r^3, smoothest).",
+        "Spline",
+        choices=(1, 2, 3),
+    )
+    init: str = _param(
+        "random",
+        "Initial control-point layout: random (uniform) or a regular grid.",
+        "Spline",
+        choices=("random", "grid"),
+    )
+    seed: int = _param(
+        0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1
+    )
+    epochs: int = _param(
+        1000,
+        "Maximum number of optimizer iterations (0 keeps the initial interpolation).",
+        "Optimization",
+        low=0,
+        high=100000,
+    )
+    patience: int = _param(
+        100,
+        "Stop after this many iterations without improvement (learning rate halves after half).",
+        "Optimization",
+        low=2,
+        high=100000,
+    )
+    loss: str = _param(
+        "robust",
+        "Loss: robust (noise-scaled Cauchy, fitted first by reweighted least squares) "
+        "or reference (the original log loss, for comparison).",
+        "Optimization",
+        choices=("robust", "reference"),
+    )
+    lr: float = _param(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0)
+    alpha: float = _param(
+        5.0,
+        "Weight of the penalties for a model above the data or below zero.",
+        "Optimization",
+        low=0.0,
+        high=1000.0,
+    )
+    device: str = _param(
+        "auto",
+        "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
+        "Optimization",
+        choices=("auto", "cpu", "cuda", "mps"),
+    )
+    mode: str = _param(
+        "subtract",
+        "Correction: subtract an additive gradient or divide by a multiplicative one.",
+        "Output",
+        choices=("subtract", "divide"),
+    )
+    compress: bool = _param(False, "Write compressed (lossless) output files.", "Output")
+    format: str | None = _param(
+        None,
+        "Output file format (default: the input's).",
+        "Output",
+        choices=(None, "fits", "xisf"),
+        siril=False,
+    )
+
+    def __post_init__(self) -> None:
+        for spec in parameter_specs():
+            spec.validate(getattr(self, spec.name))
+        if self.threshold_min >= self.threshold_max:
+            raise ParameterError(
+                f"threshold_min ({self.threshold_min}) must be below "
+                f"threshold_max ({self.threshold_max})"
+            )
+
+    def replace(self, **changes: Any) -> Parameters:
+        """A copy with some values changed (validated again)."""
+        unknown = set(changes) - {spec.name for spec in parameter_specs()}
+        if unknown:
+            raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        """Compact ``name=value`` list of the values that shape the result (for HISTORY)."""
+        skip = {"device", "compress", "format"}
+        return " ".join(
+            f"{spec.name}={getattr(self, spec.name)}"
+            for spec in parameter_specs()
+            if spec.name not in skip
+        )
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter's description, read from the :class:`Parameters` field."""
+
+    name: str
+    type: type
+    optional: bool
+    default: Any
+    help: str
+    group: str
+    low: float | None
+    high: float | None
+    choices: tuple[Any, ...] | None
+    siril: bool
+
+    @property
+    def flag(self) -> str:
+        """The command-line and batch option name, e.g. ``--threshold-min``."""
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, text: str) -> Any:
+        """Convert an option string to this parameter's type, naming it on error."""
+        if self.optional and text.lower() in ("", "none"):
+            return None
+        try:
+            if self.type is bool:
+                lowered = text.lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(text)
+                return lowered in ("1", "true", "yes", "on")
+            return self.type(text)
+        except ValueError:
+            raise ParameterError(
+                f"{self.flag}: {text!r} is not a valid {self.type.__name__}"
+            ) from None
+
+    def validate(self, value: Any) -> None:
+        if value is None:
+            if not self.optional:
+                raise ParameterError(f"{self.name} must be given")
+            return
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise ParameterError(
+                f"{self.name} must be a {self.type.__name__}, got {value!r}"
+            )
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices if c is not None)
+            raise ParameterError(f"{self.name} must be one of {allowed}; got {value!r}")
+        if self.low is not None and not value >= self.low:
+            raise ParameterError(f"{self.name} must be >= {self.low}; got {value!r}")
+        if self.high is not None and not value <= self.high:
+            raise ParameterError(f"{self.name} must be <= {self.high}; got {value!r}")
+
+
+def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    base = args[0] if args else hint
+    return ParameterSpec(
+        name=f.name,
+        type=base,
+        optional=bool(args),
+        default=f.default,
+        help=f.metadata["help"],
+        group=f.metadata["group"],
+        low=f.metadata["low"],
+        high=f.metadata["high"],
+        choices=f.metadata["choices"],
+        siril=f.metadata["siril"],
+    )
+
+
+_SPECS: tuple[ParameterSpec, ...] | None = None
+
+
+def parameter_specs() -> tuple[ParameterSpec, ...]:
+    """All parameter specifications, in definition order."""
+    global _SPECS
+    if _SPECS is None:
+        hints = typing.get_type_hints(Parameters)
+        _SPECS = tuple(_spec(f, hints[f.name]) for f in dataclasses.fields(Parameters))
+    return _SPECS

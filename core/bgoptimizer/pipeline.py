@@ -1,0 +1,386 @@
+"""The method in order: prepare (stretch, downscale, mask) -> fit -> reconstruct -> correct.
+
+Full-resolution work is done in bands of rows, so besides the input only the
+background model and the corrected image are ever held at full size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .device import describe_device, resolve_device
+from .downscale import block_centers, block_reduce, reduced_size
+from .errors import InputImageError, MaskError, ParameterError
+from .fit import FitData, noise_levels, optimize, robust_solve
+from .mask import MISSING_TOLERANCE, missing_to_nan, reduce_user_mask, threshold_mask
+from .params import Parameters
+from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
+from .stretch import ChannelStretch, fit_stretch
+
+__all__ = [
+    "Prepared",
+    "FitReport",
+    "BackgroundResult",
+    "as_planar",
+    "prepare",
+    "preview_image",
+    "fit_background",
+    "extract_background",
+]
+
+ProgressCallback = Callable[[float, str], None]
+CancelCheck = Callable[[], bool]
+
+# Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels.
+_STAT_SAMPLES = 2_000_000
+# Full-resolution bands hold about this many pixels per channel.
+_BAND_PIXELS = 2_000_000
+# Spline evaluations are chunked to about this many kernel values.
+_KERNEL_CHUNK = 8_000_000
+# Fewer background samples than this cannot constrain a spline.
+_MIN_SAMPLES = 16
+
+_STAGES = {"prepare": (0.0, 0.08), "fit": (0.08, 0.9), "reconstruct": (0.9, 1.0)}
+
+
+@dataclass
+class Prepared:
+    """Steps 1-4 of the method: what the fit sees (and what the preview shows)."""
+
+    shape: tuple[int, int, int]  # full-resolution (C, H, W)
+    factor: int
+    stretches: list[ChannelStretch]
+    stretched_ds: np.ndarray  # (C, h, w) float32, NaN where no valid pixel
+    mask_ds: np.ndarray  # (1 or C, h, w) float32 weights in [0, 1]
+
+    @property
+    def length(self) -> float:
+        """The unit of the spline's coordinates: the image's longer side in pixels."""
+        return float(max(self.shape[1:]))
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        return self.shape[2] / self.length, self.shape[1] / self.length
+
+
+@dataclass
+class FitReport:
+    loss: float
+    iterations: int
+    stopped_early: bool
+    samples: int
+    device: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
+        return (
+            f"loss {self.loss:.5f} after {self.iterations} iterations on {self.device} "
+            f"({self.samples} background samples); {stages}"
+        )
+
+
+@dataclass
+class BackgroundResult:
+    background: np.ndarray  # (C, H, W) float32, linear model
+    corrected: np.ndarray  # (C, H, W) float32
+    report: FitReport
+    state: SplineState
+
+
+def as_planar(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """Check an image and return it as float32 ``(C, H, W)`` with C = 1 or 3."""
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[0] not in (1, 3):
+        raise InputImageError(f"{name}: expected (H, W) or (C, H, W) with C = 1 or 3, got shape {array.shape}")
+    if array.dtype.kind not in "fiu":
+        raise InputImageError(f"{name}: unsupported pixel type {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    if np.isinf(array).any():
+        count = int(np.isinf(array).sum())
+        raise InputImageError(f"{name}: {count} pixels are infinite; repair or clip them first")
+    return array
+
+
+def _stage(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
+    if progress is None:
+        return None
+    start, end = _STAGES[stage]
+    return lambda fraction, message: progress(start + (end - start) * fraction, message)
+
+
+def _sample_step(height: int, width: int) -> int:
+    return max(1, int(np.sqrt(height * width / _STAT_SAMPLES)))
+
+
+def _band_rows(width: int, multiple: int) -> int:
+    rows = max(1, _BAND_PIXELS // max(width, 1))
+    return max(multiple, rows // multiple * multiple)
+
+
+def prepare(
+    image: np.ndarray,
+    params: Parameters,
+    mask: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+) -> Prepared:
+    """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4)."""
+    image = as_planar(image)
+    channels, height, width = image.shape
+    factor = params.downscale
+    if height < factor or width < factor:
+        raise ParameterError(
+            f"downscale: the image ({width}x{height}) is smaller than one {factor}x{factor} block"
+        )
+    step = _sample_step(height, width)
+    sample = missing_to_nan(image[:, ::step, ::step])
+    if not np.isfinite(sample).any():
+        raise InputImageError("the image has no valid pixel (all zero or NaN)")
+    stretches = fit_stretch(sample, params.quantile, params.stretch_target)
+    del sample
+
+    stretched_ds = np.empty(
+        (channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32
+    )
+    band = _band_rows(width, factor)
+    for top in range(0, height, band):
+        chunk = missing_to_nan(image[:, top : top + band])
+        for channel, stretch in zip(chunk, stretches):
+            channel[...] = stretch.apply(channel)
+        reduced = block_reduce(chunk, factor, params.downscale_func)
+        stretched_ds[:, top // factor : top // factor + reduced.shape[1]] = reduced
+        if progress is not None:
+            progress(min(1.0, (top + band) / height), "stretch and downscale")
+
+    mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
+    if mask is None and params.mask is not None:
+        from .io import read_image  # deferred: io is optional for array users
+
+        mask = read_image(params.mask).data
+    if mask is not None:
+        source = params.mask or "mask"
+        mask_ds = mask_ds * reduce_user_mask(
+            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, source
+        )
+    return Prepared(image.shape, factor, stretches, stretched_ds, mask_ds)
+
+
+def preview_image(prepared: Prepared) -> np.ndarray:
+    """The stretched, downscaled image with masked-out pixels dimmed to a quarter: ``(C, h, w)``."""
+    shown = np.nan_to_num(prepared.stretched_ds, nan=0.0)
+    weight = prepared.mask_ds.max(axis=0, keepdims=True) if prepared.mask_ds.shape[0] > 1 else prepared.mask_ds
+    return (shown * (0.25 + 0.75 * weight)).astype(np.float32)
+
+
+def _fit_data(prepared: Prepared, device: torch.device) -> FitData:
+    weights = prepared.mask_ds
+    usable = weights.max(axis=0) > 0
+    count = int(usable.sum())
+    if count < _MIN_SAMPLES:
+        total = usable.size
+        raise MaskError(
+            f"the mask leaves {count} of {total} downscaled pixels as background; "
+            "widen threshold_min/threshold_max or the mask"
+        )
+    rows, cols = np.nonzero(usable)
+    factor, (_, height, width) = prepared.factor, prepared.shape
+    x = block_centers(width, factor)[cols] / prepared.length
+    y = block_centers(height, factor)[rows] / prepared.length
+    points = np.stack([x, y], axis=1).astype(np.float32)
+    values = np.nan_to_num(prepared.stretched_ds[:, rows, cols], nan=0.0)
+    sample_weights = weights[:, rows, cols]
+    noise = noise_levels(prepared.stretched_ds, weights)[:, None]
+    return FitData(
+        torch.from_numpy(points).to(device),
+        torch.from_numpy(np.ascontiguousarray(values)).to(device),
+        torch.from_numpy(np.ascontiguousarray(sample_weights)).to(device),
+        torch.from_numpy(noise).to(device),
+    )
+
+
+def _initial_state(prepared: Prepared, params: Parameters, data: FitData, device: torch.device) -> SplineState:
+    """Starting spline: robust regression (robust loss) or interpolation of control values (reference)."""
+    generator = np.random.default_rng(params.seed)
+    centers = initial_centers(params.points, prepared.extent, params.init, generator)
+    if params.loss == "robust":
+        return robust_solve(data, torch.from_numpy(centers).to(device), params.order)
+    _, rows_ds, cols_ds = prepared.stretched_ds.shape
+    cols = np.clip((centers[:, 0] * prepared.length / prepared.factor).astype(int), 0, cols_ds - 1)
+    rows = np.clip((centers[:, 1] * prepared.length / prepared.factor).astype(int), 0, rows_ds - 1)
+    median = data.values.median(dim=1).values.cpu().numpy()
+    pixel = np.nan_to_num(prepared.stretched_ds[:, rows, cols].T, nan=0.0)
+    weight = prepared.mask_ds[:, rows, cols].T
+    values = weight * pixel + (1.0 - weight) * median
+    weights, affine = solve_interpolation(centers, values, params.order)
+    return SplineState(
+        torch.from_numpy(centers).to(device),
+        torch.from_numpy(weights).to(device),
+        torch.from_numpy(affine).to(device),
+        params.order,
+    )
+
+
+def fit_background(
+    prepared: Prepared,
+    params: Parameters,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> tuple[SplineState, FitReport]:
+    """Fit the spline to the prepared image (steps 5-6)."""
+    device = resolve_device(params.device)
+    data = _fit_data(prepared, device)
+    initial = _initial_state(prepared, params, data, device)
+    outcome = optimize(
+        data,
+        initial,
+        epochs=params.epochs,
+        lr=params.lr,
+        alpha=params.alpha,
+        patience=params.patience,
+        loss=params.loss,
+        progress=progress,
+        cancel=cancel,
+    )
+    report = FitReport(
+        loss=outcome.loss,
+        iterations=outcome.iterations,
+        stopped_early=outcome.stopped_early,
+        samples=len(data.points),
+        device=describe_device(device),
+    )
+    return outcome.state, report
+
+
+def _reconstruct(
+    state: SplineState,
+    prepared: Prepared,
+    progress: ProgressCallback | None,
+) -> np.ndarray:
+    """Linear background ``(C, H, W)``: the spline at every pixel, stretch undone (step 7)."""
+    channels, height, width = prepared.shape
+    device = state.centers.device
+    background = np.empty(prepared.shape, np.float32)
+    x = (torch.arange(width, dtype=torch.float32, device=device) + 0.5) / prepared.length
+    band = max(1, _KERNEL_CHUNK // (width * len(state.centers)))
+    with torch.no_grad():
+        for top in range(0, height, band):
+            bottom = min(height, top + band)
+            y = (torch.arange(top, bottom, dtype=torch.float32, device=device) + 0.5) / prepared.length
+            # Above 1 the stretch was clipped: no background lives there.
+            values = evaluate_grid(state, x, y).clamp_max(1.0).cpu().numpy()
+            for channel, stretch in enumerate(prepared.stretches):
+                background[channel, top:bottom] = stretch.invert(values[channel])
+            if progress is not None:
+                progress(bottom / height, "reconstruct")
+    return background
+
+
+def _valid(image: np.ndarray) -> np.ndarray:
+    return np.abs(image) > MISSING_TOLERANCE  # False for NaN too
+
+
+def _correct(image: np.ndarray, background: np.ndarray, mode: str) -> np.ndarray:
+    """Remove the background, keeping the original level; missing pixels stay 0 (step 8)."""
+    channels, height, width = image.shape
+    step = _sample_step(height, width)
+    sample, model_sample = image[:, ::step, ::step], background[:, ::step, ::step]
+    gain = np.ones(channels, np.float32)
+    offset = np.zeros(channels, np.float32)
+    for channel in range(channels):
+        valid = _valid(sample[channel])
+        if mode == "divide":
+            if (model_sample[channel][valid] <= 0).any() or (background[channel] <= 0).any():
+                raise InputImageError(
+                    "mode=divide: the background model reaches zero or below; use mode=subtract"
+                )
+            gain[channel] = np.mean(model_sample[channel][valid])
+        else:
+            level = np.median(sample[channel][valid])
+            offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
+
+    corrected = np.empty_like(image, dtype=np.float32)
+    lowest, highest = np.inf, -np.inf
+    band = _band_rows(width, 1)
+    for top in range(0, height, band):
+        rows = slice(top, top + band)
+        for channel in range(channels):
+            pixels, model = image[channel, rows], background[channel, rows]
+            valid = _valid(pixels)
+            if mode == "divide":
+                result = pixels / model * gain[channel]
+            else:
+                result = pixels - model + offset[channel]
+            corrected[channel, rows] = np.where(valid, result, 0.0)
+            if valid.any():
+                lowest = min(lowest, float(result[valid].min()))
+                highest = max(highest, float(result[valid].max()))
+    ceiling = max(1.0, float(np.nanmax(sample)))
+    shift = -lowest if lowest < 0 else 0.0
+    scale = ceiling / (highest + shift) if highest + shift > ceiling else 1.0
+    if shift or scale != 1.0:
+        for top in range(0, height, band):
+            rows = slice(top, top + band)
+            valid = _valid(image[:, rows])
+            corrected[:, rows] = np.where(valid, (corrected[:, rows] + shift) * scale, 0.0)
+    return corrected
+
+
+def extract_background(
+    image: np.ndarray,
+    params: Parameters | None = None,
+    mask: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> BackgroundResult:
+    """Model and remove the smooth background of a linear image.
+
+    Parameters
+    ----------
+    image : `~numpy.ndarray`
+        Linear image, ``(H, W)`` or ``(C, H, W)`` with C = 1 or 3, nominally in
+        [0, 1]; pixels equal to 0 (or NaN) are missing and stay 0.
+    params : `Parameters`, optional
+        Method parameters; defaults when omitted.
+    mask : `~numpy.ndarray`, optional
+        Full-resolution weights in [0, 1], ``(H, W)``, ``(1, H, W)`` or
+        ``(C, H, W)``: 1 = background, 0 = ignore. Overrides ``params.mask``.
+    progress : callable, optional
+        ``progress(fraction, message)``, called from this thread.
+    cancel : callable, optional
+        Returns True to stop; raises `Cancelled` and changes nothing.
+
+    Returns
+    -------
+    BackgroundResult
+        ``background`` and ``corrected`` as float32 ``(C, H, W)``, the fit report
+        and the fitted spline.
+    """
+    params = params or Parameters()
+    image = as_planar(image)
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    prepared = prepare(image, params, mask, _stage(progress, "prepare"))
+    seconds["prepare"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel)
+    seconds["fit"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    background = _reconstruct(state, prepared, _stage(progress, "reconstruct"))
+    seconds["reconstruct"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    corrected = _correct(image, background, params.mode)
+    seconds["correct"] = time.perf_counter() - start
+    report.seconds = seconds
+    if progress is not None:
+        progress(1.0, "done")
+    return BackgroundResult(background, corrected, report, state)

@@ -1,0 +1,194 @@
+"""Polyharmonic spline: kernel, interpolation solve and evaluation.
+
+``s(x) = sum_i w_i phi(|x - c_i|) + v . [1, x, y]`` with one value per channel:
+``centers`` ``(N, 2)``, ``weights`` ``(N, C)``, ``affine`` ``(3, C)``. Coordinates
+are ``(x, y)`` in units of the image's longer side, so the kernel is isotropic
+in pixels whatever the aspect ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "SplineState",
+    "radial_basis",
+    "evaluate",
+    "evaluate_grid",
+    "solve_interpolation",
+    "initial_centers",
+]
+
+# Candidates per point of the best-candidate random layout.
+_CANDIDATES = 8
+# Squared distances are floored here: the kernels' derivatives are singular at 0.
+_MIN_D2 = 1e-12
+
+
+def _kernel(d2: torch.Tensor, order: int, slope: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """phi(d2) (r, r^2 log r or r^3 of the squared distance) and, if asked, d(phi)/d(d2).
+
+    Works in place on ``d2`` (which becomes phi): at most two ``(N, P)`` buffers.
+    """
+    d2 = d2.clamp_min_(_MIN_D2)
+    if order == 1:
+        root = d2.sqrt_()
+        return root, root.reciprocal().mul_(0.5) if slope else None
+    if order == 2:
+        log = d2.log()
+        return d2.mul_(log).mul_(0.5), log.mul_(0.5).add_(0.5) if slope else None
+    if order == 3:
+        root = d2.sqrt()
+        return d2.mul_(root), root.mul_(1.5) if slope else None
+    raise ValueError(f"order must be 1, 2 or 3; got {order}")
+
+
+def _lifted_points(points: torch.Tensor) -> torch.Tensor:
+    """``(P, 4)`` rows ``[-2x, -2y, 1, x^2 + y^2]``: with :func:`_lifted_centers`, one matmul gives d2."""
+    ones = torch.ones_like(points[:, :1])
+    return torch.cat([-2.0 * points, ones, (points * points).sum(1, keepdim=True)], dim=1)
+
+
+def _lifted_centers(centers: torch.Tensor) -> torch.Tensor:
+    ones = torch.ones_like(centers[:, :1])
+    return torch.cat([centers, (centers * centers).sum(1, keepdim=True), ones], dim=1)
+
+
+def _squared_distances(points: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """``(N, P)`` squared distances |c|^2 + |p|^2 - 2 c.p as a single matrix product."""
+    return _lifted_centers(centers) @ _lifted_points(points).T
+
+
+def radial_basis(points: torch.Tensor, centers: torch.Tensor, order: int) -> torch.Tensor:
+    """``(N, P)`` kernel values phi(|c_n - p|) of every control point at every point."""
+    return _kernel(_squared_distances(points, centers), order, slope=False)[0]
+
+
+class _RadialPart(torch.autograd.Function):
+    """``w^T phi(|c - p|)``, ``(C, P)``, with a hand-written backward.
+
+    Autograd through the kernel keeps a dozen ``(P, N)`` temporaries; here the
+    backward needs only phi and its slope, and the control-point gradient
+    ``sum_p g_pn (p - c_n)`` is two matrix products.
+    """
+
+    @staticmethod
+    def forward(ctx, points, centers, weights, order):  # type: ignore[override]
+        basis, slope = _kernel(_squared_distances(points, centers), order, slope=True)
+        ctx.save_for_backward(points, centers, weights, basis, slope)
+        return weights.T @ basis
+
+    @staticmethod
+    def backward(ctx, grad_out):  # type: ignore[override]
+        points, centers, weights, basis, slope = ctx.saved_tensors
+        grad_weights = basis @ grad_out.T if ctx.needs_input_grad[2] else None
+        grad_centers = None
+        if ctx.needs_input_grad[1]:
+            pull = (weights @ grad_out).mul_(slope)  # dLoss/d(d2), (N, P)
+            grad_centers = -2.0 * (pull @ points - centers * pull.sum(1, keepdim=True))
+        return None, grad_centers, grad_weights, None
+
+
+def evaluate(
+    points: torch.Tensor,
+    centers: torch.Tensor,
+    weights: torch.Tensor,
+    affine: torch.Tensor,
+    order: int,
+) -> torch.Tensor:
+    """Spline values ``(C, P)`` at ``points`` ``(P, 2)``."""
+    if torch.is_grad_enabled() and (centers.requires_grad or weights.requires_grad):
+        radial = _RadialPart.apply(points, centers, weights, order)
+    else:
+        radial = weights.T @ radial_basis(points, centers, order)
+    return radial + affine[0][:, None] + affine[1:].T @ points.T
+
+
+@dataclass
+class SplineState:
+    """The fitted spline: control points, kernel weights and affine part (tensors)."""
+
+    centers: torch.Tensor
+    weights: torch.Tensor
+    affine: torch.Tensor
+    order: int
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        return evaluate(points, self.centers, self.weights, self.affine, self.order)
+
+    def detached(self) -> SplineState:
+        return SplineState(
+            self.centers.detach().clone(),
+            self.weights.detach().clone(),
+            self.affine.detach().clone(),
+            self.order,
+        )
+
+
+def evaluate_grid(
+    state: SplineState,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> torch.Tensor:
+    """Spline values ``(C, len(y), len(x))`` on the grid of ``x`` (columns) and ``y`` (rows)."""
+    grid_y, grid_x = torch.meshgrid(y, x, indexing="ij")
+    points = torch.stack((grid_x.reshape(-1), grid_y.reshape(-1)), dim=1)
+    return state(points).reshape(-1, len(y), len(x))
+
+
+def solve_interpolation(
+    centers: np.ndarray, values: np.ndarray, order: int, ridge: float = 1e-7
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``(N, C)`` and affine part ``(3, C)`` of the spline through ``values`` at ``centers``.
+
+    Solved in float64: the saddle-point system of a polyharmonic spline is
+    ill-conditioned in float32, and at N+3 unknowns the cost is nil. A tiny
+    ridge keeps coincident control points solvable.
+    """
+    centers64 = torch.from_numpy(np.asarray(centers, dtype=np.float64))
+    count = len(centers64)
+    basis = radial_basis(centers64, centers64, order).numpy()
+    poly = np.hstack([np.ones((count, 1)), centers64.numpy()])
+    system = np.zeros((count + 3, count + 3))
+    system[:count, :count] = basis + ridge * np.eye(count)
+    system[:count, count:] = poly
+    system[count:, :count] = poly.T
+    rhs = np.zeros((count + 3, values.shape[1]))
+    rhs[:count] = values
+    try:
+        solution = np.linalg.solve(system, rhs)
+    except np.linalg.LinAlgError:
+        solution = np.linalg.lstsq(system, rhs, rcond=None)[0]
+    return solution[:count].astype(np.float32), solution[count:].astype(np.float32)
+
+
+def initial_centers(
+    count: int, extent: tuple[float, float], layout: str, generator: np.random.Generator
+) -> np.ndarray:
+    """Initial control points ``(N, 2)`` inside ``[0, extent_x) x [0, extent_y)``.
+
+    ``grid`` places ``round(sqrt(N))**2`` points at the centers of a regular
+    grid of cells. ``random`` draws uniform points by best-candidate sampling
+    (each point is the farthest from the others of a few uniform candidates):
+    still random, but without the near-coincident pairs that make the
+    interpolation system ill-conditioned, and with the corners covered.
+    """
+    width, height = extent
+    if layout == "grid":
+        side = max(2, round(np.sqrt(count)))
+        gx = (np.arange(side) + 0.5) / side * width
+        gy = (np.arange(side) + 0.5) / side * height
+        xx, yy = np.meshgrid(gx, gy)
+        return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    if layout == "random":
+        size = np.array([width, height])
+        chosen = generator.random((1, 2)) * size
+        for _ in range(count - 1):
+            candidates = generator.random((_CANDIDATES, 2)) * size
+            gaps = ((candidates[:, None, :] - chosen[None]) ** 2).sum(-1).min(axis=1)
+            chosen = np.vstack([chosen, candidates[np.argmax(gaps)]])
+        return chosen.astype(np.float32)
+    raise ValueError(f"init must be 'random' or 'grid'; got {layout!r}")

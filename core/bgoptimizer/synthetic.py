@@ -1,0 +1,122 @@
+"""Synthetic linear sky scenes with a known background, for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Scene", "GRADIENTS", "gradient", "make_scene"]
+
+GRADIENTS = ("linear", "dome", "quadratic", "radial", "mixed")
+
+
+@dataclass
+class Scene:
+    image: np.ndarray  # (C, H, W) float32 linear image
+    background: np.ndarray  # (C, H, W) float32 true smooth background (sky level + gradient)
+    nebula: np.ndarray  # (C, H, W) float32 extended-object signal (zeros when absent)
+    noise: float  # per-pixel noise sigma
+
+
+def gradient(kind: str, height: int, width: int) -> np.ndarray:
+    """A smooth ``(H, W)`` surface with peak-to-peak 1 and minimum 0."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    scale = float(max(height, width))
+    u, v = x / scale, y / scale
+    uc, vc = width / scale / 2, height / scale / 2
+    if kind == "linear":
+        surface = 0.8 * u + 0.45 * v
+    elif kind == "dome":  # light pollution rising towards one corner
+        surface = np.exp(-((u - 1.1 * 2 * uc) ** 2 + (v + 0.1) ** 2) / 0.35)
+    elif kind == "quadratic":
+        surface = (u - 0.3 * uc) ** 2 + 0.6 * (v - 1.4 * vc) ** 2 + 0.3 * u * v
+    elif kind == "radial":  # vignetting-like falloff from the center
+        surface = -((u - uc) ** 2 + (v - vc) ** 2)
+    elif kind == "mixed":
+        surface = (
+            gradient("linear", height, width)
+            + gradient("dome", height, width)
+            + 0.5 * gradient("radial", height, width)
+        )
+    else:
+        raise ValueError(f"gradient kind must be one of {GRADIENTS}; got {kind!r}")
+    surface = surface - surface.min()
+    return (surface / surface.max()).astype(np.float32)
+
+
+def _add_stars(image: np.ndarray, rng: np.random.Generator, density: float) -> None:
+    channels, height, width = image.shape
+    count = int(height * width * density)
+    radius = 6
+    ys = rng.uniform(radius, height - radius - 1, count)
+    xs = rng.uniform(radius, width - radius - 1, count)
+    fluxes = 0.02 * rng.pareto(1.3, count) + 0.005  # many faint stars, a few bright ones
+    sigmas = rng.uniform(1.0, 2.0, count)
+    colors = rng.uniform(0.7, 1.3, (count, channels))
+    offsets = np.arange(-radius, radius + 1)
+    for y, x, flux, sigma, color in zip(ys, xs, fluxes, sigmas, colors):
+        iy, ix = int(y), int(x)
+        dy = (offsets + iy - y)[:, None]
+        dx = (offsets + ix - x)[None, :]
+        stamp = flux * np.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)) / (2 * np.pi * sigma * sigma)
+        image[:, iy - radius : iy + radius + 1, ix - radius : ix + radius + 1] += color[:, None, None] * stamp
+
+
+def _nebula(
+    height: int, width: int, channels: int, rng: np.random.Generator, amplitude: float, size: float
+) -> np.ndarray:
+    """A lumpy elliptical glow; ``size`` is its major-axis sigma as a fraction of the longer side."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    scale = float(max(height, width))
+    u, v = x / scale, y / scale
+    cu, cv = 0.45 * width / scale, 0.55 * height / scale
+    angle = rng.uniform(0, np.pi)
+    du, dv = u - cu, v - cv
+    a = du * np.cos(angle) + dv * np.sin(angle)
+    b = -du * np.sin(angle) + dv * np.cos(angle)
+    glow = np.exp(-(a**2 / (2 * size**2) + b**2 / (2 * (size / 2) ** 2)))
+    for _ in range(6):  # knots and filaments
+        ku, kv = cu + rng.normal(0, 0.6 * size), cv + rng.normal(0, 0.4 * size)
+        glow += 0.5 * np.exp(-((u - ku) ** 2 + (v - kv) ** 2) / (2 * (size * rng.uniform(0.12, 0.3)) ** 2))
+    glow = glow / glow.max() * amplitude
+    tint = np.array([1.0, 0.55, 0.75][:channels], np.float32)  # H-alpha red with some OIII
+    return (tint[:, None, None] * glow[None]).astype(np.float32)
+
+
+def make_scene(
+    width: int = 1500,
+    height: int = 1000,
+    channels: int = 3,
+    gradient_kind: str = "mixed",
+    nebula: bool = True,
+    nebula_size: float = 0.16,
+    nebula_amplitude: float = 2.0,
+    seed: int = 1,
+    sky: float = 0.02,
+    gradient_amplitude: float = 0.02,
+    noise: float = 0.002,
+    star_density: float = 0.0015,
+) -> Scene:
+    """A linear ``(C, H, W)`` sky: level + smooth gradient + stars + optional nebula + noise.
+
+    The gradient's peak-to-peak is ``gradient_amplitude`` (10x the noise by
+    default); channels get slightly different sky colors and gradient strengths.
+    The nebula's peak is ``nebula_amplitude`` x the noise, its size is
+    ``nebula_size`` (major-axis sigma over the longer side): 0.16 covers a good
+    part of the frame.
+    """
+    rng = np.random.default_rng(seed)
+    surface = gradient(gradient_kind, height, width)
+    color = np.array([1.0, 0.85, 0.7][:channels], np.float32)
+    background = (sky * color[:, None, None] + gradient_amplitude * color[:, None, None] * surface[None])
+    background = background.astype(np.float32)
+    signal = np.zeros((channels, height, width), np.float32)
+    _add_stars(signal, rng, star_density)
+    glow = (
+        _nebula(height, width, channels, rng, nebula_amplitude * noise, nebula_size)
+        if nebula
+        else np.zeros_like(signal)
+    )
+    image = background + signal + glow + rng.normal(0.0, noise, signal.shape).astype(np.float32)
+    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background, glow, noise)

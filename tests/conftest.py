@@ -1,0 +1,42 @@
+"""Shared fixtures: the real test data beside the project, and injected gradients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = DATA / "real"
+XISF = DATA / "xisf"
+M94 = REAL / "m94_seestar_stack_siril.fit"
+RAW_U16 = REAL / "seestar_raw_sub_bayer_u16.fit"
+
+
+def injected_gradient(height: int, width: int, peak_to_peak: float) -> np.ndarray:
+    """Linear tilt + corner dome + radial falloff, ``(H, W)``, with the given peak-to-peak."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    u, v = x / width, y / height
+    surface = (
+        0.6 * u
+        + 0.3 * v
+        + np.exp(-((u - 1.0) ** 2 + (v - 1.0) ** 2) / 0.3)
+        - 0.5 * ((u - 0.5) ** 2 + (v - 0.5) ** 2) / 0.5
+    )
+    surface -= surface.min()
+    return (surface / surface.max() * peak_to_peak).astype(np.float32)
+
+
+def relative_rms(recovered: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> float:
+    """RMS of (recovered - truth) with the constant offset removed, over truth's peak-to-peak."""
+    difference = (recovered - truth)[valid].astype(np.float64)
+    difference -= difference.mean()
+    return float(np.sqrt(np.mean(difference**2)) / np.ptp(truth))
+
+
+@pytest.fixture(scope="session")
+def m94() -> np.ndarray:
+    from bgoptimizer.io import read_image
+
+    return read_image(M94).data

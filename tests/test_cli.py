@@ -1,0 +1,152 @@
+"""The command line end to end, and every bad-input path: message, exit code, no output."""
+
+import re
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from bgoptimizer import ParameterError, Parameters, __version__
+from bgoptimizer.cli import build_parser, main
+from bgoptimizer.demo import main as demo_main
+from bgoptimizer.io import read_image, write_image
+from bgoptimizer.synthetic import make_scene
+
+
+@pytest.fixture
+def sky_file(tmp_path):
+    scene = make_scene(400, 300, nebula=False, seed=3)
+    header = fits.Header()
+    header["OBSERVER"] = "tester"
+    return write_image(tmp_path / "sky.fits", scene.image, header)
+
+
+def _outputs(folder):
+    return sorted(p.name for p in folder.iterdir() if "_bg" in p.name or p.suffix == ".png")
+
+
+def test_every_parameter_is_an_option_with_its_default():
+    parser = build_parser()
+    defaults = parser.parse_args(["x.fits"])
+    for name, value in Parameters().as_dict().items():
+        assert getattr(defaults, name) == value
+    args = parser.parse_args(["x.fits", "--threshold-min", "0.01", "--downscale-func", "mean", "--compress"])
+    assert (args.threshold_min, args.downscale_func, args.compress) == (0.01, "mean", True)
+
+
+def test_run_writes_both_outputs_with_history(sky_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(sky_file), str(out), "--epochs", "50", "--format", "xisf"]) == 0
+    assert _outputs(out) == ["sky_bgModel.xisf", "sky_bgSubtracted.xisf"]
+    corrected = read_image(out / "sky_bgSubtracted.xisf")
+    assert corrected.header["OBSERVER"] == "tester"
+    assert f"bgoptimizer {__version__}: background subtracted" in str(corrected.header["HISTORY"])
+    printed = capsys.readouterr().out
+    assert "final loss" in printed and "CPU" in printed
+
+
+def test_preview_writes_png_and_stops(sky_file, tmp_path):
+    assert main([str(sky_file), "-o", str(tmp_path / "p"), "--preview"]) == 0
+    png = tmp_path / "p" / "sky_preview.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _outputs(tmp_path / "p") == ["sky_preview.png"]
+
+
+def _fails(args, capsys, pattern, folder):
+    code = main([str(a) for a in args])
+    message = capsys.readouterr().err
+    assert code != 0
+    assert re.search(pattern, message), message
+    assert not [p for p in folder.rglob("*_bg*")]
+
+
+def test_missing_file(tmp_path, capsys):
+    _fails([tmp_path / "absent.fits"], capsys, r"absent\.fits: no such file", tmp_path)
+
+
+def test_unsupported_extension(tmp_path, capsys):
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8")
+    _fails([tmp_path / "photo.jpg"], capsys, r"photo\.jpg: unsupported file type", tmp_path)
+
+
+def test_corrupt_fits(tmp_path, capsys):
+    (tmp_path / "bad.fits").write_bytes(b"not a fits file at all" * 200)
+    _fails([tmp_path / "bad.fits"], capsys, r"bad\.fits: not a readable FITS file", tmp_path)
+
+
+def test_mask_of_wrong_size(sky_file, tmp_path, capsys):
+    mask = write_image(tmp_path / "mask.fits", np.ones((1, 10, 10), np.float32))
+    _fails([sky_file, "--mask", mask], capsys, r"mask\.fits: size 10x10 does not match the image's 400x300", tmp_path)
+
+
+def test_all_masked_image(sky_file, tmp_path, capsys):
+    mask = write_image(tmp_path / "zero_mask.fits", np.zeros((1, 300, 400), np.float32))
+    _fails([sky_file, "--mask", mask], capsys, r"mask leaves 0 of \d+ downscaled pixels", tmp_path)
+
+
+def test_thresholds_excluding_everything(sky_file, tmp_path, capsys):
+    _fails([sky_file, "--threshold-min", "0.99"], capsys, r"mask leaves \d+ of", tmp_path)
+
+
+def test_image_smaller_than_one_block(tmp_path, capsys):
+    path = write_image(tmp_path / "tiny.fits", np.random.default_rng(0).random((1, 5, 6), np.float32))
+    _fails([path], capsys, r"downscale: the image \(6x5\) is smaller than one 8x8 block", tmp_path)
+
+
+def test_infinite_pixels(sky_file, tmp_path, capsys):
+    data = read_image(sky_file).data.copy()
+    data[0, 10, 10] = np.inf
+    path = write_image(tmp_path / "inf.fits", data)
+    _fails([path], capsys, r"1 pixels are infinite", tmp_path)
+
+
+def test_constant_image(tmp_path, capsys):
+    path = write_image(tmp_path / "flat.fits", np.full((1, 64, 64), 0.25, np.float32))
+    _fails([path], capsys, r"channel 0 is constant", tmp_path)
+
+
+def test_all_zero_image(tmp_path, capsys):
+    path = write_image(tmp_path / "black.fits", np.zeros((1, 64, 64), np.float32))
+    _fails([path], capsys, r"no valid pixel", tmp_path)
+
+
+def test_unwritable_output_dir(sky_file, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    _fails([sky_file, "-o", blocker / "sub"], capsys, r"output directory .*a_file/sub: cannot create it", tmp_path)
+
+
+def test_out_of_range_option_names_the_parameter(sky_file, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([str(sky_file), "--downscale", "0"])
+    assert stop.value.code == 2
+    assert "downscale must be >= 1" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="threshold_min"):
+        Parameters(threshold_min=0.5, threshold_max=0.4)
+
+
+def test_nan_pixels_are_missing_and_stay_zero(sky_file, tmp_path):
+    data = read_image(sky_file).data.copy()
+    data[:, :20, :] = np.nan  # e.g. an uncovered strip of a reprojected mosaic
+    path = write_image(tmp_path / "nan.fits", data)
+    assert main([str(path), "--epochs", "20"]) == 0
+    corrected = read_image(tmp_path / "nan_bgSubtracted.fits").data
+    assert np.all(corrected[:, :20, :] == 0.0) and np.isfinite(corrected).all()
+    assert np.median(corrected[:, 20:, :]) > 0
+
+
+def test_one_bad_file_among_several(sky_file, tmp_path, capsys):
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(b"garbage" * 500)
+    out = tmp_path / "batch"
+    code = main([str(sky_file), str(bad), "-o", str(out), "--epochs", "20"])
+    assert code == 1
+    assert _outputs(out) == ["sky_bgModel.fits", "sky_bgSubtracted.fits"]
+    assert "1 of 2 files failed" in capsys.readouterr().err
+
+
+def test_demo_recovers_the_gradient(tmp_path, capsys):
+    assert demo_main([str(tmp_path / "demo")]) == 0
+    printed = capsys.readouterr().out
+    rms = float(re.search(r"recovered gradient error: ([\d.]+)% RMS", printed).group(1))
+    assert rms < 3.0
+    assert (tmp_path / "demo" / "demo_before_after.png").stat().st_size > 10_000

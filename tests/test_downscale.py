@@ -1,0 +1,33 @@
+import numpy as np
+from bgoptimizer.downscale import block_centers, block_reduce
+
+
+def test_median_ignores_nan_and_averages_middle_pair():
+    image = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    image[0, 0, 0] = np.nan
+    image[0, 0, 1] = 1000.0  # an outlier the median rejects
+    reduced = block_reduce(image, 2, "median")
+    # block (0,0) holds nan, 1000, 4, 5 -> median of {4, 5, 1000} = 5
+    assert reduced[0, 0, 0] == 5.0
+    # block (1,1) holds 10, 11, 14, 15 -> (11 + 14) / 2
+    assert reduced[0, 1, 1] == 12.5
+
+
+def test_mean_ignores_nan_and_all_nan_block_is_nan():
+    image = np.ones((2, 4, 6), np.float32)
+    image[:, 0:2, 0:2] = np.nan
+    image[0, 2, 2] = np.nan
+    image[0, 3, 3] = 4.0
+    reduced = block_reduce(image, 2, "mean")
+    assert np.isnan(reduced[:, 0, 0]).all()
+    assert reduced[0, 1, 1] == (1 + 1 + 4) / 3
+    assert reduced.dtype == np.float32
+
+
+def test_partial_edge_blocks_are_kept():
+    image = np.ones((1, 5, 7), np.float32)
+    image[0, 4, :] = 3.0
+    reduced = block_reduce(image, 2, "median")
+    assert reduced.shape == (1, 3, 4)
+    assert reduced[0, 2, 0] == 3.0  # the last row alone forms the last block row
+    assert np.allclose(block_centers(5, 2), [1.0, 3.0, 4.5])

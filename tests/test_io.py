@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from astropy.io import fits
+from bgoptimizer.errors import FileFormatError, OutputError
+from bgoptimizer.io import read_image, write_image
+
+from .conftest import M94, RAW_U16
+
+
+def test_real_stack_reads_planar_float32():
+    image = read_image(M94)
+    assert image.data.shape == (3, 1920, 1080) and image.data.dtype == np.float32
+    raw = fits.getdata(M94)
+    assert np.array_equal(image.data, raw.astype(np.float32))  # same rows: FITS order kept
+    assert image.header["INSTRUME"] == fits.getheader(M94)["INSTRUME"]
+
+
+def test_raw_u16_camera_frame_scales_to_unit_range():
+    image = read_image(RAW_U16)
+    raw = fits.getdata(RAW_U16)  # astropy applies BZERO: uint16
+    assert raw.dtype == np.uint16
+    assert image.data.shape == (1, 1920, 1080)
+    assert image.data.min() >= 0.0 and image.data.max() <= 1.0
+    assert np.allclose(image.data[0], raw / 65535.0, atol=1e-7)
+    assert image.header["BAYERPAT"] == fits.getheader(RAW_U16)["BAYERPAT"]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_fits_round_trip_keeps_values_and_keywords(tmp_path, compress):
+    source = read_image(M94)
+    header = source.header.copy()
+    header.add_history("bgoptimizer test: round trip")
+    path = write_image(tmp_path / "out.fits", source.data, header, compress=compress)
+    again = read_image(path)
+    assert np.array_equal(again.data, source.data)
+    for key in ("INSTRUME", "EXPTIME", "DATE-OBS"):
+        if key in source.header:
+            assert again.header[key] == source.header[key]
+    assert "bgoptimizer test: round trip" in str(again.header["HISTORY"])
+    assert "BZERO" not in again.header and again.header.get("BITPIX", -32) == -32
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_integer_fits_with_bzero_round_trips_to_float(tmp_path):
+    data = np.array([[0, 1000], [40000, 65535]], np.uint16)
+    path = tmp_path / "u16.fit"
+    fits.PrimaryHDU(data).writeto(path)  # astropy writes BZERO=32768
+    assert fits.getheader(path)["BZERO"] == 32768
+    assert np.allclose(read_image(path).data[0], data / 65535.0)
+
+
+def test_xisf_round_trip_keeps_values_orientation_and_keywords(tmp_path):
+    source = read_image(M94)
+    path = write_image(tmp_path / "out.xisf", source.data[:, :300, :200], source.header, compress=True)
+    again = read_image(path)
+    assert np.array_equal(again.data, source.data[:, :300, :200])
+    assert again.header["INSTRUME"] == source.header["INSTRUME"]
+
+
+def test_unknown_extension_and_missing_file_are_named(tmp_path):
+    with pytest.raises(FileFormatError, match=r"unsupported file type '\.png'"):
+        read_image(tmp_path / "image.png")
+    with pytest.raises(FileFormatError, match="no such file"):
+        read_image(tmp_path / "absent.fits")
+
+
+def test_corrupt_fits_is_a_format_error(tmp_path):
+    path = tmp_path / "broken.fits"
+    path.write_bytes(b"SIMPLE  =                    T" + b"garbage" * 100)
+    with pytest.raises(FileFormatError, match="broken.fits"):
+        read_image(path)
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError):
+        write_image(blocker / "out.fits", np.zeros((1, 4, 4), np.float32))
+    assert list(tmp_path.iterdir()) == [blocker]

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+import torch
+from bgoptimizer.spline import SplineState, evaluate, initial_centers, solve_interpolation
+
+
+@pytest.mark.parametrize("layout", ["random", "grid"])
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_initial_solve_reproduces_control_values(order, layout):
+    rng = np.random.default_rng(3)
+    centers = initial_centers(32, (1.0, 0.6), layout, rng)
+    x, y = centers[:, 0], centers[:, 1]
+    sky = 0.25 + 0.1 * x - 0.05 * y + 0.08 * np.exp(-((x - 0.8) ** 2 + (y - 0.5) ** 2) / 0.1)
+    values = (sky[:, None] * [1.0, 0.9, 0.8] + rng.normal(0, 0.005, (len(x), 3))).astype(np.float32)
+    weights, affine = solve_interpolation(centers, values, order)
+    state = SplineState(*(torch.from_numpy(a) for a in (centers, weights, affine)), order)
+    reproduced = state(torch.from_numpy(centers)).numpy().T
+    assert np.max(np.abs(reproduced - values)) < 1e-4
+
+
+def test_random_layout_is_seeded_and_spread():
+    first = initial_centers(32, (1.0, 0.6), "random", np.random.default_rng(5))
+    again = initial_centers(32, (1.0, 0.6), "random", np.random.default_rng(5))
+    assert np.array_equal(first, again) and first.shape == (32, 2)
+    gaps = np.sqrt(((first[:, None] - first[None]) ** 2).sum(-1) + np.eye(32))
+    assert gaps.min() > 0.03  # uniform draws of 32 points often come closer than 0.01
+    assert first[:, 1].max() < 0.6
+
+
+def test_grid_layout_is_regular_and_inside():
+    centers = initial_centers(32, (1.0, 0.5), "grid", np.random.default_rng(0))
+    assert centers.shape == (36, 2)  # round(sqrt(32))**2
+    assert centers[:, 0].min() > 0 and centers[:, 0].max() < 1.0
+    assert centers[:, 1].max() < 0.5
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_hand_written_gradient_matches_autograd(order):
+    torch.manual_seed(0)
+    points = torch.rand(300, 2, dtype=torch.float64)
+    centers = torch.rand(9, 2, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(9, 3, dtype=torch.float64, requires_grad=True)
+    affine = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda c, w, a: evaluate(points, c, w, a, order), (centers, weights, affine))
