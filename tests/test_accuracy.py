@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.synthetic import make_scene
 

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from bgoptimizer import ParameterError, Parameters, __version__
 from bgoptimizer.cli import build_parser, main
 from bgoptimizer.demo import main as demo_main

@@ -1,4 +1,5 @@
 import numpy as np
+
 from bgoptimizer.downscale import block_centers, block_reduce
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from bgoptimizer.errors import FileFormatError, OutputError
 from bgoptimizer.io import read_image, write_image
 

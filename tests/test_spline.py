@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from bgoptimizer.spline import SplineState, evaluate, initial_centers, solve_interpolation
 
 

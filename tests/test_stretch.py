@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from bgoptimizer.errors import InputImageError
 from bgoptimizer.stretch import fit_stretch, mtf
 
