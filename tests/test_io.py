@@ -50,14 +50,6 @@ def test_integer_fits_with_bzero_round_trips_to_float(tmp_path):
     assert np.allclose(read_image(path).data[0], data / 65535.0)
 
 
-def test_xisf_round_trip_keeps_values_orientation_and_keywords(tmp_path):
-    source = read_image(M94)
-    path = write_image(tmp_path / "out.xisf", source.data[:, :300, :200], source.header, compress=True)
-    again = read_image(path)
-    assert np.array_equal(again.data, source.data[:, :300, :200])
-    assert again.header["INSTRUME"] == source.header["INSTRUME"]
-
-
 def test_unknown_extension_and_missing_file_are_named(tmp_path):
     with pytest.raises(FileFormatError, match=r"unsupported file type '\.png'"):
         read_image(tmp_path / "image.png")

@@ -1,4 +1,4 @@
-"""XISF reading and writing through the ``xisf`` package, at the planar float32 edge.
+"""XISF at the planar float32 edge: our reader (:mod:`.xisf_reader`), the ``xisf`` package's writer.
 
 XISF stores rows top-down while FITS (and Siril) store them bottom-up: rows
 are flipped here so the rest of the code sees FITS order.
@@ -16,6 +16,7 @@ from .._version import __version__
 from ..errors import FileFormatError
 from .atomic import atomic_write
 from .image_file import ImageFile, to_unit_range
+from .xisf_reader import read_xisf_image
 
 __all__ = ["read_xisf", "write_xisf"]
 
@@ -34,15 +35,15 @@ def _keyword_value(text: str) -> Any:
     return text
 
 
-def _header_from_keywords(keywords: dict[str, list[dict[str, str]]]) -> fits.Header:
+def _header_from_keywords(keywords: list[tuple[str, str, str]]) -> fits.Header:
     header = fits.Header()
-    for name, entries in keywords.items():
-        for entry in entries:
-            value, comment = entry.get("value", ""), entry.get("comment", "")
-            if name in ("HISTORY", "COMMENT"):
-                header.add_history(comment) if name == "HISTORY" else header.add_comment(comment)
-            elif len(name) <= 8:
-                header.append((name, _keyword_value(value), comment))
+    for name, value, comment in keywords:
+        if name == "HISTORY":
+            header.add_history(comment or value)
+        elif name == "COMMENT":
+            header.add_comment(comment or value)
+        elif 0 < len(name) <= 8:
+            header.append((name, _keyword_value(value), comment))
     return header
 
 
@@ -63,20 +64,12 @@ def _keywords_from_header(header: fits.Header) -> dict[str, list[dict[str, str]]
 
 def read_xisf(path: Path) -> ImageFile:
     """The first image of a XISF file as ``(C, H, W)`` float32 in FITS row order."""
-    import xisf
-
-    try:
-        reader = xisf.XISF(str(path))
-        metadata = reader.get_images_metadata()[0]
-        samples = reader.read_image(0)
-    except (OSError, ValueError, KeyError, IndexError, AssertionError) as error:
-        raise FileFormatError(f"{path}: not a readable XISF file ({type(error).__name__}: {error})") from None
-    planar = np.moveaxis(samples, -1, 0)[:, ::-1]
+    image = read_xisf_image(path)
+    planar = image.samples[:, ::-1]
     if planar.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: {planar.shape[0]} channels; expected mono or RGB")
-    header = _header_from_keywords(metadata.get("FITSKeywords") or {})
-    properties = dict(metadata.get("XISFProperties") or {})
-    return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, properties, "xisf", path)
+    header = _header_from_keywords(image.keywords)
+    return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, image.properties, "xisf", path)
 
 
 def write_xisf(
