@@ -7,7 +7,6 @@ background model and the corrected image are ever held at full size.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 from .device import describe_device, resolve_device
 from .downscale import block_centers, block_reduce, reduced_size
 from .errors import InputImageError, MaskError, ParameterError
-from .fit import FitData, noise_levels, optimize, robust_solve
+from .fit import CancelCheck, FitData, ProgressCallback, noise_levels, optimize, robust_solve
 from .mask import MISSING_TOLERANCE, missing_to_nan, reduce_user_mask, threshold_mask
 from .params import Parameters
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
@@ -32,9 +31,6 @@ __all__ = [
     "fit_background",
     "extract_background",
 ]
-
-ProgressCallback = Callable[[float, str], None]
-CancelCheck = Callable[[], bool]
 
 # Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels.
 _STAT_SAMPLES = 2_000_000
