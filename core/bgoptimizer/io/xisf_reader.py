@@ -106,11 +106,13 @@ def _decode_text(text: str, encoding: str, source: str) -> bytes:
     raise FileFormatError(f"{source}: unknown data block encoding {encoding!r}")
 
 
-def _block(image: ElementTree.Element, content: bytes, header_end: int, source: str) -> tuple[bytes, str | None]:
-    """The stored (possibly compressed) bytes of the image's data block and its checksum attribute."""
+def _block(
+    image: ElementTree.Element, content: bytes, header_end: int, source: str
+) -> tuple[bytes, str | None, str | None]:
+    """The stored bytes of the image's data block, its checksum and its compression attributes."""
     location = image.get("location", "")
     kind = location.split(":")[0]
-    checksum = image.get("checksum")
+    checksum, compression = image.get("checksum"), image.get("compression")
     if kind == "attachment":
         try:
             _, position, size = location.split(":")
@@ -122,15 +124,16 @@ def _block(image: ElementTree.Element, content: bytes, header_end: int, source: 
                 f"{source}: data block at bytes {start}-{start + length} lies outside the file "
                 f"({len(content)} bytes): truncated or corrupt"
             )
-        return content[start : start + length], checksum
+        return content[start : start + length], checksum, compression
     if kind == "inline":
         encoding = location.split(":")[1] if ":" in location else ""
-        return _decode_text(image.text or "", encoding, source), checksum
+        return _decode_text(image.text or "", encoding, source), checksum, compression
     if kind == "embedded":
         data = next((child for child in image if _tag(child) == "Data"), None)
         if data is None:
             raise FileFormatError(f"{source}: embedded image without a Data element")
-        return _decode_text(data.text or "", data.get("encoding", ""), source), data.get("checksum", checksum)
+        block = _decode_text(data.text or "", data.get("encoding", ""), source)
+        return block, data.get("checksum", checksum), data.get("compression", compression)
     raise FileFormatError(f"{source}: unsupported data block location {location!r}")
 
 
@@ -188,10 +191,8 @@ def read_xisf_image(path: str | Path) -> XisfImage:
         raise FileFormatError(f"{source}: unsupported sample format {sample_format!r}")
     dtype = np.dtype(_SAMPLE_TYPES[sample_format]).newbyteorder(">" if image.get("byteOrder") == "big" else "<")
 
-    block, checksum = _block(image, content, header_end, source)
+    block, checksum, compression = _block(image, content, header_end, source)
     _verify(block, checksum, source)
-    data_element = next((child for child in image if _tag(child) == "Data"), None)
-    compression = image.get("compression") or (data_element.get("compression") if data_element is not None else None)
     raw = _decompress(block, compression, source) if compression else block
     expected = width * height * channels * dtype.itemsize
     if len(raw) != expected:
