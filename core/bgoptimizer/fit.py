@@ -53,6 +53,8 @@ ROBUST_SCALE = 2.0
 IRLS_ROUNDS = 10
 # Bending-energy regularization of the robust solve, relative to the mean sample weight.
 IRLS_RIDGE = 1e-6
+# Ridge on all unknowns of the robust solve, keeping it nonsingular.
+IRLS_TIKHONOV = 1e-9
 
 
 @dataclass
@@ -130,9 +132,10 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineStat
     basis = torch.cat(
         [radial_basis(points, centers, order), torch.ones_like(points[:, :1]).T, points.T]
     ).double()  # (N + 3, P)
-    bending = torch.zeros(count + 3, count + 3, dtype=torch.float64, device=basis.device)
-    bending[:count, :count] = radial_basis(centers, centers, order).double()
-    bending[count:, count:] = torch.eye(3, dtype=torch.float64, device=basis.device) * 1e-9
+    # Bending energy, plus a tiny ridge on every unknown so that coincident control points share
+    # their weight instead of making the system singular.
+    regularizer = torch.eye(count + 3, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
+    regularizer[:count, :count] += IRLS_RIDGE * radial_basis(centers, centers, order).double()
     values = data.values.double()
     weights = data.weights.double().expand_as(values)
     scale = (ROBUST_SCALE * data.noise).double()
@@ -142,7 +145,8 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineStat
             weighted = basis * weights[channel]
             normal = weighted @ basis.T / weights[channel].mean() / points.shape[0]
             rhs = weighted @ values[channel] / weights[channel].mean() / points.shape[0]
-            solutions.append(torch.linalg.lstsq(normal + IRLS_RIDGE * bending, rhs[:, None]).solution[:, 0])
+            # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
+            solutions.append(torch.linalg.solve(normal + regularizer, rhs))
         theta = torch.stack(solutions, dim=1)  # (N + 3, C)
         residual = (values - theta.T @ basis) / scale
         weights = data.weights.double() / (1.0 + residual * residual)
