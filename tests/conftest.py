@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +41,37 @@ def m94() -> np.ndarray:
     from bgoptimizer.io import read_image
 
     return read_image(M94).data
+
+
+PLUGIN_DIR = Path(__file__).resolve().parents[1] / "siril_plugin"
+ENTRY_SCRIPT = PLUGIN_DIR / "Background_Optimizer.py"
+
+
+@pytest.fixture
+def sirilpy(monkeypatch):
+    """The sirilpy test double installed as ``sirilpy``, with the plugin importable."""
+    from . import sirilpy_double
+
+    monkeypatch.setitem(sys.modules, "sirilpy", sirilpy_double)
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR.parent / "core"))
+    yield sirilpy_double
+    sirilpy_double.STATE = None
+
+
+@pytest.fixture
+def siril(sirilpy, tmp_path):
+    """A headless Siril with nothing loaded; its working directory is the test's temp dir."""
+    sirilpy.STATE = sirilpy.SirilState(wd=tmp_path)
+    return sirilpy.STATE
+
+
+def load_into(state, path: Path, pixels: np.ndarray) -> None:
+    """Write ``pixels`` as a FITS file with M94's keywords and make it Siril's loaded image."""
+    from astropy.io import fits
+
+    header = fits.getheader(M94)
+    fits.PrimaryHDU(pixels, header=header).writeto(path, overwrite=True)
+    state.image = pixels.copy()
+    state.header = fits.getheader(path).tostring(sep="\n")
+    state.filename = str(path)

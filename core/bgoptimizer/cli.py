@@ -18,7 +18,16 @@ from .io import ImageFile, check_output_dir, extension_for, image_format, read_i
 from .params import Parameters, ParameterSpec, parameter_specs
 from .pipeline import BackgroundResult, extract_background, prepare, preview_image
 
-__all__ = ["main", "build_parser", "process_file", "output_paths", "TerminalProgress"]
+__all__ = [
+    "main",
+    "build_parser",
+    "add_parameter_options",
+    "parameters_from_args",
+    "history_line",
+    "process_file",
+    "output_paths",
+    "TerminalProgress",
+]
 
 _IMAGE_SUFFIXES = (".fit", ".fits", ".fts", ".xisf")
 
@@ -56,10 +65,12 @@ def _argument_type(spec: ParameterSpec):
     return convert
 
 
-def add_parameter_options(parser: argparse.ArgumentParser) -> None:
-    """One option per parameter, grouped as in the panel."""
+def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) -> None:
+    """One option per parameter, grouped as in the panel; ``siril`` keeps only those that apply inside Siril."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for spec in parameter_specs():
+        if siril and not spec.siril:
+            continue
         group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
         default = f" (default: {spec.default})" if spec.default not in (None, False) else ""
         span = f" [{spec.low:g}, {spec.high:g}]" if spec.low is not None else ""
@@ -76,6 +87,11 @@ def add_parameter_options(parser: argparse.ArgumentParser) -> None:
             metavar=None if choices else spec.type.__name__.upper(),
             help=spec.help + span + default,
         )
+
+
+def parameters_from_args(args: argparse.Namespace) -> Parameters:
+    """The `Parameters` an argparse result holds; options it lacks keep their defaults."""
+    return Parameters(**{spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        params = Parameters(**{spec.name: getattr(args, spec.name) for spec in parameter_specs()})
+        params = parameters_from_args(args)
     except BgOptimizerError as error:
         parser.error(str(error))
     items, output_dir = _split_paths(args.paths, args.output_dir)

@@ -201,10 +201,19 @@ def _fit_data(prepared: Prepared, device: torch.device) -> FitData:
     )
 
 
-def _initial_state(prepared: Prepared, params: Parameters, data: FitData, device: torch.device) -> SplineState:
-    """Starting spline: robust regression (robust loss) or interpolation of control values (reference)."""
-    generator = np.random.default_rng(params.seed)
-    centers = initial_centers(params.points, prepared.extent, params.init, generator)
+def _initial_state(
+    prepared: Prepared, params: Parameters, data: FitData, device: torch.device, previous: SplineState | None
+) -> SplineState:
+    """Starting spline: robust regression (robust loss) or interpolation of control values (reference).
+
+    The control points are laid out by ``params.init``, or taken from
+    ``previous`` (a fit of a similar image) when it has the same number of points.
+    """
+    if previous is not None and len(previous.centers) == params.points:
+        centers = previous.centers.detach().cpu().numpy().astype(np.float32)
+        centers = np.clip(centers, 0.0, np.asarray(prepared.extent, np.float32))
+    else:
+        centers = initial_centers(params.points, prepared.extent, params.init, np.random.default_rng(params.seed))
     if params.loss == "robust":
         return robust_solve(data, torch.from_numpy(centers).to(device), params.order)
     _, rows_ds, cols_ds = prepared.stretched_ds.shape
@@ -228,11 +237,12 @@ def fit_background(
     params: Parameters,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    initial: SplineState | None = None,
 ) -> tuple[SplineState, FitReport]:
-    """Fit the spline to the prepared image (steps 5-6)."""
+    """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points."""
     device = resolve_device(params.device)
     data = _fit_data(prepared, device)
-    initial = _initial_state(prepared, params, data, device)
+    initial = _initial_state(prepared, params, data, device, initial)
     outcome = optimize(
         data,
         initial,
@@ -334,6 +344,7 @@ def extract_background(
     mask: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    initial: SplineState | None = None,
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -351,6 +362,9 @@ def extract_background(
         ``progress(fraction, message)``, called from this thread.
     cancel : callable, optional
         Returns True to stop; raises `Cancelled` and changes nothing.
+    initial : `SplineState`, optional
+        A previous fit (``result.state``) of a similar image, e.g. the frame
+        before in a sequence: its control-point positions are the start.
 
     Returns
     -------
@@ -366,7 +380,7 @@ def extract_background(
     seconds["prepare"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel)
+    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel, initial)
     seconds["fit"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -1,0 +1,42 @@
+"""``pyscript Background_Optimizer.py [options]``: process the loaded image (or sequence) without a window.
+
+Siril ignores a script's exit code, so every outcome is a log line: green
+on success, red naming the cause on failure (the image is then unchanged).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import sirilpy as s
+
+from bgoptimizer import BgOptimizerError
+
+from .options import parse_arguments
+from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
+from .sequence import process_sequence
+
+__all__ = ["run_headless"]
+
+# Failures that are the user's situation rather than a bug: no traceback for them.
+_EXPECTED = (BgOptimizerError, s.SirilError, MemoryError)
+
+
+def run_headless(siril, argv: Sequence[str]) -> bool:
+    """Run once; True on success. Every failure is logged in red and leaves the loaded image unchanged."""
+    try:
+        params, output = parse_arguments(argv)
+        if output.sequence:
+            return process_sequence(siril, params, output, SirilProgress(siril)).succeeded
+        outcome = process_loaded_image(siril, params, output, SirilProgress(siril))
+    except Exception as error:  # noqa: BLE001 - reported to the user, whatever it is
+        siril.log(f"{UNDO_NAME}: failed: {describe_failure(error)}", s.LogColor.RED)
+        if not isinstance(error, _EXPECTED):
+            traceback.print_exc(file=sys.stderr)
+        return False
+    finally:
+        siril.reset_progress()
+    siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
+    return True

@@ -1,0 +1,450 @@
+"""The parameter panel opened from Siril's Scripts menu (plain tkinter/ttk).
+
+Every field comes from the parameter spec (group, range, help as tooltip).
+Work runs in one worker thread that reports through a queue; only the Tk
+thread touches widgets (it polls the queue with ``after``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import filedialog, ttk
+from typing import Any
+
+import numpy as np
+import sirilpy as s
+
+from bgoptimizer import Cancelled, ParameterError, Parameters, parameter_specs, prepare, preview_image
+from bgoptimizer.device import describe_device, resolve_device
+from bgoptimizer.io.png import to_display
+from bgoptimizer.params import GROUPS, ParameterSpec
+
+from .options import OUTPUT_HELP, OutputOptions
+from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
+from .sequence import process_sequence
+from .siril_image import to_core
+
+__all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
+
+PREVIEW_SIZE = (480, 320)
+# Parameters the preview shows the effect of: changing one refreshes a shown preview.
+_PREVIEW_PARAMS = ("downscale", "downscale_func", "quantile", "stretch_target", "mask", "threshold_min", "threshold_max")
+_POLL_MS = 50
+_REFRESH_MS = 400
+
+_THEMES = {
+    "dark": {
+        "bg": "#2b2b2b", "fg": "#e6e6e6", "field": "#3b3b3b", "border": "#555555", "accent": "#4a8fd9",
+        "muted": "#a0a0a0", "error": "#ff7070", "ok": "#80d080", "tip": "#454545", "invalid": "#6b2c2c",
+    },
+    "light": {
+        "bg": "#f0f0f0", "fg": "#1c1c1c", "field": "#ffffff", "border": "#b0b0b0", "accent": "#2a6fc9",
+        "muted": "#606060", "error": "#b3261e", "ok": "#2e7d32", "tip": "#ffffe0", "invalid": "#f6c9c6",
+    },
+}
+
+
+def theme_colors(siril) -> dict[str, str]:
+    """Colors for Siril's theme setting (0 dark, 1 light); dark, Siril's default, when it cannot be read."""
+    try:
+        light = int(siril.get_siril_config("gui", "theme")) == 1
+    except (s.SirilError, TypeError, ValueError):
+        light = False
+    return _THEMES["light" if light else "dark"]
+
+
+def _apply_theme(root: tk.Tk, colors: dict[str, str]) -> None:
+    style = ttk.Style(root)
+    style.theme_use("clam")
+    bg, fg, field = colors["bg"], colors["fg"], colors["field"]
+    style.configure(
+        ".", background=bg, foreground=fg, fieldbackground=field, bordercolor=colors["border"],
+        lightcolor=bg, darkcolor=bg, insertcolor=fg, troughcolor=field, selectbackground=colors["accent"],
+    )
+    style.configure("TButton", background=field)
+    style.map("TButton", background=[("active", colors["accent"]), ("disabled", bg)],
+              foreground=[("disabled", colors["muted"])])
+    for widget in ("TCombobox", "TSpinbox", "TEntry"):
+        style.map(widget, fieldbackground=[("readonly", field), ("disabled", bg)],
+                  foreground=[("disabled", colors["muted"])])
+    for widget in ("TCheckbutton", "TRadiobutton"):
+        style.map(widget, background=[("active", bg)],
+                  indicatorcolor=[("selected", colors["accent"]), ("!selected", field)])
+    style.configure("Invalid.TSpinbox", fieldbackground=colors["invalid"])
+    style.configure("Invalid.TEntry", fieldbackground=colors["invalid"])
+    style.configure("Muted.TLabel", foreground=colors["muted"])
+    style.configure("Horizontal.TProgressbar", background=colors["accent"])
+    root.configure(background=bg)
+    root.option_add("*TCombobox*Listbox.background", field)
+    root.option_add("*TCombobox*Listbox.foreground", fg)
+
+
+class Tooltip:
+    """The parameter's help text, shown while the pointer rests on its widget."""
+
+    def __init__(self, widget: tk.Widget, text: str, colors: dict[str, str]) -> None:
+        self.widget, self.text, self.colors = widget, text, colors
+        self.window: tk.Toplevel | None = None
+        self._job: str | None = None
+        widget.bind("<Enter>", self._schedule, add="+")
+        widget.bind("<Leave>", self._hide, add="+")
+
+    def _schedule(self, _event: tk.Event) -> None:
+        self._job = self.widget.after(500, self._show)
+
+    def _show(self) -> None:
+        x = self.widget.winfo_rootx() + 12
+        y = self.widget.winfo_rooty() + self.widget.winfo_height() + 4
+        self.window = tk.Toplevel(self.widget)
+        self.window.wm_overrideredirect(True)
+        self.window.wm_geometry(f"+{x}+{y}")
+        tk.Label(self.window, text=self.text, justify="left", wraplength=360, background=self.colors["tip"],
+                 foreground=self.colors["fg"], relief="solid", borderwidth=1, padx=6, pady=3).pack()
+
+    def _hide(self, _event: tk.Event) -> None:
+        if self._job is not None:
+            self.widget.after_cancel(self._job)
+            self._job = None
+        if self.window is not None:
+            self.window.destroy()
+            self.window = None
+
+
+def _ppm(pixels: np.ndarray) -> bytes:
+    """``(H, W, C)`` uint8 as binary PGM/PPM, which Tk's photo image reads without any imaging library."""
+    height, width, channels = pixels.shape
+    magic = b"P6" if channels == 3 else b"P5"
+    return magic + f" {width} {height} 255\n".encode() + pixels.tobytes()
+
+
+def _fit_preview(shown: np.ndarray) -> np.ndarray:
+    """Integer-step subsampling so the preview fits ``PREVIEW_SIZE``."""
+    pixels = to_display(shown)
+    step = max(1, int(np.ceil(max(pixels.shape[1] / PREVIEW_SIZE[0], pixels.shape[0] / PREVIEW_SIZE[1]))))
+    return np.ascontiguousarray(pixels[::step, ::step])
+
+
+class Panel:
+    """Widgets, their variables, and the worker that runs Preview and Run."""
+
+    def __init__(self, root: tk.Tk, siril) -> None:
+        self.root, self.siril = root, siril
+        self.colors = theme_colors(siril)
+        _apply_theme(root, self.colors)
+        root.title(f"{UNDO_NAME} for Siril")
+        self.specs = [spec for spec in parameter_specs() if spec.siril]
+        self.fields: dict[str, tk.Variable] = {}
+        self.widgets: dict[str, ttk.Widget] = {}
+        self.buttons: dict[str, ttk.Button] = {}
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.cancel_requested = threading.Event()
+        self.worker: threading.Thread | None = None
+        self.preview_photo: tk.PhotoImage | None = None
+        self._preview_source: np.ndarray | None = None
+        self._refresh_job: str | None = None
+        self._closing = False
+        self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
+        self.progress = tk.DoubleVar(value=0.0)
+        self.output = {
+            "replace": tk.BooleanVar(value=True),
+            "save_model": tk.BooleanVar(value=True),
+            "show_model": tk.BooleanVar(value=False),
+            "sequence": tk.BooleanVar(value=False),
+            "prefix": tk.StringVar(value=OutputOptions().prefix),
+        }
+        self._build()
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        self._poll_job = root.after(_POLL_MS, self._poll)
+
+    # ----- layout
+
+    def _build(self) -> None:
+        body = ttk.Frame(self.root, padding=8)
+        body.grid(sticky="nsew")
+        self.root.columnconfigure(0, weight=1)
+        self.root.rowconfigure(0, weight=1)
+        left = ttk.Frame(body)
+        left.grid(row=0, column=0, sticky="nsew")
+        for group in GROUPS:
+            specs = [spec for spec in self.specs if spec.group == group]
+            frame = ttk.LabelFrame(left, text=group, padding=6)
+            frame.pack(fill="x", pady=(0, 6))
+            for row, spec in enumerate(specs):
+                self._add_field(frame, row, spec)
+            if group == "Output":
+                self._add_output_options(frame, len(specs))
+        right = ttk.Frame(body, padding=(8, 0, 0, 0))
+        right.grid(row=0, column=1, sticky="nsew")
+        preview = ttk.LabelFrame(right, text="Preview (stretched, downscaled; dimmed = masked out)", padding=6)
+        preview.pack(fill="both", expand=True)
+        self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
+        self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
+        detected = describe_device(resolve_device("auto"))
+        ttk.Label(right, text=f"Detected device: {detected}", style="Muted.TLabel").pack(anchor="w", pady=(6, 0))
+        ttk.Progressbar(right, variable=self.progress, maximum=1.0, length=PREVIEW_SIZE[0]).pack(fill="x", pady=4)
+        self.status_label = ttk.Label(right, textvariable=self.status, wraplength=PREVIEW_SIZE[0], justify="left")
+        self.status_label.pack(anchor="w", fill="x")
+        buttons = ttk.Frame(right)
+        buttons.pack(anchor="e", pady=(8, 0))
+        for name, command in (("preview", self.preview), ("run", self.run), ("cancel", self.cancel),
+                              ("close", self.close)):
+            button = ttk.Button(buttons, text=name.capitalize(), command=command)
+            button.pack(side="left", padx=3)
+            self.buttons[name] = button
+        self.buttons["cancel"].state(["disabled"])
+
+    def _add_field(self, frame: ttk.LabelFrame, row: int, spec: ParameterSpec) -> None:
+        label = ttk.Label(frame, text=spec.name.replace("_", " "))
+        label.grid(row=row, column=0, sticky="w", padx=(0, 8), pady=1)
+        if spec.type is bool:
+            variable: tk.Variable = tk.BooleanVar(value=spec.default)
+            widget: ttk.Widget = ttk.Checkbutton(frame, variable=variable)
+        elif spec.choices is not None:
+            variable = tk.StringVar(value=str(spec.default))
+            widget = ttk.Combobox(frame, textvariable=variable, state="readonly", width=12,
+                                  values=[str(choice) for choice in spec.choices if choice is not None])
+        elif spec.type is str:  # a file: the mask
+            variable = tk.StringVar(value=spec.default or "")
+            widget = ttk.Frame(frame)
+            ttk.Entry(widget, textvariable=variable, width=18).pack(side="left", fill="x", expand=True)
+            ttk.Button(widget, text="Browse…", command=lambda: self._choose_file(variable)).pack(side="left", padx=2)
+        else:
+            variable = tk.StringVar(value=f"{spec.default:g}" if spec.type is float else str(spec.default))
+            step = 1 if spec.type is int else _float_step(spec)
+            widget = ttk.Spinbox(frame, textvariable=variable, width=10, increment=step,
+                                 from_=spec.low if spec.low is not None else -1e9,
+                                 to=spec.high if spec.high is not None else 1e9)
+        widget.grid(row=row, column=1, sticky="ew", pady=1)
+        if spec.name == "device":
+            ttk.Label(frame, text=describe_device(resolve_device("auto")), style="Muted.TLabel").grid(
+                row=row, column=2, sticky="w", padx=4)
+        span = f" Range {spec.low:g} to {spec.high:g}." if spec.low is not None and spec.high is not None else ""
+        for target in (label, widget):
+            Tooltip(target, spec.help + span, self.colors)
+        self.fields[spec.name] = variable
+        self.widgets[spec.name] = widget
+        if spec.name in _PREVIEW_PARAMS:
+            variable.trace_add("write", lambda *_: self._schedule_refresh())
+
+    def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> None:
+        checks = (("replace", "Replace the loaded image"), ("save_model", "Save the background model file"),
+                  ("show_model", "Show the background model instead"), ("sequence", "Whole loaded sequence"))
+        for offset, (name, text) in enumerate(checks):
+            box = ttk.Checkbutton(frame, text=text, variable=self.output[name])
+            box.grid(row=row + offset, column=0, columnspan=3, sticky="w")
+            Tooltip(box, OUTPUT_HELP[name], self.colors)
+            self.widgets[name] = box
+        self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
+        self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
+        ttk.Label(frame, text="sequence prefix").grid(row=row + len(checks), column=0, sticky="w")
+        prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
+        prefix.grid(row=row + len(checks), column=1, sticky="w")
+        Tooltip(prefix, OUTPUT_HELP["prefix"], self.colors)
+        self.widgets["prefix"] = prefix
+
+    def _exclusive(self, changed: str, other: str) -> None:
+        """The loaded image can become the corrected image or the model, not both."""
+        if self.output[changed].get() and self.output[other].get():
+            self.output[other].set(False)
+
+    def _choose_file(self, variable: tk.StringVar) -> None:
+        path = filedialog.askopenfilename(parent=self.root, title="Mask image (1 = background, 0 = ignore)",
+                                          filetypes=[("FITS or XISF", "*.fit *.fits *.fts *.xisf"), ("All", "*")])
+        if path:
+            variable.set(path)
+
+    # ----- reading the form
+
+    def parameters(self) -> Parameters:
+        """The form's values; a `ParameterError` names the first bad field, which is highlighted."""
+        values: dict[str, Any] = {}
+        for spec in self.specs:
+            raw = self.fields[spec.name].get()
+            try:
+                values[spec.name] = raw if spec.type is bool else self._parse(spec, str(raw).strip())
+                spec.validate(values[spec.name])
+            except ParameterError as error:
+                self._mark(spec.name, invalid=True)
+                raise ParameterError(f"{spec.name.replace('_', ' ')}: {error}") from None
+            self._mark(spec.name, invalid=False)
+        return Parameters(**values)
+
+    @staticmethod
+    def _parse(spec: ParameterSpec, text: str) -> Any:
+        if not text and not spec.optional:
+            raise ParameterError("a value is needed")
+        if spec.type is int and text.endswith(".0"):
+            text = text[:-2]  # Spinbox arrows write floats
+        return spec.parse(text)
+
+    def _mark(self, name: str, invalid: bool) -> None:
+        widget = self.widgets[name]
+        if isinstance(widget, (ttk.Spinbox, ttk.Entry)):
+            base = "TSpinbox" if isinstance(widget, ttk.Spinbox) else "TEntry"
+            widget.configure(style=f"Invalid.{base}" if invalid else base)
+
+    def output_options(self) -> OutputOptions:
+        values = {name: variable.get() for name, variable in self.output.items()}
+        return OutputOptions(**values)
+
+    # ----- actions
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.is_alive()
+
+    def preview(self) -> None:
+        """Read the loaded image again and show what the fit will see."""
+        self._preview_source = None
+        self._start_preview()
+
+    def _schedule_refresh(self) -> None:
+        if self.preview_photo is None:
+            return
+        if self._refresh_job is not None:
+            self.root.after_cancel(self._refresh_job)
+        self._refresh_job = self.root.after(_REFRESH_MS, self._start_preview)
+
+    def _start_preview(self) -> None:
+        self._refresh_job = None
+        if self.busy:
+            return
+        try:
+            params = self.parameters()
+        except ParameterError as error:
+            self._report("failed", str(error))
+            return
+        self._start(lambda: self._compute_preview(params), "Computing the preview…")
+
+    def _compute_preview(self, params: Parameters) -> None:
+        if self._preview_source is None:
+            if not self.siril.is_image_loaded():
+                raise s.NoImageError("no image is loaded in Siril: load one first")
+            self._preview_source = to_core(self.siril.get_image_pixeldata(), "loaded image")[0]
+        prepared = prepare(self._preview_source, params)
+        self.events.put(("preview", _fit_preview(preview_image(prepared))))
+
+    def run(self) -> None:
+        if self.busy:
+            return
+        try:
+            params, output = self.parameters(), self.output_options()
+        except ParameterError as error:
+            self._report("failed", str(error))
+            return
+        self.cancel_requested.clear()
+        self._start(lambda: self._compute_run(params, output), "Fitting…", cancellable=True)
+
+    def _compute_run(self, params: Parameters, output: OutputOptions) -> None:
+        siril_progress = SirilProgress(self.siril)
+
+        def progress(fraction: float, message: str) -> None:
+            siril_progress(fraction, message)
+            self.events.put(("progress", (fraction, message)))
+
+        try:
+            if output.sequence:
+                outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set)
+                self.events.put(("done" if outcome.succeeded else "failed", outcome.summary()))
+            else:
+                outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set)
+                self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
+                self.events.put(("done", outcome.summary()))
+        finally:
+            self.siril.reset_progress()
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.cancel_requested.set()
+            self.status.set("Cancelling…")
+
+    def close(self) -> None:
+        """Close now, or as soon as a running fit has stopped (it is cancelled, nothing is applied)."""
+        self._closing = True
+        if self.busy:
+            self.cancel()
+            return
+        self._destroy()
+
+    def _destroy(self) -> None:
+        for job in (self._poll_job, self._refresh_job):
+            if job is not None:
+                self.root.after_cancel(job)
+        self.root.destroy()
+
+    def _start(self, work: Callable[[], None], message: str, cancellable: bool = False) -> None:
+        def target() -> None:
+            try:
+                work()
+            except Exception as error:  # noqa: BLE001 - shown to the user, whatever it is
+                self.events.put(("error", error))
+            finally:
+                self.events.put(("finished", None))
+
+        self.status.set(message)
+        self.status_label.configure(foreground=self.colors["fg"])
+        self.progress.set(0.0)
+        for name in ("preview", "run"):
+            self.buttons[name].state(["disabled"])
+        if cancellable:
+            self.buttons["cancel"].state(["!disabled"])
+        self.worker = threading.Thread(target=target, name="bgoptimizer-panel", daemon=True)
+        self.worker.start()
+
+    # ----- the Tk side of the queue
+
+    def _poll(self) -> None:
+        try:
+            while True:
+                kind, payload = self.events.get_nowait()
+                self._handle(kind, payload)
+        except queue.Empty:
+            pass
+        if self._closing and not self.busy:
+            self._poll_job = None
+            self._destroy()
+            return
+        self._poll_job = self.root.after(_POLL_MS, self._poll)
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            fraction, message = payload
+            self.progress.set(fraction)
+            self.status.set(message)
+        elif kind == "preview":
+            self._show_preview(payload)
+        elif kind == "error":
+            self._report("failed", describe_failure(payload))
+            color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
+            self.siril.log(f"{UNDO_NAME}: {describe_failure(payload)}", color)
+        elif kind in ("done", "failed"):
+            self._report(kind, payload)
+        elif kind == "finished":
+            for name in ("preview", "run"):
+                self.buttons[name].state(["!disabled"])
+            self.buttons["cancel"].state(["disabled"])
+
+    def _show_preview(self, pixels: np.ndarray) -> None:
+        self.preview_photo = tk.PhotoImage(master=self.root, data=_ppm(pixels))
+        self.preview_label.configure(image=self.preview_photo, text="")
+        self.status.set(f"Preview: {pixels.shape[1]}×{pixels.shape[0]} shown; dimmed pixels are not background.")
+
+    def _report(self, kind: str, message: str) -> None:
+        self.status.set(message)
+        self.status_label.configure(foreground=self.colors["ok" if kind == "done" else "error"])
+        if kind == "done":
+            self.progress.set(1.0)
+
+
+def _float_step(spec: ParameterSpec) -> float:
+    span = (spec.high - spec.low) if spec.low is not None and spec.high is not None else 1.0
+    return float(10 ** np.floor(np.log10(span / 100))) if span > 0 else 0.01
+
+
+def open_panel(siril) -> None:
+    root = tk.Tk()
+    Panel(root, siril)
+    root.mainloop()

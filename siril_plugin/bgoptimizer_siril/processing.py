@@ -1,0 +1,127 @@
+"""One run on the image loaded in Siril, shared by the headless mode and the panel."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sirilpy as s
+import torch
+
+from bgoptimizer import (
+    BgOptimizerError,
+    Cancelled,
+    FitReport,
+    OutputError,
+    ParameterError,
+    Parameters,
+    extract_background,
+)
+from bgoptimizer.fit import CancelCheck, ProgressCallback
+
+from .options import OutputOptions
+from .siril_image import MODEL_SUFFIX, read_loaded_image, save_model, to_siril
+
+__all__ = ["UNDO_NAME", "Outcome", "SirilProgress", "process_loaded_image", "describe_failure"]
+
+UNDO_NAME = "Background Optimizer"
+
+
+@dataclass
+class Outcome:
+    report: FitReport
+    seconds: float
+    model_path: Path | None
+    replaced: bool
+
+    def summary(self) -> str:
+        parts = [
+            f"done in {self.seconds:.1f} s on {self.report.device}",
+            f"final loss {self.report.loss:.5f} after {self.report.iterations} iterations",
+        ]
+        if self.replaced:
+            parts.append("loaded image replaced by the corrected image")
+        if self.model_path is not None:
+            parts.append(f"background model: {self.model_path}")
+        return "; ".join(parts)
+
+
+class SirilProgress:
+    """Forwards core progress to Siril's progress bar, at most once per percent or message change."""
+
+    def __init__(self, siril, prefix: str = UNDO_NAME) -> None:
+        self.siril = siril
+        self.prefix = prefix
+        self._last = (-1.0, "")
+
+    def __call__(self, fraction: float, message: str) -> None:
+        stage = message.split(" ", 1)[0]
+        if fraction - self._last[0] < 0.01 and stage == self._last[1] and fraction < 1.0:
+            return
+        self._last = (fraction, stage)
+        self.siril.update_progress(f"{self.prefix}: {message}", min(max(fraction, 0.0), 1.0))
+
+
+def _model_path(siril, output: OutputOptions, name: str) -> Path:
+    if output.model_path:
+        path = Path(output.model_path)
+        return path if path.is_absolute() else Path(siril.get_siril_wd()) / path
+    return Path(siril.get_siril_wd()) / f"{name}{MODEL_SUFFIX}"
+
+
+def process_loaded_image(
+    siril,
+    params: Parameters,
+    output: OutputOptions,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> Outcome:
+    """Fit the loaded image and deliver the results; on any error the loaded image is left as it was.
+
+    The processing thread is claimed for the whole run, so Siril cannot change
+    the image between reading and writing it back, and a busy Siril is
+    reported before a long fit rather than after.
+    """
+    if not siril.is_image_loaded():
+        raise s.NoImageError("no image is loaded in Siril: load one first")
+    start = time.perf_counter()
+    with siril.image_lock():
+        image = read_loaded_image(siril)
+        model_path = _model_path(siril, output, image.name) if output.save_model or output.show_model else None
+        if model_path is not None and image.path is not None and model_path.resolve() == image.path.resolve():
+            raise OutputError(f"{model_path}: the background model would overwrite the loaded image's file")
+        result = extract_background(image.data, params, progress=progress, cancel=cancel)
+        if model_path is not None:
+            save_model(model_path, result.background, image.header, params)
+        replaced = output.replace and not output.show_model
+        if replaced:
+            siril.undo_save_state(UNDO_NAME)
+            siril.set_image_pixeldata(to_siril(result.corrected, image.mono_2d))
+    if output.show_model:
+        siril.cmd("load", str(model_path))  # a command: never inside the lock
+    return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
+
+
+def describe_failure(error: BaseException) -> str:
+    """A one-line cause for the log, naming what the user can do about it."""
+    if isinstance(error, s.NoImageError):
+        return f"no image loaded ({error})"
+    if isinstance(error, s.ProcessingThreadBusyError):
+        return "Siril is busy with another operation; run again when it has finished"
+    if isinstance(error, s.ImageDialogOpenError):
+        return "an image processing dialog is open in Siril; close it and run again"
+    if isinstance(error, Cancelled):
+        return "cancelled; the image was not changed"
+    if isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return (
+            "out of memory; try a larger --downscale, fewer --points, or --device cpu if the GPU ran out "
+            f"({type(error).__name__})"
+        )
+    if isinstance(error, ParameterError):
+        return f"bad option: {error}"
+    if isinstance(error, BgOptimizerError):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, s.SirilError):
+        return f"Siril refused the request: {error}"
+    return f"unexpected {type(error).__name__}: {error}"

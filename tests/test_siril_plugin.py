@@ -1,0 +1,205 @@
+"""The Siril plugin, headless (``pyscript``), against the sirilpy test double and real data."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import sys
+
+import numpy as np
+import pytest
+import tomllib
+from astropy.io import fits
+
+from bgoptimizer import Parameters, __version__, extract_background
+
+from .conftest import ENTRY_SCRIPT, PLUGIN_DIR, RAW_U16, injected_gradient, load_into, relative_rms
+
+ROOT = PLUGIN_DIR.parent
+MANIFEST = ROOT / "manifest" / "siril-bgoptimizer.json"
+
+
+def run_script(monkeypatch, *argv: str) -> None:
+    """What ``pyscript Background_Optimizer.py ARGS`` does: run the entry script as __main__."""
+    monkeypatch.setattr(sys, "argv", [str(ENTRY_SCRIPT), *argv])
+    runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
+
+
+@pytest.fixture(scope="module")
+def m94_own_background(m94):
+    """The model of the un-injected stack (its own faint gradient), with the plugin's default parameters."""
+    return extract_background(m94, Parameters()).background
+
+
+def test_headless_run_replaces_image_and_saves_model(siril, sirilpy, m94, m94_own_background, monkeypatch, tmp_path):
+    valid = m94 > 0
+    shape = injected_gradient(*m94.shape[1:], float(np.median(m94[valid])))
+    gradient = np.stack([shape, 0.8 * shape, 0.6 * shape])
+    injected = np.where(valid, m94 + gradient, 0.0).astype(np.float32)
+    load_into(siril, tmp_path / "m94_injected.fit", injected)
+
+    run_script(monkeypatch)
+
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    (summary,) = [line for line in siril.lines(sirilpy.LogColor.GREEN) if "done in" in line]
+    model_path = tmp_path / "m94_injected_bgModel.fit"
+    assert "final loss" in summary and str(model_path) in summary and "CPU" in summary
+    # Dependencies were requested from the manifest's list.
+    manifest = json.loads(MANIFEST.read_text())
+    assert [f"{name}{constraint or ''}" for name, constraint in siril.installed] == manifest["requirements"]
+    # The model file: the injected gradient recovered, the image's header kept.
+    model = fits.getdata(model_path).astype(np.float32)
+    header = fits.getheader(model_path)
+    assert header["INSTRUME"] == "Seestar S50" and header["STACKCNT"] == 7
+    assert any("bgoptimizer" in str(line) for line in header["HISTORY"])
+    errors = [relative_rms(r, g, v) for r, g, v in zip(model - m94_own_background, gradient, valid)]
+    assert max(errors) <= 0.03, errors
+    # The loaded image was replaced once, as float32, by the image minus that model (plus a level).
+    assert siril.pixels_set == 1
+    corrected = siril.image
+    assert corrected.dtype == np.float32 and corrected.shape == injected.shape
+    for channel in range(3):
+        v = valid[channel]
+        difference = corrected[channel][v] - (injected[channel][v] - model[channel][v])
+        assert np.std(difference) < 1e-5
+        assert abs(np.median(corrected[channel][v]) - np.median(injected[channel][v])) < 0.2 * np.ptp(shape)
+    assert siril.progress and siril.progress[-1] == ("", 0.0)  # progress shown, then reset
+
+
+def test_headless_uint16_mono_frame_comes_back_as_float32_2d(siril, sirilpy, monkeypatch, tmp_path):
+    raw = fits.getdata(RAW_U16)  # 16-bit camera frame, BZERO 32768
+    pixels = raw.astype(np.uint16)
+    load_into(siril, tmp_path / "raw.fit", pixels)
+
+    run_script(monkeypatch, "--epochs", "50", "--no-model")
+
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    assert siril.image.dtype == np.float32 and siril.image.shape == pixels.shape
+    assert not list(tmp_path.glob("*_bgModel.fit"))
+    # Scaled to [0, 1] on the way in: the corrected level stays near the input's.
+    level = np.median(pixels) / 65535.0
+    assert abs(np.median(siril.image) - level) < 0.05 * level
+
+
+def test_show_model_loads_the_model_instead(siril, sirilpy, m94, monkeypatch, tmp_path):
+    crop = np.ascontiguousarray(m94[:, :400, :300])
+    load_into(siril, tmp_path / "crop.fit", crop)
+    (tmp_path / "models").mkdir()
+
+    run_script(monkeypatch, "--epochs", "30", "--show-model", "--model", "models/crop_model.fits")
+
+    model_path = tmp_path / "models" / "crop_model.fits"
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    assert siril.commands == [("requires", "1.4.0"), ("load", str(model_path))]
+    assert siril.pixels_set == 0  # not replaced: the model was loaded instead
+    np.testing.assert_array_equal(siril.image, fits.getdata(model_path))
+
+
+def _small_image(siril, m94, tmp_path) -> np.ndarray:
+    crop = np.ascontiguousarray(m94[:, :240, :320])
+    load_into(siril, tmp_path / "small.fit", crop)
+    return crop
+
+
+@pytest.mark.parametrize(
+    "situation, argv, cause",
+    [
+        ("no image", (), "no image loaded"),
+        ("busy", (), "Siril is busy"),
+        ("dialog", (), "dialog is open"),
+        ("fine", ("--points", "2"), "bad option: points must be >= 4"),
+        ("fine", ("--quantile", "high"), "bad option: argument --quantile: invalid float value: 'high'"),
+        ("fine", ("--order", "5"), "bad option: argument --order"),
+        ("fine", ("--bogus",), "bad option: unrecognized arguments: --bogus"),
+        ("fine", ("--threshold-min", "0.999"), "MaskError"),
+        ("fine", ("--model", "small.fit"), "would overwrite the loaded image's file"),
+        ("fine", ("--mask", "missing_mask.fits"), "missing_mask.fits: no such file"),
+        ("fine", ("--model", "nowhere/m.fit"), "cannot write in"),
+        ("out of memory", (), "out of memory"),
+    ],
+)
+def test_headless_failures_are_logged_red_and_change_nothing(
+    siril, sirilpy, m94, monkeypatch, tmp_path, situation, argv, cause
+):
+    before = None if situation == "no image" else _small_image(siril, m94, tmp_path)
+    siril.busy = situation == "busy"
+    siril.dialog_open = situation == "dialog"
+    if situation == "out of memory":
+        import bgoptimizer_siril.processing as processing
+
+        def exhausted(*args, **kwargs):
+            raise MemoryError
+
+        monkeypatch.setattr(processing, "extract_background", exhausted)
+
+    run_script(monkeypatch, "--epochs", "20", *argv)
+
+    (line,) = siril.lines(sirilpy.LogColor.RED)
+    assert cause in line, line
+    assert siril.lines(sirilpy.LogColor.GREEN) == []
+    assert siril.pixels_set == 0
+    if before is not None:
+        np.testing.assert_array_equal(siril.image, before)
+    assert not list(tmp_path.glob("*_bgModel.fit"))
+
+
+def test_old_sirilpy_is_refused(siril, sirilpy, m94, monkeypatch, tmp_path):
+    before = _small_image(siril, m94, tmp_path)
+    monkeypatch.setattr(sirilpy, "__version__", "1.0.7")
+    run_script(monkeypatch)
+    (line,) = siril.lines(sirilpy.LogColor.RED)
+    assert "needs sirilpy 1.0.8" in line
+    assert siril.installed == [] and siril.pixels_set == 0
+    np.testing.assert_array_equal(siril.image, before)
+
+
+def test_old_siril_is_refused(siril, sirilpy, m94, monkeypatch, tmp_path):
+    _small_image(siril, m94, tmp_path)
+
+    def old_siril(self, *args):
+        raise sirilpy.CommandError("requires: this is Siril 1.3.6")
+
+    monkeypatch.setattr(sirilpy.SirilInterface, "cmd", old_siril)
+    run_script(monkeypatch)
+    (line,) = siril.lines(sirilpy.LogColor.RED)
+    assert "needs Siril 1.4.0" in line and siril.pixels_set == 0
+
+
+def test_outside_siril_the_connection_error_surfaces(sirilpy, monkeypatch):
+    with pytest.raises(sirilpy.SirilConnectionError):
+        run_script(monkeypatch)
+
+
+def test_headless_options_are_the_cli_options(sirilpy):
+    from bgoptimizer.cli import build_parser as cli_parser
+    from bgoptimizer.params import parameter_specs
+    from bgoptimizer_siril.options import build_parser, parse_arguments
+
+    plugin = {a.dest: a.default for a in build_parser()._actions}
+    cli = {a.dest: a.default for a in cli_parser()._actions}
+    for spec in parameter_specs():
+        if spec.siril:
+            assert plugin[spec.name] == cli[spec.name] == spec.default
+        else:
+            assert spec.name not in plugin
+    params, output = parse_arguments(["--points", "48", "--order", "3", "--mode", "divide"])
+    assert params == Parameters(points=48, order=3, mode="divide")
+    assert output.replace and output.save_model and not output.sequence
+
+
+def test_manifest_agrees_with_pyproject_and_entry_script():
+    manifest = json.loads(MANIFEST.read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert manifest["version"] == __version__
+    assert manifest["name"] == project["name"]
+    assert manifest["requirements"] == project["dependencies"]
+    assert manifest["category"] == "processing"
+    assert (ROOT / manifest["entry"]).resolve() == ENTRY_SCRIPT
+    source = ENTRY_SCRIPT.read_text()
+    assert f'check_module_version(">={manifest["min_sirilpy_version"]}")' in source
+    assert f'"requires", "{manifest["min_siril_version"]}"' in source
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["min_siril_version"])
+    # Siril lists every .py of a script folder: only the entry script may be there.
+    assert [p.name for p in PLUGIN_DIR.glob("*.py")] == [ENTRY_SCRIPT.name]
+
