@@ -121,7 +121,7 @@ def _ppm(pixels: np.ndarray) -> bytes:
 
 
 def _fit_preview(shown: np.ndarray) -> np.ndarray:
-    """Integer-step subsampling so the preview fits ``PREVIEW_SIZE``."""
+    """Integer-step subsampling so the preview fits ``PREVIEW_SIZE`` (a small one is zoomed when shown)."""
     pixels = to_display(shown)
     step = max(1, int(np.ceil(max(pixels.shape[1] / PREVIEW_SIZE[0], pixels.shape[0] / PREVIEW_SIZE[1]))))
     return np.ascontiguousarray(pixels[::step, ::step])
@@ -143,6 +143,7 @@ class Panel:
         self.cancel_requested = threading.Event()
         self.worker: threading.Thread | None = None
         self.preview_photo: tk.PhotoImage | None = None
+        self.preview_pixels: np.ndarray | None = None  # what the photo shows, (h, w, C) uint8
         self._preview_source: np.ndarray | None = None
         self._refresh_job: str | None = None
         self._closing = False
@@ -172,6 +173,7 @@ class Panel:
             specs = [spec for spec in self.specs if spec.group == group]
             frame = ttk.LabelFrame(left, text=group, padding=6)
             frame.pack(fill="x", pady=(0, 6))
+            frame.columnconfigure(0, minsize=130)
             for row, spec in enumerate(specs):
                 self._add_field(frame, row, spec)
             if group == "Output":
@@ -295,6 +297,11 @@ class Panel:
     @property
     def busy(self) -> bool:
         return self.worker is not None and self.worker.is_alive()
+
+    @property
+    def idle(self) -> bool:
+        """No work running, queued or scheduled: what a caller waits for."""
+        return not self.busy and self.events.empty() and self._refresh_job is None
 
     def preview(self) -> None:
         """Read the loaded image again and show what the fit will see."""
@@ -428,7 +435,10 @@ class Panel:
             self.buttons["cancel"].state(["disabled"])
 
     def _show_preview(self, pixels: np.ndarray) -> None:
-        self.preview_photo = tk.PhotoImage(master=self.root, data=_ppm(pixels))
+        self.preview_pixels = pixels
+        photo = tk.PhotoImage(master=self.root, data=_ppm(pixels))
+        zoom = max(1, min(PREVIEW_SIZE[0] // pixels.shape[1], PREVIEW_SIZE[1] // pixels.shape[0]))
+        self.preview_photo = photo.zoom(zoom) if zoom > 1 else photo
         self.preview_label.configure(image=self.preview_photo, text="")
         self.status.set(f"Preview: {pixels.shape[1]}×{pixels.shape[0]} shown; dimmed pixels are not background.")
 

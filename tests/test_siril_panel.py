@@ -1,0 +1,154 @@
+"""The Tk panel under a virtual X server, driven by generated events, against the sirilpy double."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import injected_gradient, load_into
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private Xvfb display; the panel test is skipped only when Xvfb is not installed."""
+    pytest.importorskip("tkinter", reason="this Python has no Tk (Debian: apt-get install python3-tk)")
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    ready, _, _ = select.select([read_end], [], [], 20)
+    number = os.read(read_end, 16).decode().strip() if ready else ""
+    os.close(read_end)
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _pump(root, condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the panel did not get there in time")
+        root.update()
+        time.sleep(0.01)
+
+
+def _click(root, widget) -> None:
+    """A real left click: pointer enters, button down, button up."""
+    for event in ("<Enter>", "<ButtonPress-1>", "<ButtonRelease-1>"):
+        widget.event_generate(event, x=5, y=5)
+    root.update()
+
+
+def _type(root, widget, text: str) -> None:
+    """Select the field's text and type over it, key by key."""
+    widget.focus_force()
+    widget.selection_range(0, "end")
+    widget.event_generate("<Delete>")
+    for char in text:
+        widget.event_generate("<KeyPress>", keysym={".": "period"}.get(char, char))
+    root.update()
+
+
+@pytest.fixture
+def panel(display, siril, sirilpy, m94, monkeypatch, tmp_path):
+    monkeypatch.setenv("DISPLAY", display)
+    import tkinter as tk
+
+    from bgoptimizer_siril.panel import Panel
+
+    siril.cli = False
+    crop = np.ascontiguousarray(m94[:, :480, :720])
+    sky = float(np.median(crop[crop > 0]))
+    load_into(siril, tmp_path / "crop.fit", (crop + injected_gradient(480, 720, sky)).astype(np.float32))
+    root = tk.Tk()
+    view = Panel(root, sirilpy.SirilInterface())
+    root.update()
+    yield view
+    if _alive(root):
+        root.destroy()
+
+
+def _alive(root) -> bool:
+    try:
+        root.winfo_exists()
+    except Exception:  # noqa: BLE001 - a destroyed Tk raises TclError
+        return False
+    return True
+
+
+def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display):
+    from PIL import ImageGrab
+
+    root = panel.root
+    # Built from the spec, grouped, with Siril's dark theme.
+    groups = {child.cget("text") for child in root.winfo_children()[0].winfo_children()[0].winfo_children()}
+    assert groups == {"Preprocessing", "Mask", "Spline", "Optimization", "Output"}
+    assert panel.colors["bg"] == "#2b2b2b"
+    assert "format" not in panel.fields  # not a Siril option
+
+    _click(root, panel.buttons["preview"])
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    first, first_pixels = panel.preview_photo, panel.preview_pixels
+    assert first_pixels.shape == (60, 90, 3)  # 720x480 downscaled by 8
+    assert (first.width(), first.height()) == (450, 300)  # zoomed to fill the preview area
+
+    # Changing a masking parameter refreshes the shown preview by itself.
+    _type(root, panel.widgets["threshold_max"], "0.2")
+    _pump(root, lambda: panel.preview_photo is not first and panel.idle)
+    # Most of the sky is now above the threshold: dimmed to a quarter.
+    assert panel.preview_pixels.mean() < 0.6 * first_pixels.mean()
+    _type(root, panel.widgets["threshold_max"], "1")
+    _pump(root, lambda: panel.idle)
+
+    # An out-of-range value is named and nothing runs.
+    _type(root, panel.widgets["points"], "2")
+    _click(root, panel.buttons["run"])
+    assert "points" in panel.status.get() and not panel.busy
+    assert str(panel.widgets["points"].cget("style")) == "Invalid.TSpinbox"
+
+    _type(root, panel.widgets["points"], "24")
+    _type(root, panel.widgets["epochs"], "150")
+    _click(root, panel.buttons["run"])
+    assert panel.busy
+    _pump(root, lambda: panel.idle)
+    root.update()
+    assert "done in" in panel.status.get(), panel.status.get()
+    assert siril.pixels_set == 1 and siril.undo == ["Background Optimizer"]
+    assert (tmp_path / "crop_bgModel.fit").is_file()
+    assert any("fit" in message for message, _ in siril.progress)
+    assert panel.progress.get() == 1.0
+    ImageGrab.grab(xdisplay=display).save(tmp_path / "panel.png")
+    assert (tmp_path / "panel.png").stat().st_size > 10_000
+
+    # Cancel a long fit: the image stays as it was.
+    before = siril.image.copy()
+    _type(root, panel.widgets["epochs"], "100000")
+    _type(root, panel.widgets["patience"], "100000")
+    _click(root, panel.buttons["run"])
+    _pump(root, lambda: "fit" in panel.status.get())
+    _click(root, panel.buttons["cancel"])
+    _pump(root, lambda: panel.idle)
+    root.update()
+    assert "cancelled" in panel.status.get()
+    assert siril.pixels_set == 1
+    np.testing.assert_array_equal(siril.image, before)
+
+    _click(root, panel.buttons["close"])
+    assert not _alive(root)
