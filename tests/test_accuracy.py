@@ -77,3 +77,13 @@ def test_divide_mode_removes_multiplicative_vignetting():
     corrected = extract_background(image, Parameters(mode="divide", epochs=200)).corrected
     centre, corner = corrected[1, 150:250, 250:350], corrected[1, :80, :80]
     assert abs(np.median(centre) / np.median(corner) - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("gradient_kind", ["dome", "mixed"])
+def test_grid_reconstruction_is_within_a_thousandth_of_exact(gradient_kind):
+    scene = make_scene(900, 600, nebula=False, gradient_kind=gradient_kind, seed=3)
+    params = Parameters(epochs=50)
+    grid = extract_background(scene.image, params).background
+    exact = extract_background(scene.image, params.replace(reconstruction="exact")).background
+    for fast, reference in zip(grid, exact):
+        assert np.abs(fast - reference).max() <= 1e-3 * np.ptp(reference)

@@ -57,8 +57,9 @@ class Parameters:
         choices=("median", "mean"),
     )
     quantile: float = _param(
-        0.95,
-        "Quantile of each channel mapped to white by the stretch (highlights clip on purpose).",
+        0.99,
+        "Quantile of each channel mapped to white by the stretch; background above it is clipped "
+        "and cannot be modeled, so keep it above the brightest sky (0.95 clips a strong corner glow).",
         "Preprocessing",
         low=0.5,
         high=1.0,
@@ -106,8 +107,8 @@ class Parameters:
         0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1
     )
     epochs: int = _param(
-        1000,
-        "Maximum number of optimizer iterations (0 keeps the initial interpolation).",
+        500,
+        "Maximum number of optimizer iterations (0 keeps the initial solve).",
         "Optimization",
         low=0,
         high=100000,
@@ -139,6 +140,13 @@ class Parameters:
         "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
         "Optimization",
         choices=("auto", "cpu", "cuda", "mps"),
+    )
+    reconstruction: str = _param(
+        "grid",
+        "Full-resolution model: 'grid' evaluates the spline every 4 pixels and interpolates bicubically "
+        "(within 0.1 % of the model's range of 'exact', which evaluates every pixel).",
+        "Output",
+        choices=("grid", "exact"),
     )
     mode: str = _param(
         "subtract",

@@ -40,6 +40,11 @@ _BAND_PIXELS = 2_000_000
 _KERNEL_CHUNK = 8_000_000
 # Fewer background samples than this cannot constrain a spline.
 _MIN_SAMPLES = 16
+# Adam works on at most this many background samples (a seeded random subset): a spline of a
+# few dozen points is pinned down long before that, and the final robust solve uses them all.
+_MAX_ADAM_SAMPLES = 12_000
+# Pixels between exact spline evaluations in grid reconstruction.
+_GRID_STEP = 4
 
 _STAGES = {"prepare": (0.0, 0.08), "fit": (0.08, 0.9), "reconstruct": (0.9, 1.0)}
 
@@ -244,7 +249,7 @@ def fit_background(
     data = _fit_data(prepared, device)
     initial = _initial_state(prepared, params, data, device, initial)
     outcome = optimize(
-        data,
+        _subset(data, _MAX_ADAM_SAMPLES, params.seed),
         initial,
         epochs=params.epochs,
         lr=params.lr,
@@ -264,12 +269,44 @@ def fit_background(
     return outcome.state, report
 
 
+def _subset(data: FitData, count: int, seed: int) -> FitData:
+    """A seeded random subset of ``count`` samples (all of them when there are fewer)."""
+    total = len(data.points)
+    if total <= count:
+        return data
+    chosen = np.sort(np.random.default_rng(seed).choice(total, count, replace=False))
+    index = torch.from_numpy(chosen).to(data.points.device)
+    return FitData(
+        data.points[index],
+        data.values[:, index],
+        data.weights[:, index],
+        data.noise,
+    )
+
+
 def _reconstruct(
     state: SplineState,
     prepared: Prepared,
+    exact: bool,
     progress: ProgressCallback | None,
 ) -> np.ndarray:
-    """Linear background ``(C, H, W)``: the spline at every pixel, stretch undone (step 7)."""
+    """Linear background ``(C, H, W)``: the spline at full resolution, stretch undone (step 7).
+
+    Above 1 the stretch was clipped, so no background lives there: the
+    stretched model is clamped to 1 before inverting.
+    """
+    _, height, width = prepared.shape
+    if exact or min(height, width) < 4 * _GRID_STEP:
+        background = _reconstruct_exact(state, prepared, progress)
+    else:
+        background = _reconstruct_grid(state, prepared)
+    if progress is not None:
+        progress(1.0, "reconstruct")
+    return background
+
+
+def _reconstruct_exact(state: SplineState, prepared: Prepared, progress: ProgressCallback | None) -> np.ndarray:
+    """Every pixel evaluated, in bands of bounded memory."""
     channels, height, width = prepared.shape
     device = state.centers.device
     background = np.empty(prepared.shape, np.float32)
@@ -279,12 +316,44 @@ def _reconstruct(
         for top in range(0, height, band):
             bottom = min(height, top + band)
             y = (torch.arange(top, bottom, dtype=torch.float32, device=device) + 0.5) / prepared.length
-            # Above 1 the stretch was clipped: no background lives there.
             values = evaluate_grid(state, x, y).clamp_max(1.0).cpu().numpy()
             for channel, stretch in enumerate(prepared.stretches):
                 background[channel, top:bottom] = stretch.invert(values[channel])
             if progress is not None:
                 progress(bottom / height, "reconstruct")
+    return background
+
+
+def _grid_nodes(size: int) -> np.ndarray:
+    """Pixel-center positions every ``_GRID_STEP`` pixels, from one step before the first pixel to
+    at least one step after the last, so that no pixel is interpolated from a border-clamped kernel."""
+    count = int(np.ceil((size - 1) / _GRID_STEP)) + 3
+    return 0.5 + _GRID_STEP * (np.arange(count) - 1.0)
+
+
+def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
+    """The stretched model on a coarse grid, upsampled bicubically, then clamped and inverted per pixel.
+
+    With ``align_corners`` an output of ``(nodes - 1) * step + 1`` samples puts
+    node k exactly on output k * step, i.e. on pixel k * step - step; the
+    image is the window starting at ``step``. Interpolating before the clamp
+    keeps its kink out of the bicubic kernel.
+    """
+    _, height, width = prepared.shape
+    device = state.centers.device
+    x_nodes, y_nodes = _grid_nodes(width), _grid_nodes(height)
+    x = torch.from_numpy(x_nodes / prepared.length).float().to(device)
+    y = torch.from_numpy(y_nodes / prepared.length).float().to(device)
+    with torch.no_grad():
+        nodes = evaluate_grid(state, x, y).cpu()
+    size = ((len(y_nodes) - 1) * _GRID_STEP + 1, (len(x_nodes) - 1) * _GRID_STEP + 1)
+    window = (slice(_GRID_STEP, _GRID_STEP + height), slice(_GRID_STEP, _GRID_STEP + width))
+    background = np.empty(prepared.shape, np.float32)
+    for channel, stretch in enumerate(prepared.stretches):
+        upsampled = torch.nn.functional.interpolate(
+            nodes[None, channel : channel + 1], size=size, mode="bicubic", align_corners=True
+        )[0, 0][window]
+        background[channel] = stretch.invert(upsampled.clamp_max(1.0).numpy())
     return background
 
 
@@ -384,7 +453,7 @@ def extract_background(
     seconds["fit"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    background = _reconstruct(state, prepared, _stage(progress, "reconstruct"))
+    background = _reconstruct(state, prepared, params.reconstruction == "exact", _stage(progress, "reconstruct"))
     seconds["reconstruct"] = time.perf_counter() - start
 
     start = time.perf_counter()
