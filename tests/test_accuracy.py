@@ -87,3 +87,12 @@ def test_grid_reconstruction_is_within_a_thousandth_of_exact(gradient_kind):
     exact = extract_background(scene.image, params.replace(reconstruction="exact")).background
     for fast, reference in zip(grid, exact):
         assert np.abs(fast - reference).max() <= 1e-3 * np.ptp(reference)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_every_spline_order_models_a_corner_glow(order):
+    scene = make_scene(900, 600, nebula=False, gradient_kind="dome", seed=8)
+    result = extract_background(scene.image, Parameters(order=order, epochs=100))
+    valid = np.ones(scene.image.shape[1:], bool)
+    errors = [relative_rms(m, t, valid) for m, t in zip(result.background, scene.background)]
+    assert max(errors) < 0.015, errors

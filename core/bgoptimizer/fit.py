@@ -51,9 +51,9 @@ CHECK_EVERY = 10
 ROBUST_SCALE = 2.0
 # Reweighting rounds of the robust starting solve.
 IRLS_ROUNDS = 10
-# Bending-energy regularization of the robust solve, relative to the mean sample weight.
-IRLS_RIDGE = 1e-6
-# Ridge on all unknowns of the robust solve, keeping it nonsingular.
+# Ridge on all unknowns of the robust solve, keeping it nonsingular. (A bending-energy term
+# w^T K w is no regularizer here: without the side conditions P^T w = 0 it is indefinite, and
+# for r^3 it made the start diverge.)
 IRLS_TIKHONOV = 1e-9
 
 
@@ -124,18 +124,16 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineStat
     """Weights and affine part for fixed ``centers`` minimizing the Cauchy loss, by IRLS.
 
     Each round is a weighted least-squares solve of N+3 unknowns per channel
-    with a touch of bending-energy regularization; the reweighting makes
-    stars and nebulae (large residuals) count little.
+    with a tiny ridge; the reweighting makes stars and nebulae (large
+    residuals) count little.
     """
     count = len(centers)
     points = data.points
     basis = torch.cat(
         [radial_basis(points, centers, order), torch.ones_like(points[:, :1]).T, points.T]
     ).double()  # (N + 3, P)
-    # Bending energy, plus a tiny ridge on every unknown so that coincident control points share
-    # their weight instead of making the system singular.
+    # Coincident control points share their weight instead of making the system singular.
     regularizer = torch.eye(count + 3, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
-    regularizer[:count, :count] += IRLS_RIDGE * radial_basis(centers, centers, order).double()
     values = data.values.double()
     weights = data.weights.double().expand_as(values)
     scale = (ROBUST_SCALE * data.noise).double()
