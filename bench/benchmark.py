@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgoptimizer.demo import gradient_error
+from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_scene
 
@@ -46,10 +46,11 @@ def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool
                                                            completed.stdout)}
     iterations = int(re.search(r"after (\d+) iterations", completed.stdout).group(1))
     rms, worst = gradient_error(model, scene.background)
+    absorbed = absorbed_share(model, scene.background, scene.nebula) if nebula else float("nan")
     image_mb = scene.image.nbytes / 2**20
     return {
         "scene": f"{width}x{height} {'RGB' if channels == 3 else 'mono'} {gradient}{' +nebula' if nebula else ''}",
-        "wall_s": wall, **stages, "iterations": iterations, "rms_pct": rms, "max_pct": worst,
+        "wall_s": wall, **stages, "iterations": iterations, "rms_pct": rms, "max_pct": worst, "absorbed_pct": absorbed,
         # ru_maxrss of children is the largest child so far: valid as this case's only when it grew
         "peak_rss_mb": peak_kib / 1024 if peak_kib > before else float("nan"),
         "image_mb": image_mb,
@@ -83,6 +84,7 @@ def main() -> int:
 COLUMNS = [("scene", "<34", "{}"), ("wall_s", ">7", "{:.2f}"), ("prepare", ">8", "{:.2f}"), ("fit", ">6", "{:.2f}"),
            ("reconstruct", ">11", "{:.2f}"), ("correct", ">8", "{:.2f}"), ("write", ">6", "{:.2f}"),
            ("iterations", ">10", "{}"), ("rms_pct", ">8", "{:.2f}"), ("max_pct", ">8", "{:.2f}"),
+           ("absorbed_pct", ">12", "{:.1f}"),
            ("peak_rss_mb", ">11", "{:.0f}"), ("image_mb", ">8", "{:.0f}")]
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import select
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,20 +20,19 @@ def display():
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
-    read_end, write_end = os.pipe()
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists())
     server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
+        [xvfb, f":{number}", "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    os.close(write_end)
-    ready, _, _ = select.select([read_end], [], [], 20)
-    number = os.read(read_end, 16).decode().strip() if ready else ""
-    os.close(read_end)
-    if not number:
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 20
+    while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not socket.exists():
         server.kill()
-        pytest.fail("Xvfb did not start")
+        pytest.fail(f"Xvfb :{number} did not start")
     yield f":{number}"
     server.terminate()
     server.wait(timeout=10)

@@ -34,6 +34,21 @@ def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return rms, worst
 
 
+def absorbed_share(model: np.ndarray, truth: np.ndarray, nebula: np.ndarray) -> float:
+    """Share (%) of a nebula's flux that a background model took in, worst channel.
+
+    Measured where the nebula is above a tenth of its peak, against the model's
+    offset from the truth elsewhere (a constant offset is not absorption).
+    """
+    share = 0.0
+    for fitted, true, signal in zip(model, truth, nebula):
+        inside = signal > 0.1 * signal.max()
+        excess = fitted.astype(np.float64) - true
+        offset = float(np.median(excess[~inside]))
+        share = max(share, float((excess[inside] - offset).sum() / signal[inside].sum() * 100))
+    return share
+
+
 def display_stretch(image: np.ndarray) -> np.ndarray:
     """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image."""
     stretches = fit_stretch(np.where(image > 0, image, np.nan), 0.999, 0.2)

@@ -152,6 +152,38 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineStat
     return SplineState(centers.clone(), theta[:count].contiguous(), theta[count:].contiguous(), order)
 
 
+class _Adam:
+    """Adam (Kingma & Ba) with PyTorch's default constants.
+
+    Our own few lines rather than ``torch.optim.Adam``, whose first step costs
+    about a second per process (it initializes the compiler stack), more than
+    the whole fit of a typical image.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+        self.steps = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        correction1 = 1.0 - beta1**self.steps
+        root_correction2 = math.sqrt(1.0 - beta2**self.steps)
+        for param, (mean, square) in zip(self.params, self.moments):
+            grad = param.grad
+            mean.mul_(beta1).add_(grad, alpha=1.0 - beta1)
+            square.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            denominator = (square.sqrt() / root_correction2).add_(self.eps)
+            param.addcdiv_(mean, denominator, value=-self.lr / correction1)
+
+    def zero_grad(self) -> None:
+        for param in self.params:
+            param.grad = None
+
+
 def optimize(
     data: FitData,
     initial: SplineState,
@@ -174,14 +206,14 @@ def optimize(
     device = state.centers.device
     best_loss = torch.tensor(math.inf, device=device)
     since_best = torch.zeros((), dtype=torch.int64, device=device)
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = _Adam(params, lr=lr)
     floor = min(lr, LR_FLOOR)
     plateau = max(1, patience // 2)
     last_reduction = 0
     iteration = 0
     stopped_early = False
     while iteration < epochs:
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         value = loss_function(state(data.points), data, alpha)
         value.backward()
         with torch.no_grad():
@@ -202,9 +234,8 @@ def optimize(
         if waited >= patience:
             stopped_early = True
             break
-        group = optimizer.param_groups[0]
-        if waited >= plateau and iteration - last_reduction >= plateau and group["lr"] > floor:
-            group["lr"] = max(floor, group["lr"] / 2)
+        if waited >= plateau and iteration - last_reduction >= plateau and optimizer.lr > floor:
+            optimizer.lr = max(floor, optimizer.lr / 2)
             last_reduction = iteration
     if epochs == 0:
         with torch.no_grad():

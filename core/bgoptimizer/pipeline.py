@@ -40,9 +40,9 @@ _BAND_PIXELS = 2_000_000
 _KERNEL_CHUNK = 8_000_000
 # Fewer background samples than this cannot constrain a spline.
 _MIN_SAMPLES = 16
-# Adam works on at most this many background samples (a seeded random subset): a spline of a
-# few dozen points is pinned down long before that, and the final robust solve uses them all.
-_MAX_ADAM_SAMPLES = 12_000
+# The fit works on at most this many background samples (a seeded random subset): a spline of
+# a few dozen points is pinned down long before that (Adam on 12k of 94k: 0.74 % vs 0.71 % RMS).
+_MAX_FIT_SAMPLES = 12_000
 # Pixels between exact spline evaluations in grid reconstruction.
 _GRID_STEP = 4
 
@@ -246,10 +246,11 @@ def fit_background(
 ) -> tuple[SplineState, FitReport]:
     """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points."""
     device = resolve_device(params.device)
-    data = _fit_data(prepared, device)
+    full = _fit_data(prepared, device)
+    data = _subset(full, _MAX_FIT_SAMPLES, params.seed)
     initial = _initial_state(prepared, params, data, device, initial)
     outcome = optimize(
-        _subset(data, _MAX_ADAM_SAMPLES, params.seed),
+        data,
         initial,
         epochs=params.epochs,
         lr=params.lr,
@@ -263,7 +264,7 @@ def fit_background(
         loss=outcome.loss,
         iterations=outcome.iterations,
         stopped_early=outcome.stopped_early,
-        samples=len(data.points),
+        samples=len(full.points),
         device=describe_device(device),
     )
     return outcome.state, report
