@@ -96,3 +96,13 @@ def test_every_spline_order_models_a_corner_glow(order):
     valid = np.ones(scene.image.shape[1:], bool)
     errors = [relative_rms(m, t, valid) for m, t in zip(result.background, scene.background)]
     assert max(errors) < 0.015, errors
+
+
+def test_in_place_correction_equals_the_copy_and_reuses_the_input():
+    scene = make_scene(400, 300, nebula=False, seed=6)
+    params = Parameters(epochs=20)
+    copy = extract_background(scene.image, params).corrected
+    buffer = scene.image.copy()
+    result = extract_background(buffer, params, in_place=True)
+    assert result.corrected is buffer
+    np.testing.assert_array_equal(buffer, copy)

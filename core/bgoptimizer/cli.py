@@ -181,7 +181,7 @@ def process_file(path: Path, output_dir: Path | None, params: Parameters, previe
     source = read_image(path)
     start = time.perf_counter()
     try:
-        result = extract_background(source.data, params, progress=progress)
+        result = extract_background(source.data, params, progress=progress, in_place=True)
     finally:
         progress.close()
     start_write = time.perf_counter()

@@ -335,26 +335,37 @@ def _grid_nodes(size: int) -> np.ndarray:
 def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
     """The stretched model on a coarse grid, upsampled bicubically, then clamped and inverted per pixel.
 
-    With ``align_corners`` an output of ``(nodes - 1) * step + 1`` samples puts
-    node k exactly on output k * step, i.e. on pixel k * step - step; the
-    image is the window starting at ``step``. Interpolating before the clamp
-    keeps its kink out of the bicubic kernel.
+    With ``align_corners`` an output of ``(n - 1) * step + 1`` samples from n
+    nodes puts node k exactly on output k * step, i.e. on pixel k * step - step.
+    Bands of node rows are interpolated with two spare nodes on each side,
+    which the bicubic kernel needs, so banding changes nothing but memory.
+    Interpolating before the clamp keeps its kink out of the kernel.
     """
     _, height, width = prepared.shape
+    step = _GRID_STEP
     device = state.centers.device
     x_nodes, y_nodes = _grid_nodes(width), _grid_nodes(height)
     x = torch.from_numpy(x_nodes / prepared.length).float().to(device)
     y = torch.from_numpy(y_nodes / prepared.length).float().to(device)
+    rows = max(1, _KERNEL_CHUNK // (len(x) * len(state.centers)))  # bounds the kernel matrix
     with torch.no_grad():
-        nodes = evaluate_grid(state, x, y).cpu()
-    size = ((len(y_nodes) - 1) * _GRID_STEP + 1, (len(x_nodes) - 1) * _GRID_STEP + 1)
-    window = (slice(_GRID_STEP, _GRID_STEP + height), slice(_GRID_STEP, _GRID_STEP + width))
+        nodes = torch.cat([evaluate_grid(state, x, y[i : i + rows]).cpu() for i in range(0, len(y), rows)], dim=1)
     background = np.empty(prepared.shape, np.float32)
-    for channel, stretch in enumerate(prepared.stretches):
+    out_width = (len(x_nodes) - 1) * step + 1
+    band = max(1, _BAND_PIXELS // (out_width * step))  # node rows per band
+    for first in range(0, len(y_nodes) - 1, band):
+        last = min(len(y_nodes) - 1, first + band)
+        top, bottom = max(first * step, step), min(last * step, step + height)  # output rows, image part
+        if top >= bottom:
+            continue
+        low, high = max(0, first - 2), min(len(y_nodes), last + 3)
         upsampled = torch.nn.functional.interpolate(
-            nodes[None, channel : channel + 1], size=size, mode="bicubic", align_corners=True
-        )[0, 0][window]
-        background[channel] = stretch.invert(upsampled.clamp_max(1.0).numpy())
+            nodes[None, :, low:high], size=((high - low - 1) * step + 1, out_width), mode="bicubic",
+            align_corners=True,
+        )[0, :, top - low * step : bottom - low * step, step : step + width]
+        upsampled.clamp_max_(1.0)
+        for channel, stretch in enumerate(prepared.stretches):
+            background[channel, top - step : bottom - step] = stretch.invert(upsampled[channel].numpy())
     return background
 
 
@@ -362,8 +373,11 @@ def _valid(image: np.ndarray) -> np.ndarray:
     return np.abs(image) > MISSING_TOLERANCE  # False for NaN too
 
 
-def _correct(image: np.ndarray, background: np.ndarray, mode: str) -> np.ndarray:
-    """Remove the background, keeping the original level; missing pixels stay 0 (step 8)."""
+def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Remove the background, keeping the original level; missing pixels stay 0 (step 8).
+
+    ``out`` (which may be ``image`` itself) receives the result instead of a new array.
+    """
     channels, height, width = image.shape
     step = _sample_step(height, width)
     sample, model_sample = image[:, ::step, ::step], background[:, ::step, ::step]
@@ -381,30 +395,30 @@ def _correct(image: np.ndarray, background: np.ndarray, mode: str) -> np.ndarray
             level = np.median(sample[channel][valid])
             offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
 
-    corrected = np.empty_like(image, dtype=np.float32)
+    def removed(rows: slice, channel: int) -> tuple[np.ndarray, np.ndarray]:
+        pixels, model = image[channel, rows], background[channel, rows]
+        if mode == "divide":
+            return pixels / model * gain[channel], _valid(pixels)
+        return pixels - model + offset[channel], _valid(pixels)
+
+    # Pass 1 only measures, so that pass 2 can write over the input when asked to.
     lowest, highest = np.inf, -np.inf
     band = _band_rows(width, 1)
     for top in range(0, height, band):
-        rows = slice(top, top + band)
         for channel in range(channels):
-            pixels, model = image[channel, rows], background[channel, rows]
-            valid = _valid(pixels)
-            if mode == "divide":
-                result = pixels / model * gain[channel]
-            else:
-                result = pixels - model + offset[channel]
-            corrected[channel, rows] = np.where(valid, result, 0.0)
+            result, valid = removed(slice(top, top + band), channel)
             if valid.any():
                 lowest = min(lowest, float(result[valid].min()))
                 highest = max(highest, float(result[valid].max()))
     ceiling = max(1.0, float(np.nanmax(sample)))
     shift = -lowest if lowest < 0 else 0.0
     scale = ceiling / (highest + shift) if highest + shift > ceiling else 1.0
-    if shift or scale != 1.0:
-        for top in range(0, height, band):
-            rows = slice(top, top + band)
-            valid = _valid(image[:, rows])
-            corrected[:, rows] = np.where(valid, (corrected[:, rows] + shift) * scale, 0.0)
+    corrected = np.empty_like(image, dtype=np.float32) if out is None else out
+    for top in range(0, height, band):
+        rows = slice(top, top + band)
+        for channel in range(channels):
+            result, valid = removed(rows, channel)
+            corrected[channel, rows] = np.where(valid, (result + shift) * scale, 0.0)
     return corrected
 
 
@@ -415,6 +429,7 @@ def extract_background(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
+    in_place: bool = False,
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -435,6 +450,9 @@ def extract_background(
     initial : `SplineState`, optional
         A previous fit (``result.state``) of a similar image, e.g. the frame
         before in a sequence: its control-point positions are the start.
+    in_place : bool, optional
+        Write the corrected image over ``image`` (float32 ``(C, H, W)`` only),
+        saving one image of memory, when the caller no longer needs the input.
 
     Returns
     -------
@@ -458,7 +476,7 @@ def extract_background(
     seconds["reconstruct"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    corrected = _correct(image, background, params.mode)
+    corrected = _correct(image, background, params.mode, out=image if in_place else None)
     seconds["correct"] = time.perf_counter() - start
     report.seconds = seconds
     if progress is not None:

@@ -91,7 +91,7 @@ def process_loaded_image(
         model_path = _model_path(siril, output, image.name) if output.save_model or output.show_model else None
         if model_path is not None and image.path is not None and model_path.resolve() == image.path.resolve():
             raise OutputError(f"{model_path}: the background model would overwrite the loaded image's file")
-        result = extract_background(image.data, params, progress=progress, cancel=cancel)
+        result = extract_background(image.data, params, progress=progress, cancel=cancel, in_place=True)
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)
         replaced = output.replace and not output.show_model

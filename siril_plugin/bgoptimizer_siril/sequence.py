@@ -101,7 +101,9 @@ def process_sequence(
         try:
             name = f"{label} ({Path(siril.get_seq_frame_filename(index)).name})"
             data, mono_2d = to_core(siril.get_seq_frame_pixeldata(index), name)
-            result = extract_background(data, params, progress=frame_progress, cancel=cancel, initial=previous)
+            result = extract_background(
+                data, params, progress=frame_progress, cancel=cancel, initial=previous, in_place=True
+            )
             siril.set_seq_frame_pixeldata(index, to_siril(result.corrected, mono_2d), output.prefix)
             if output.save_model:
                 stem = Path(siril.get_seq_frame_filename(index)).stem

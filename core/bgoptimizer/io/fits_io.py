@@ -45,7 +45,7 @@ def read_fits(path: Path) -> ImageFile:
         samples = samples[None]
     if samples.ndim != 3 or samples.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
-    return ImageFile(to_unit_range(samples, str(path)), _clean_header(header), {}, "fits", path)
+    return ImageFile(to_unit_range(samples, str(path), reuse=True), _clean_header(header), {}, "fits", path)
 
 
 def _clean_header(header: fits.Header) -> fits.Header:

@@ -33,13 +33,22 @@ class ImageFile:
     path: Path | None = None
 
 
-def to_unit_range(samples: np.ndarray, source: str) -> np.ndarray:
-    """Integer samples scaled to [0, 1]; floats unchanged; always float32."""
+def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.ndarray:
+    """Integer samples scaled to [0, 1]; floats unchanged; always native float32.
+
+    With ``reuse`` the caller hands ``samples`` over: big-endian float32 (FITS)
+    is then byte-swapped in place instead of copied, so reading costs one
+    image of memory, not two.
+    """
     from ..errors import FileFormatError
 
     dtype = samples.dtype.newbyteorder("=")
     if dtype.kind == "f":
+        if reuse and dtype == np.float32 and not samples.dtype.isnative and samples.flags.writeable:
+            return samples.byteswap(inplace=True).view(dtype)
         return samples.astype(np.float32, copy=False)
     if dtype not in _INTEGER_RANGE:
         raise FileFormatError(f"{source}: unsupported sample type {samples.dtype}")
-    return (samples.astype(np.float32) / np.float32(_INTEGER_RANGE[dtype])).astype(np.float32)
+    scaled = samples.astype(np.float32)
+    scaled /= np.float32(_INTEGER_RANGE[dtype])
+    return scaled
