@@ -6,6 +6,7 @@ peak RSS is that of one CLI run (Python and torch included).
 
     python bench/benchmark.py                      # 3000x2000 RGB, defaults
     python bench/benchmark.py --sizes 3000x2000 6000x4000 --json bench/results/run.json
+    python bench/benchmark.py --sequence 20        # 20 frames, cold vs warm-started fits
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import gradient, make_scene
 
 # The CLI, then its own high-water RSS. (A child's ru_maxrss would count the pages it shared with
 # this process between fork and exec, i.e. the scene generated here.)
@@ -60,6 +62,35 @@ def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool
     }
 
 
+def run_sequence(width: int, height: int, frames: int, warm: bool) -> dict:
+    """A sequence in one process, as the Siril plugin runs it: a moon glow rising frame by frame."""
+    base = make_scene(width, height, 3, gradient_kind="linear", nebula=False, seed=11)
+    color = np.array([1.0, 0.85, 0.7], np.float32)[:, None, None]
+    glow = 0.02 * color * gradient("dome", height, width)[None]
+    params = Parameters()
+    seconds, errors, iterations, previous = [], [], [], None
+    for index in range(frames):
+        truth = base.background + glow * (index / max(1, frames - 1))
+        frame = base.image - base.background + truth
+        start = time.perf_counter()
+        result = extract_background(frame, params, initial=previous if warm else None, in_place=True)
+        seconds.append(time.perf_counter() - start)
+        errors.append(gradient_error(result.background, truth)[0])
+        iterations.append(result.report.iterations)
+        previous = result.state
+    later = seconds[1:] or seconds
+    return {
+        "scene": f"sequence {frames}x {width}x{height} RGB {'warm' if warm else 'cold'}",
+        "first_frame_s": seconds[0], "s_per_frame": float(np.mean(later)),
+        "iterations": int(np.mean(iterations[1:] or iterations)), "rms_pct": float(np.mean(errors)),
+        "max_rms_pct": float(np.max(errors)),
+    }
+
+
+SEQUENCE_COLUMNS = [("scene", "<40", "{}"), ("first_frame_s", ">13", "{:.2f}"), ("s_per_frame", ">11", "{:.2f}"),
+                    ("iterations", ">10", "{}"), ("rms_pct", ">8", "{:.2f}"), ("max_rms_pct", ">11", "{:.2f}")]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["3000x2000"])
@@ -67,16 +98,23 @@ def main() -> int:
     parser.add_argument("--mono", action="store_true", help="also run one-channel scenes")
     parser.add_argument("--nebula", action="store_true", help="also run scenes with a large faint nebula")
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--sequence", type=int, metavar="FRAMES",
+                        help="instead: a sequence of FRAMES frames per size, cold versus warm-started fits (in-process)")
     parser.add_argument("cli_options", nargs=argparse.REMAINDER, help="after --: options passed to bgoptimizer")
     args = parser.parse_args()
     extra = [a for a in args.cli_options if a != "--"]
     rows = []
     for size in args.sizes:
         width, height = (int(v) for v in size.split("x"))
+        if args.sequence:
+            for warm in (False, True):
+                rows.append(run_sequence(width, height, args.sequence, warm))
+                print_row(rows[-1], header=len(rows) == 1, columns=SEQUENCE_COLUMNS)
+            continue
         for channels in ([3, 1] if args.mono else [3]):
-            for gradient in args.gradients:
+            for kind in args.gradients:
                 for nebula in ([False, True] if args.nebula else [False]):
-                    rows.append(run_case(width, height, channels, gradient, nebula, extra))
+                    rows.append(run_case(width, height, channels, kind, nebula, extra))
                     print_row(rows[-1], header=len(rows) == 1)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -91,10 +129,10 @@ COLUMNS = [("scene", "<34", "{}"), ("wall_s", ">7", "{:.2f}"), ("prepare", ">8",
            ("peak_rss_mb", ">11", "{:.0f}"), ("image_mb", ">8", "{:.0f}")]
 
 
-def print_row(row: dict, header: bool) -> None:
+def print_row(row: dict, header: bool, columns: list[tuple[str, str, str]] = COLUMNS) -> None:
     if header:
-        print(" ".join(f"{name:{align}}" for name, align, _ in COLUMNS))
-    print(" ".join(f"{fmt.format(row.get(name, np.nan)):{align}}" for name, align, fmt in COLUMNS), flush=True)
+        print(" ".join(f"{name:{align}}" for name, align, _ in columns))
+    print(" ".join(f"{fmt.format(row.get(name, np.nan)):{align}}" for name, align, fmt in columns), flush=True)
 
 
 if __name__ == "__main__":

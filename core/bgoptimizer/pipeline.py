@@ -43,6 +43,9 @@ _MIN_SAMPLES = 16
 # The fit works on at most this many background samples (a seeded random subset): a spline of
 # a few dozen points is pinned down long before that (Adam on 12k of 94k: 0.74 % vs 0.71 % RMS).
 _MAX_FIT_SAMPLES = 12_000
+# A fit started from a similar image's control points runs 1/this of the epochs: measured on
+# 1500x1000 frames, 100 warm iterations matched 500 cold ones (0.447 % vs 0.44 % RMS).
+_WARM_EPOCH_DIVISOR = 5
 # Pixels between exact spline evaluations in grid reconstruction.
 _GRID_STEP = 4
 
@@ -244,15 +247,19 @@ def fit_background(
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
 ) -> tuple[SplineState, FitReport]:
-    """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points."""
+    """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points.
+
+    A warm start needs fewer iterations: it runs ``epochs // 5``.
+    """
     device = resolve_device(params.device)
     full = _fit_data(prepared, device)
     data = _subset(full, _MAX_FIT_SAMPLES, params.seed)
+    warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
     initial = _initial_state(prepared, params, data, device, initial)
     outcome = optimize(
         data,
         initial,
-        epochs=params.epochs,
+        epochs=params.epochs // _WARM_EPOCH_DIVISOR if warm else params.epochs,
         lr=params.lr,
         alpha=params.alpha,
         patience=params.patience,
@@ -449,7 +456,8 @@ def extract_background(
         Returns True to stop; raises `Cancelled` and changes nothing.
     initial : `SplineState`, optional
         A previous fit (``result.state``) of a similar image, e.g. the frame
-        before in a sequence: its control-point positions are the start.
+        before in a sequence: its control-point positions are the start, and
+        a fifth of ``params.epochs`` is run.
     in_place : bool, optional
         Write the corrected image over ``image`` (float32 ``(C, H, W)`` only),
         saving one image of memory, when the caller no longer needs the input.
