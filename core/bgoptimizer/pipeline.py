@@ -215,9 +215,9 @@ def _initial_state(
     """Starting spline: robust regression (robust loss) or interpolation of control values (reference).
 
     The control points are laid out by ``params.init``, or taken from
-    ``previous`` (a fit of a similar image) when it has the same number of points.
+    ``previous`` (a fit of a similar image with ``params.points`` points).
     """
-    if previous is not None and len(previous.centers) == params.points:
+    if previous is not None:
         centers = previous.centers.detach().cpu().numpy().astype(np.float32)
         centers = np.clip(centers, 0.0, np.asarray(prepared.extent, np.float32))
     else:
@@ -255,7 +255,7 @@ def fit_background(
     full = _fit_data(prepared, device)
     data = _subset(full, _MAX_FIT_SAMPLES, params.seed)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
-    initial = _initial_state(prepared, params, data, device, initial)
+    initial = _initial_state(prepared, params, data, device, initial if warm else None)
     outcome = optimize(
         data,
         initial,

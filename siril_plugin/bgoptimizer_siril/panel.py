@@ -136,6 +136,7 @@ class Panel:
         _apply_theme(root, self.colors)
         root.title(f"{UNDO_NAME} for Siril")
         self.specs = [spec for spec in parameter_specs() if spec.siril]
+        self.detected_device = describe_device(resolve_device("auto"))
         self.fields: dict[str, tk.Variable] = {}
         self.widgets: dict[str, ttk.Widget] = {}
         self.buttons: dict[str, ttk.Button] = {}
@@ -184,8 +185,8 @@ class Panel:
         preview.pack(fill="both", expand=True)
         self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
         self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
-        detected = describe_device(resolve_device("auto"))
-        ttk.Label(right, text=f"Detected device: {detected}", style="Muted.TLabel").pack(anchor="w", pady=(6, 0))
+        detected = ttk.Label(right, text=f"Detected device: {self.detected_device}", style="Muted.TLabel")
+        detected.pack(anchor="w", pady=(6, 0))
         ttk.Progressbar(right, variable=self.progress, maximum=1.0, length=PREVIEW_SIZE[0]).pack(fill="x", pady=4)
         self.status_label = ttk.Label(right, textvariable=self.status, wraplength=PREVIEW_SIZE[0], justify="left")
         self.status_label.pack(anchor="w", fill="x")
@@ -221,7 +222,7 @@ class Panel:
                                  to=spec.high if spec.high is not None else 1e9)
         widget.grid(row=row, column=1, sticky="ew", pady=1)
         if spec.name == "device":
-            ttk.Label(frame, text=describe_device(resolve_device("auto")), style="Muted.TLabel").grid(
+            ttk.Label(frame, text=self.detected_device, style="Muted.TLabel").grid(
                 row=row, column=2, sticky="w", padx=4)
         span = f" Range {spec.low:g} to {spec.high:g}." if spec.low is not None and spec.high is not None else ""
         for target in (label, widget):

@@ -21,7 +21,7 @@ from bgoptimizer import (
 from bgoptimizer.fit import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
-from .siril_image import MODEL_SUFFIX, read_loaded_image, save_model, to_siril
+from .siril_image import default_model_path, read_loaded_image, save_model, to_siril
 
 __all__ = ["UNDO_NAME", "Outcome", "SirilProgress", "process_loaded_image", "describe_failure"]
 
@@ -67,7 +67,7 @@ def _model_path(siril, output: OutputOptions, name: str) -> Path:
     if output.model_path:
         path = Path(output.model_path)
         return path if path.is_absolute() else Path(siril.get_siril_wd()) / path
-    return Path(siril.get_siril_wd()) / f"{name}{MODEL_SUFFIX}"
+    return default_model_path(siril, name)
 
 
 def process_loaded_image(

@@ -20,7 +20,7 @@ from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure
-from .siril_image import MODEL_SUFFIX, header_from_text, save_model, to_core, to_siril
+from .siril_image import default_model_path, header_from_text, save_model, to_core, to_siril
 
 __all__ = ["SequenceOutcome", "process_sequence"]
 
@@ -99,22 +99,23 @@ def process_sequence(
                 progress((position + fraction) / len(included), f"{label}: {message}")
         name = label
         try:
-            name = f"{label} ({Path(siril.get_seq_frame_filename(index)).name})"
+            frame_file = Path(siril.get_seq_frame_filename(index))
+            name = f"{label} ({frame_file.name})"
             data, mono_2d = to_core(siril.get_seq_frame_pixeldata(index), name)
             result = extract_background(
                 data, params, progress=frame_progress, cancel=cancel, initial=previous, in_place=True
             )
             siril.set_seq_frame_pixeldata(index, to_siril(result.corrected, mono_2d), output.prefix)
             if output.save_model:
-                stem = Path(siril.get_seq_frame_filename(index)).stem
                 header = header_from_text(siril.get_seq_frame_header(index, return_as="str"))
-                save_model(Path(siril.get_siril_wd()) / f"{stem}{MODEL_SUFFIX}", result.background, header, params)
+                save_model(default_model_path(siril, frame_file.stem), result.background, header, params)
         except Cancelled:
             outcome.cancelled = True
             break
         except Exception as error:  # noqa: BLE001 - one bad frame must not stop the others
-            outcome.failed.append((index, describe_failure(error)))
-            siril.log(f"{UNDO_NAME}: {name} failed: {describe_failure(error)}", s.LogColor.RED)
+            cause = describe_failure(error)
+            outcome.failed.append((index, cause))
+            siril.log(f"{UNDO_NAME}: {name} failed: {cause}", s.LogColor.RED)
             continue
         previous = result.state
         outcome.processed.append(index)

@@ -19,7 +19,15 @@ from bgoptimizer.io import write_image
 from bgoptimizer.io.image_file import to_unit_range
 from bgoptimizer.pipeline import as_planar
 
-__all__ = ["LoadedImage", "header_from_text", "to_core", "to_siril", "read_loaded_image", "save_model"]
+__all__ = [
+    "LoadedImage",
+    "header_from_text",
+    "to_core",
+    "to_siril",
+    "read_loaded_image",
+    "default_model_path",
+    "save_model",
+]
 
 MODEL_SUFFIX = "_bgModel.fit"
 
@@ -70,6 +78,11 @@ def read_loaded_image(siril) -> LoadedImage:
         if not path.is_absolute():
             path = Path(siril.get_siril_wd()) / path
     return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), path, mono_2d)
+
+
+def default_model_path(siril, name: str) -> Path:
+    """``<name>_bgModel.fit`` in Siril's working directory."""
+    return Path(siril.get_siril_wd()) / f"{name}{MODEL_SUFFIX}"
 
 
 def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters) -> Path:
