@@ -7,6 +7,7 @@ peak RSS is that of one CLI run (Python and torch included).
     python bench/benchmark.py                      # 3000x2000 RGB, defaults
     python bench/benchmark.py --sizes 3000x2000 6000x4000 --json bench/results/run.json
     python bench/benchmark.py --sequence 20        # 20 frames, cold vs warm-started fits
+    python bench/benchmark.py --real --gradients linear dome quadratic radial mixed   # the M94 stack
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
+from bgoptimizer.cli import build_parser, parameters_from_args
 from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import gradient, make_scene
@@ -60,6 +62,33 @@ def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool
         "peak_rss_mb": peak_kib / 1024,
         "image_mb": image_mb,
     }
+
+
+# A real linear stack (Seestar S50, 1920x1080 RGB) beside the project: see ../shared/data/README.md.
+M94 = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "m94_seestar_stack_siril.fit"
+
+
+def run_real(kind: str, params: Parameters) -> dict:
+    """A gradient of known shape injected into the M94 stack, in-process.
+
+    The stack has a faint gradient of its own, so the model of the
+    un-injected stack is subtracted before comparing with the injection.
+    """
+    image = read_image(M94).data
+    valid = image > 0
+    shape = gradient(kind, *image.shape[1:]) * float(np.median(image[valid]))  # peak-to-peak = sky level
+    injected_truth = np.stack([shape, 0.8 * shape, 0.6 * shape])
+    own = extract_background(image, params).background
+    start = time.perf_counter()
+    result = extract_background(np.where(valid, image + injected_truth, 0.0).astype(np.float32), params)
+    seconds = time.perf_counter() - start
+    rms, worst = gradient_error(result.background - own, injected_truth)
+    return {"scene": f"M94 stack + {kind}", "seconds": seconds, "iterations": result.report.iterations,
+            "rms_pct": rms, "max_pct": worst}
+
+
+REAL_COLUMNS = [("scene", "<30", "{}"), ("seconds", ">8", "{:.2f}"), ("iterations", ">10", "{}"),
+                ("rms_pct", ">8", "{:.2f}"), ("max_pct", ">8", "{:.2f}")]
 
 
 def run_sequence(width: int, height: int, frames: int, warm: bool) -> dict:
@@ -100,11 +129,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--sequence", type=int, metavar="FRAMES",
                         help="instead: a sequence of FRAMES frames per size, cold versus warm-started fits (in-process)")
+    parser.add_argument("--real", action="store_true",
+                        help="instead: each gradient injected into the real M94 stack (in-process)")
     parser.add_argument("cli_options", nargs=argparse.REMAINDER, help="after --: options passed to bgoptimizer")
     args = parser.parse_args()
     extra = [a for a in args.cli_options if a != "--"]
     rows = []
-    for size in args.sizes:
+    if args.real:
+        params = parameters_from_args(build_parser().parse_args([str(M94), *extra]))
+        for kind in args.gradients:
+            rows.append(run_real(kind, params))
+            print_row(rows[-1], header=len(rows) == 1, columns=REAL_COLUMNS)
+    for size in [] if args.real else args.sizes:
         width, height = (int(v) for v in size.split("x"))
         if args.sequence:
             for warm in (False, True):

@@ -106,3 +106,34 @@ def test_in_place_correction_equals_the_copy_and_reuses_the_input():
     result = extract_background(buffer, params, in_place=True)
     assert result.corrected is buffer
     np.testing.assert_array_equal(buffer, copy)
+
+
+def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
+    from bgoptimizer.pipeline import _correct
+
+    rng = np.random.default_rng(3)
+    background = np.broadcast_to(np.linspace(0.0, 0.2, 300, dtype=np.float32), (1, 200, 300)).copy()
+    image = (0.1 + background + rng.normal(0, 0.002, background.shape)).astype(np.float32)
+    image[0, 50, 280] = 0.001  # a cold pixel where the model is high: its result is negative
+    image[0, :10, :10] = 0.0  # missing
+    image[0, 20, 20] = np.nan  # missing
+    corrected = _correct(image, background, "subtract")
+    missing = (image == 0) | np.isnan(image)
+    assert (corrected[missing] == 0).all()
+    assert corrected[~missing].min() == 0.0  # shifted up by the most negative result, no lower
+    assert corrected[0, 50, 280] == 0.0
+    # the sky level (0.2) is kept, plus the shift that lifted the cold pixel to 0
+    shift = -(0.001 - background[0, 50, 280] + 0.1)
+    assert abs(np.median(corrected[~missing]) - (0.2 + shift)) < 0.001
+    in_place = image.copy()
+    np.testing.assert_array_equal(_correct(in_place, background, "subtract", out=in_place), corrected)
+
+
+def test_flipped_read_only_view_is_accepted_and_left_alone():
+    scene = make_scene(300, 200, nebula=False, seed=4)
+    view = scene.image[:, ::-1]  # FITS rows flipped to display order: negative strides
+    view.flags.writeable = False
+    result = extract_background(view, Parameters(epochs=10))
+    expected = extract_background(np.ascontiguousarray(view), Parameters(epochs=10))
+    np.testing.assert_array_equal(result.corrected, expected.corrected)
+    np.testing.assert_array_equal(view, scene.image[:, ::-1])

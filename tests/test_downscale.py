@@ -3,15 +3,15 @@ import numpy as np
 from bgoptimizer.downscale import block_centers, block_reduce
 
 
-def test_median_ignores_nan_and_averages_middle_pair():
+def test_median_ignores_nan_and_takes_lower_middle():
     image = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
     image[0, 0, 0] = np.nan
     image[0, 0, 1] = 1000.0  # an outlier the median rejects
     reduced = block_reduce(image, 2, "median")
     # block (0,0) holds nan, 1000, 4, 5 -> median of {4, 5, 1000} = 5
     assert reduced[0, 0, 0] == 5.0
-    # block (1,1) holds 10, 11, 14, 15 -> (11 + 14) / 2
-    assert reduced[0, 1, 1] == 12.5
+    # block (1,1) holds 10, 11, 14, 15 -> the lower middle value
+    assert reduced[0, 1, 1] == 11.0
 
 
 def test_mean_ignores_nan_and_all_nan_block_is_nan():
@@ -32,3 +32,18 @@ def test_partial_edge_blocks_are_kept():
     assert reduced.shape == (1, 3, 4)
     assert reduced[0, 2, 0] == 3.0  # the last row alone forms the last block row
     assert np.allclose(block_centers(5, 2), [1.0, 3.0, 4.5])
+
+
+def test_block_median_commutes_with_the_stretch(m94):
+    """Why prepare may downscale first and stretch the small image: the lower median is an order statistic."""
+    from bgoptimizer.mask import missing_to_nan
+    from bgoptimizer.stretch import fit_stretch
+
+    image = missing_to_nan(m94[:, :400, :600])
+    image[:, :13, :21] = np.nan  # a missing corner, one block all NaN
+    stretches = fit_stretch(image, 0.99, 0.25)
+    stretched = np.stack([s.apply(c) for s, c in zip(stretches, image)])
+    reduced = block_reduce(image, 8, "median")
+    np.testing.assert_array_equal(
+        block_reduce(stretched, 8, "median"), np.stack([s.apply(c) for s, c in zip(stretches, reduced)])
+    )

@@ -3,13 +3,21 @@
 Missing pixels are NaN and are ignored by the block statistic; a block with
 no valid pixel gives NaN. Partial blocks at the right and top edges are kept
 (padded with NaN), so no image border is lost.
+
+The median is the lower median (for an even count of valid pixels, the
+smaller of the two middle values). Being an order statistic, it commutes with
+any non-decreasing transform such as the stretch: stretching the block
+medians gives exactly the block medians of the stretched image, at a
+64th of the cost.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .errors import ParameterError
+from .tensors import tensor_view
 
 __all__ = ["block_reduce", "block_centers", "reduced_size"]
 
@@ -26,7 +34,7 @@ def block_centers(length: int, factor: int) -> np.ndarray:
 
 
 def block_reduce(image: np.ndarray, factor: int, func: str = "median") -> np.ndarray:
-    """Reduce a ``(C, H, W)`` float image by ``factor`` with a NaN-ignoring median or mean.
+    """Reduce a ``(C, H, W)`` float image by ``factor`` with a NaN-ignoring (lower) median or mean.
 
     Returns a ``(C, ceil(H / factor), ceil(W / factor))`` float32 array.
     """
@@ -36,20 +44,13 @@ def block_reduce(image: np.ndarray, factor: int, func: str = "median") -> np.nda
         return image.astype(np.float32, copy=True)
     channels, height, width = image.shape
     rows, cols = reduced_size(height, factor), reduced_size(width, factor)
-    padded = np.full((channels, rows * factor, cols * factor), np.nan, dtype=np.float32)
-    padded[:, :height, :width] = image
-    blocks = padded.reshape(channels, rows, factor, cols, factor).transpose(0, 1, 3, 2, 4)
+    pixels = tensor_view(np.asarray(image, dtype=np.float32))
+    if (rows * factor, cols * factor) != (height, width):
+        padded = torch.full((channels, rows * factor, cols * factor), float("nan"))
+        padded[:, :height, :width] = pixels
+        pixels = padded
+    blocks = pixels.reshape(channels, rows, factor, cols, factor).permute(0, 1, 3, 2, 4)
     blocks = blocks.reshape(channels, rows, cols, factor * factor)
-    valid = np.isfinite(blocks)
-    count = valid.sum(axis=-1)
-    empty = count == 0
     if func == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            result = np.where(valid, blocks, 0.0).sum(axis=-1) / count
-    else:
-        ordered = np.sort(blocks, axis=-1)  # NaN sorts last
-        low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)[..., 0]
-        high = np.take_along_axis(ordered, (count // 2)[..., None] - empty[..., None], -1)[..., 0]
-        result = (low + high) / 2.0
-    result[empty] = np.nan
-    return result.astype(np.float32, copy=False)
+        return blocks.nanmean(dim=-1).numpy()
+    return blocks.nanmedian(dim=-1).values.numpy()

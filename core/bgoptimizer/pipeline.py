@@ -17,9 +17,11 @@ from .downscale import block_centers, block_reduce, reduced_size
 from .errors import InputImageError, MaskError, ParameterError
 from .fit import CancelCheck, FitData, ProgressCallback, noise_levels, optimize, robust_solve
 from .mask import MISSING_TOLERANCE, missing_to_nan, reduce_user_mask, threshold_mask
+from .memory import release_freed_memory
 from .params import Parameters
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
 from .stretch import ChannelStretch, fit_stretch
+from .tensors import tensor_view
 
 __all__ = [
     "Prepared",
@@ -32,12 +34,13 @@ __all__ = [
     "extract_background",
 ]
 
-# Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels.
-_STAT_SAMPLES = 2_000_000
+# Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels
+# (the 0.99 quantile of 500k samples is off by ~1e-4 in rank: nothing next to the noise).
+_STAT_SAMPLES = 500_000
 # Full-resolution bands hold about this many pixels per channel.
-_BAND_PIXELS = 2_000_000
+_BAND_PIXELS = 500_000
 # Spline evaluations are chunked to about this many kernel values.
-_KERNEL_CHUNK = 8_000_000
+_KERNEL_CHUNK = 1_000_000
 # Fewer background samples than this cannot constrain a spline.
 _MIN_SAMPLES = 16
 # The fit works on at most this many background samples (a seeded random subset): a spline of
@@ -129,6 +132,11 @@ def _band_rows(width: int, multiple: int) -> int:
     return max(multiple, rows // multiple * multiple)
 
 
+def _stretch_channels(image: np.ndarray, stretches: list[ChannelStretch]) -> None:
+    for channel, stretch in zip(image, stretches):
+        channel[...] = stretch.apply(channel)
+
+
 def prepare(
     image: np.ndarray,
     params: Parameters,
@@ -153,12 +161,17 @@ def prepare(
     stretched_ds = np.empty(
         (channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32
     )
+    # The block median commutes with the (non-decreasing) stretch, so it is taken first and only the
+    # small image is stretched; a block mean is not an order statistic and needs the stretch first.
+    stretch_first = params.downscale_func != "median"
     band = _band_rows(width, factor)
     for top in range(0, height, band):
         chunk = missing_to_nan(image[:, top : top + band])
-        for channel, stretch in zip(chunk, stretches):
-            channel[...] = stretch.apply(channel)
+        if stretch_first:
+            _stretch_channels(chunk, stretches)
         reduced = block_reduce(chunk, factor, params.downscale_func)
+        if not stretch_first:
+            _stretch_channels(reduced, stretches)
         stretched_ds[:, top // factor : top // factor + reduced.shape[1]] = reduced
         if progress is not None:
             progress(min(1.0, (top + band) / height), "stretch and downscale")
@@ -355,8 +368,10 @@ def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
     x = torch.from_numpy(x_nodes / prepared.length).float().to(device)
     y = torch.from_numpy(y_nodes / prepared.length).float().to(device)
     rows = max(1, _KERNEL_CHUNK // (len(x) * len(state.centers)))  # bounds the kernel matrix
+    nodes = torch.empty((prepared.shape[0], len(y), len(x)))
     with torch.no_grad():
-        nodes = torch.cat([evaluate_grid(state, x, y[i : i + rows]).cpu() for i in range(0, len(y), rows)], dim=1)
+        for first in range(0, len(y), rows):
+            nodes[:, first : first + rows] = evaluate_grid(state, x, y[first : first + rows]).cpu()
     background = np.empty(prepared.shape, np.float32)
     out_width = (len(x_nodes) - 1) * step + 1
     band = max(1, _BAND_PIXELS // (out_width * step))  # node rows per band
@@ -384,6 +399,9 @@ def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarr
     """Remove the background, keeping the original level; missing pixels stay 0 (step 8).
 
     ``out`` (which may be ``image`` itself) receives the result instead of a new array.
+    One pass writes the corrected values (NaN where pixels are missing) and
+    measures their range; a second, in place, shifts/rescales when the range
+    demands it and zeroes the missing pixels, and is skipped when neither is needed.
     """
     channels, height, width = image.shape
     step = _sample_step(height, width)
@@ -402,30 +420,35 @@ def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarr
             level = np.median(sample[channel][valid])
             offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
 
-    def removed(rows: slice, channel: int) -> tuple[np.ndarray, np.ndarray]:
-        pixels, model = image[channel, rows], background[channel, rows]
-        if mode == "divide":
-            return pixels / model * gain[channel], _valid(pixels)
-        return pixels - model + offset[channel], _valid(pixels)
-
-    # Pass 1 only measures, so that pass 2 can write over the input when asked to.
-    lowest, highest = np.inf, -np.inf
+    corrected = np.empty_like(image, dtype=np.float32) if out is None else out
+    pixels, model, result = (tensor_view(array) for array in (image, background, corrected))
+    lowest, highest, missing = torch.tensor(np.inf), torch.tensor(-np.inf), False
     band = _band_rows(width, 1)
     for top in range(0, height, band):
         for channel in range(channels):
-            result, valid = removed(slice(top, top + band), channel)
-            if valid.any():
-                lowest = min(lowest, float(result[valid].min()))
-                highest = max(highest, float(result[valid].max()))
+            source, target = pixels[channel, top : top + band], result[channel, top : top + band]
+            invalid = source.abs() <= MISSING_TOLERANCE
+            invalid |= source.isnan()
+            if mode == "divide":
+                torch.div(source, model[channel, top : top + band], out=target).mul_(float(gain[channel]))
+            else:
+                torch.sub(source, model[channel, top : top + band], out=target).add_(float(offset[channel]))
+            measured = target
+            if bool(invalid.any()):
+                missing = True
+                target.masked_fill_(invalid, np.nan)
+                measured = target[~invalid]
+            if measured.numel():
+                low, high = torch.aminmax(measured)
+                lowest, highest = torch.minimum(lowest, low), torch.maximum(highest, high)
     ceiling = max(1.0, float(np.nanmax(sample)))
+    lowest, highest = float(lowest), float(highest)
     shift = -lowest if lowest < 0 else 0.0
     scale = ceiling / (highest + shift) if highest + shift > ceiling else 1.0
-    corrected = np.empty_like(image, dtype=np.float32) if out is None else out
-    for top in range(0, height, band):
-        rows = slice(top, top + band)
-        for channel in range(channels):
-            result, valid = removed(rows, channel)
-            corrected[channel, rows] = np.where(valid, (result + shift) * scale, 0.0)
+    if missing or shift or scale != 1.0:
+        for top in range(0, height, band):
+            target = result[:, top : top + band]
+            target.add_(shift).mul_(scale).nan_to_num_(nan=0.0)
     return corrected
 
 
@@ -474,10 +497,12 @@ def extract_background(
     start = time.perf_counter()
     prepared = prepare(image, params, mask, _stage(progress, "prepare"))
     seconds["prepare"] = time.perf_counter() - start
+    release_freed_memory()
 
     start = time.perf_counter()
     state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel, initial)
     seconds["fit"] = time.perf_counter() - start
+    release_freed_memory()
 
     start = time.perf_counter()
     background = _reconstruct(state, prepared, params.reconstruction == "exact", _stage(progress, "reconstruct"))
