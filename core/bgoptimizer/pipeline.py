@@ -427,8 +427,7 @@ def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarr
     for top in range(0, height, band):
         for channel in range(channels):
             source, target = pixels[channel, top : top + band], result[channel, top : top + band]
-            invalid = source.abs() <= MISSING_TOLERANCE
-            invalid |= source.isnan()
+            invalid = torch.from_numpy(~_valid(image[channel, top : top + band]))
             if mode == "divide":
                 torch.div(source, model[channel, top : top + band], out=target).mul_(float(gain[channel]))
             else:
