@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .errors import Cancelled
-from .spline import SplineState, radial_basis
+from .spline import SplineState, bending_matrix, radial_basis
 
 __all__ = [
     "FitData",
@@ -51,11 +51,8 @@ CHECK_EVERY = 10
 ROBUST_SCALE = 2.0
 # Reweighting rounds of the robust starting solve.
 IRLS_ROUNDS = 10
-# Ridge on all unknowns of the robust solve, keeping it nonsingular. (A bending-energy term
-# w^T K w is no regularizer here: without the side conditions P^T w = 0 it is indefinite, and
-# for r^3 it made the start diverge.)
+# Ridge on all unknowns of the robust solve, keeping it nonsingular when control points coincide.
 IRLS_TIKHONOV = 1e-9
-
 
 @dataclass
 class FitData:
@@ -101,7 +98,7 @@ def robust_loss(model: torch.Tensor, data: FitData, alpha: float) -> torch.Tenso
 LOSSES = {"robust": robust_loss, "reference": reference_loss}
 
 
-def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray) -> np.ndarray:
+def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1e-4) -> np.ndarray:
     """Per-channel noise sigma ``(C,)`` of the downscaled image, from neighbour differences.
 
     The median absolute difference of horizontally adjacent background
@@ -117,23 +114,35 @@ def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray) -> np.ndarray:
         levels.append(sigma)
     levels = np.asarray(levels, np.float32)
     # A noiseless (synthetic or heavily smoothed) image still needs a finite scale.
-    return np.maximum(levels, 1e-4)
+    return np.maximum(levels, floor)
 
 
-def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineState:
-    """Weights and affine part for fixed ``centers`` minimizing the Cauchy loss, by IRLS.
+def robust_solve(data: FitData, centers: torch.Tensor, order: int, smoothing: float = 0.0) -> SplineState:
+    """Weights and affine part for fixed ``centers`` minimizing the Cauchy loss plus bending energy, by IRLS.
 
-    Each round is a weighted least-squares solve of N+3 unknowns per channel
-    with a tiny ridge; the reweighting makes stars and nebulae (large
-    residuals) count little.
+    Each round is a weighted least-squares solve per channel; the reweighting
+    makes stars and nebulae (large residuals) count little. The kernel
+    weights are kept in the null space of the affine conditions ``P^T w = 0``
+    (a basis ``Z`` from a QR of ``P``), where ``w^T K w`` is the spline's
+    bending energy and ``smoothing`` x it a proper roughness penalty: it keeps
+    the surface from bulging across masked areas, where no data hold it.
     """
     count = len(centers)
     points = data.points
+    centers64 = centers.double()
+    affine_centers = torch.cat([torch.ones_like(centers64[:, :1]), centers64], dim=1)
+    null_space = torch.linalg.qr(affine_centers, mode="complete")[0][:, 3:]  # (N, N - 3)
+    free = count - 3
     basis = torch.cat(
-        [radial_basis(points, centers, order), torch.ones_like(points[:, :1]).T, points.T]
-    ).double()  # (N + 3, P)
-    # Coincident control points share their weight instead of making the system singular.
-    regularizer = torch.eye(count + 3, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
+        [
+            null_space.T @ radial_basis(points, centers, order).double(),
+            torch.ones_like(points[:, :1]).T.double(),
+            points.T.double(),
+        ]
+    )  # (N, P): N - 3 kernel combinations and the affine part
+    regularizer = torch.eye(count, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
+    if smoothing > 0.0:
+        regularizer[:free, :free] += smoothing * null_space.T @ bending_matrix(centers64, order) @ null_space
     values = data.values.double()
     weights = data.weights.double().expand_as(values)
     scale = (ROBUST_SCALE * data.noise).double()
@@ -145,11 +154,11 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int) -> SplineStat
             rhs = weighted @ values[channel] / weights[channel].mean() / points.shape[0]
             # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
             solutions.append(torch.linalg.solve(normal + regularizer, rhs))
-        theta = torch.stack(solutions, dim=1)  # (N + 3, C)
+        theta = torch.stack(solutions, dim=1)  # (N, C)
         residual = (values - theta.T @ basis) / scale
         weights = data.weights.double() / (1.0 + residual * residual)
-    theta = theta.float()
-    return SplineState(centers.clone(), theta[:count].contiguous(), theta[count:].contiguous(), order)
+    kernel_weights = (null_space @ theta[:free]).float()
+    return SplineState(centers.clone(), kernel_weights.contiguous(), theta[free:].float().contiguous(), order)
 
 
 class _Adam:
@@ -184,6 +193,14 @@ class _Adam:
             param.grad = None
 
 
+@torch.no_grad()
+def _project_side_conditions(state: SplineState) -> None:
+    """Remove the part of the kernel weights that breaks ``P^T w = 0`` for the current centers."""
+    affine_centers = torch.cat([torch.ones_like(state.centers[:, :1]), state.centers], dim=1)
+    basis = torch.linalg.qr(affine_centers)[0]  # (N, 3) orthonormal
+    state.weights.sub_(basis @ (basis.T @ state.weights))
+
+
 def optimize(
     data: FitData,
     initial: SplineState,
@@ -193,11 +210,28 @@ def optimize(
     alpha: float,
     patience: int,
     loss: str = "robust",
+    smoothing: float = 0.0,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> FitOutcome:
-    """Minimize the chosen loss with Adam, stopping early and restoring the best state."""
-    loss_function = LOSSES[loss]
+    """Minimize the chosen loss with Adam, stopping early and restoring the best state.
+
+    With the robust loss and ``smoothing`` > 0 the objective is the one
+    :func:`robust_solve` minimizes (bending energy included), and the kernel
+    weights are projected back onto ``P^T w = 0`` after each step, so a
+    robust start is already optimal for its control points and Adam only
+    keeps what moving them gains.
+    """
+    base_loss = LOSSES[loss]
+    bending = smoothing if loss == "robust" else 0.0
+
+    def loss_function(state: SplineState) -> torch.Tensor:
+        value = base_loss(state(data.points), data, alpha)
+        if bending > 0.0:
+            energy = (state.weights * (bending_matrix(state.centers, state.order) @ state.weights)).sum(dim=0)
+            value = value + bending * (energy / (ROBUST_SCALE * data.noise[:, 0]) ** 2).mean()
+        return value
+
     state = initial.detached()
     params = [state.centers, state.weights, state.affine]
     for tensor in params:
@@ -214,7 +248,7 @@ def optimize(
     stopped_early = False
     while iteration < epochs:
         optimizer.zero_grad()
-        value = loss_function(state(data.points), data, alpha)
+        value = loss_function(state)
         value.backward()
         with torch.no_grad():
             improved = value < best_loss - MIN_DELTA
@@ -223,6 +257,8 @@ def optimize(
             for saved, tensor in zip(best, params):
                 saved.copy_(torch.where(improved, tensor, saved))
         optimizer.step()
+        if bending > 0.0:
+            _project_side_conditions(state)
         iteration += 1
         if iteration % CHECK_EVERY and iteration != epochs:
             continue
@@ -239,6 +275,6 @@ def optimize(
             last_reduction = iteration
     if epochs == 0:
         with torch.no_grad():
-            best_loss = loss_function(state(data.points), data, alpha)
+            best_loss = loss_function(state)
     fitted = SplineState(best[0], best[1], best[2], state.order)
     return FitOutcome(fitted, float(best_loss), iteration, stopped_early)

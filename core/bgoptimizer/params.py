@@ -49,7 +49,8 @@ class Parameters:
 
     Defaults follow the method's reference except where measurement chose
     otherwise (README, "Benchmark"): quantile 0.99, 64 control points,
-    500 epochs with patience 50.
+    500 epochs with patience 50; object protection and the bending-energy
+    smoothing are additions of ours.
     """
 
     downscale: int = _param(
@@ -95,7 +96,21 @@ class Parameters:
         low=0.0,
         high=1.0,
     )
+    protect_objects: bool = _param(
+        True,
+        "Find large faint objects (nebulae, galaxy halos) as coherent excess over a first fit and "
+        "keep them, with their wings, out of the fit; off lets the spline follow them.",
+        "Mask",
+    )
     points: int = _param(64, "Number of spline control points.", "Spline", low=4, high=1024)
+    smoothing: float = _param(
+        1e-5,
+        "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
+        "strong gradients less closely); it also keeps the model flat across masked areas.",
+        "Spline",
+        low=0.0,
+        high=1.0,
+    )
     order: int = _param(
         2,
         "Polyharmonic order: 1 (r, stiff cones), 2 (thin plate r^2 log r), 3 (r^3, smoothest).",

@@ -16,6 +16,7 @@ import torch
 __all__ = [
     "SplineState",
     "radial_basis",
+    "bending_matrix",
     "evaluate",
     "evaluate_grid",
     "solve_interpolation",
@@ -90,6 +91,23 @@ class _RadialPart(torch.autograd.Function):
             pull = (weights @ grad_out).mul_(slope)  # dLoss/d(d2), (N, P)
             grad_centers = -2.0 * (pull @ points - centers * pull.sum(1, keepdim=True))
         return None, grad_centers, grad_weights, None
+
+
+def bending_matrix(centers: torch.Tensor, order: int) -> torch.Tensor:
+    """``(N, N)`` matrix B with ``w^T B w`` the spline's bending energy (up to a constant factor).
+
+    Valid for weights with ``P^T w = 0``, on which the kernel matrix is
+    definite: positive for r^2 log r and r^3, negative for r (hence the sign).
+    Differentiable in ``centers`` (no in-place kernel).
+    """
+    d2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1).clamp_min(_MIN_D2)
+    if order == 1:
+        return -d2.sqrt()
+    if order == 2:
+        return 0.5 * d2 * d2.log()
+    if order == 3:
+        return d2 * d2.sqrt()
+    raise ValueError(f"order must be 1, 2 or 3; got {order}")
 
 
 def evaluate(

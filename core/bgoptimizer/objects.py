@@ -1,0 +1,194 @@
+"""Large faint objects (nebulae, galaxy halos) found as coherent excess over the background.
+
+A spline flexible enough for real gradients also follows a nebula covering a
+good part of the frame: a robust loss rejects stars, not a glow a few noise
+sigmas high spread over thousands of pixels. Such an object is found in
+rounds. A coarse fit (16 control points on a grid) cannot follow it, so its
+core stands out in the residual. The core, grown by a margin proportional to
+its size (the faint wings hold much of the flux), is masked, the full spline
+is refitted without it (its bending energy keeps the surface from bulging
+across the hole), and the object is measured again against that fit, until
+it no longer changes. Excess whose core touches the frame's border is taken
+for gradient, not object (light domes and vignetting residue rise there),
+and objects never take more than half of the frame.
+
+All maps are ``(h, w)`` arrays over the downscaled image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .downscale import block_centers
+from .fit import noise_levels
+from .spline import SplineState, evaluate_grid
+from .stretch import mtf
+
+__all__ = ["COARSE_POINTS", "excess_significance", "find_objects"]
+
+# Control points of the coarse first fit, on a grid: too few to follow an object a fifth of the
+# frame across, enough for the usual gradients.
+COARSE_POINTS = 16
+# A pixel starts an object where the 3x3 median of its excess is above this many sigmas
+# (the median ignores single-pixel star residues) ...
+_SEED_SIGMA = 6.0
+# ... and stays a core pixel in later rounds above this many.
+_KEEP_SIGMA = 3.0
+# An object extends over connected pixels whose box-averaged excess is this significant
+# (in sigmas of the box average, measured robustly over the frame).
+_EXTENT_SIGMA = 3.0
+# ... and whose (box-averaged, 3x3 median) excess is at least this share of its peak, so that a
+# bright object's reach is set by its own profile, not by slight misfits of the gradient under it.
+_PEAK_SHARE = 0.03
+# The averaging box, as a share of the downscaled image's longer side.
+_BOX_SHARE = 0.04
+# The mask covers an object plus this share of its equivalent radius (its wings) ...
+_WING_SHARE = 0.4
+# ... and at least this share of the downscaled image's longer side.
+_MIN_MARGIN_SHARE = 0.02
+# Objects may cover at most this share of the valid pixels.
+_MAX_OBJECT_SHARE = 0.5
+_MAX_ROUNDS = 6
+
+Solver = Callable[[np.ndarray | None, bool], SplineState]
+
+
+def excess_significance(stretched_ds: np.ndarray, stretches: list, state: SplineState,
+                        coordinates: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
+    """The image's excess over the spline in noise sigmas, channels combined.
+
+    Measured with the midtones transfer undone, where the noise is the same at
+    every level (stretched noise grows with the slope of the curve), against a
+    noise sigma from neighbour differences.
+    """
+    x, y = coordinates
+    with torch.no_grad():
+        model = evaluate_grid(state, x.to(state.centers.device), y.to(state.centers.device)).cpu().numpy()
+    total = np.zeros(stretched_ds.shape[1:], np.float64)
+    for data, fitted, stretch in zip(stretched_ds, model, stretches):
+        linear = mtf(data.astype(np.float64), stretch.target, stretch.midtone)
+        excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)
+        sigma = noise_levels(linear[None], np.isfinite(linear)[None].astype(np.float32), floor=1e-9)[0]
+        total += excess / sigma
+    return np.nan_to_num(total / np.sqrt(len(stretches)), nan=0.0)
+
+
+def _image(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None, None]
+
+
+def _median3(values: np.ndarray) -> np.ndarray:
+    height, width = values.shape
+    padded = F.pad(_image(values), (1, 1, 1, 1), mode="replicate")
+    windows = padded.unfold(2, 3, 1).unfold(3, 3, 1).reshape(height, width, 9)
+    return windows.median(dim=-1).values.numpy()
+
+
+def _box_average(values: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    total = F.avg_pool2d(_image(np.where(valid, values, 0.0)), size, 1, size // 2, count_include_pad=False)
+    count = F.avg_pool2d(_image(valid), size, 1, size // 2, count_include_pad=False)
+    return (total / count.clamp_min(1e-6))[0, 0].numpy()
+
+
+def _box_significance(significance: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """Box average of the (clipped) excess, standardized robustly over the valid pixels."""
+    average = _box_average(np.clip(significance, -3.0, 3.0), valid, size)
+    inside = average[valid]
+    center = float(np.median(inside))
+    spread = 1.4826 * float(np.median(np.abs(inside - center)))
+    return (average - center) / max(spread, 1e-6)
+
+
+def _reach(start: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Pixels of ``allowed`` connected (8-neighbourhood) to ``start``."""
+    current, region = _image(start & allowed), _image(allowed)
+    while True:
+        grown = F.max_pool2d(current, 3, 1, 1) * region
+        if torch.equal(grown, current):
+            return current[0, 0].numpy() > 0
+        current = grown
+
+
+def _labels(flags: np.ndarray) -> np.ndarray:
+    """Connected components of ``flags`` numbered by their largest flat index + 1 (0 = none)."""
+    height, width = flags.shape
+    numbers = np.arange(1, height * width + 1, dtype=np.float64).reshape(height, width)
+    current = torch.from_numpy(np.where(flags, numbers, 0.0))[None, None]
+    region = torch.from_numpy(flags.astype(np.float64))[None, None]
+    while True:
+        grown = F.max_pool2d(current, 3, 1, 1) * region
+        if torch.equal(grown, current):
+            return current[0, 0].numpy().astype(np.int64)
+        current = grown
+
+
+def _off_border(flags: np.ndarray) -> np.ndarray:
+    border = np.zeros_like(flags)
+    border[[0, -1], :] = True
+    border[:, [0, -1]] = True
+    return flags & ~_reach(border, flags)
+
+
+def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return flags
+    return F.max_pool2d(_image(flags), 2 * radius + 1, 1, radius)[0, 0].numpy() > 0
+
+
+def _above_peak_share(objects: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The pixels of each object whose ``level`` is at least ``_PEAK_SHARE`` of the object's peak."""
+    labels = _labels(objects)
+    peaks = np.zeros(labels.max() + 1)
+    np.maximum.at(peaks, labels[objects], level[objects])
+    return objects & (level >= _PEAK_SHARE * peaks[labels])
+
+
+def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
+    """Each object grown by a share of its equivalent radius (at least ``min_margin``)."""
+    labels = _labels(objects)
+    numbers, areas = np.unique(labels[labels > 0], return_counts=True)
+    margins = np.maximum(min_margin, np.rint(_WING_SHARE * np.sqrt(areas / np.pi)).astype(int))
+    grown = np.zeros_like(objects)
+    for margin in np.unique(margins):
+        grown |= _dilate(np.isin(labels, numbers[margins == margin]), int(margin))
+    return grown
+
+
+def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list, solve: Solver,
+                 coordinates: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
+    """Pixels to keep out of the background fit: large objects and their wings.
+
+    ``solve(excluded, coarse)`` fits the background without the ``excluded``
+    pixels (None: none), with the coarse spline or the full one; ``valid``
+    marks the pixels the fit may use at all.
+    """
+    side = max(valid.shape)
+    box = max(3, int(round(_BOX_SHARE * side)) | 1)
+    min_margin = max(1, int(round(_MIN_MARGIN_SHARE * side)))
+    limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
+
+    significance = excess_significance(stretched_ds, stretches, solve(None, True), coordinates)
+    core = _off_border((_median3(significance) > _SEED_SIGMA) & valid)
+    masked = _with_wings(core, min_margin)
+    if not core.any() or (masked & valid).sum() > limit:
+        return np.zeros_like(valid)
+    for _ in range(_MAX_ROUNDS):
+        significance = excess_significance(stretched_ds, stretches, solve(masked, False), coordinates)
+        smoothed = _median3(significance)
+        seeds = (smoothed > _KEEP_SIGMA) & valid & core
+        extent = _box_significance(significance, valid, box) > _EXTENT_SIGMA
+        grown = _above_peak_share(_reach(seeds, extent), _box_average(smoothed, valid, box))
+        grown = _reach(seeds, grown)
+        if np.array_equal(grown, core):
+            break
+        candidate = _with_wings(grown, min_margin)
+        if (candidate & valid).sum() > limit:
+            break
+        core, masked = grown, candidate
+        if not core.any():  # refuted: the excess was the coarse fit's, not an object's
+            break
+    return masked
