@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .downscale import block_centers
 from .fit import noise_levels
 from .spline import SplineState, evaluate_grid
 from .stretch import mtf
@@ -103,27 +102,36 @@ def _box_significance(significance: np.ndarray, valid: np.ndarray, size: int) ->
     return (average - center) / max(spread, 1e-6)
 
 
+def _labels(flags: np.ndarray) -> np.ndarray:
+    """Connected components (8-neighbourhood) of ``flags``: each pixel's component number, -1 off it.
+
+    Minimum-label propagation with pointer jumping (each label is a pixel's
+    flat index, and a pixel takes its label's label), which converges in a
+    few passes even for long, winding components.
+    """
+    height, width = flags.shape
+    outside = height * width
+    labels = np.where(flags, np.arange(outside).reshape(height, width), outside)
+    padded = np.full((height + 2, width + 2), outside)
+    while True:
+        padded[1:-1, 1:-1] = labels
+        smallest = labels.copy()
+        for dy in (0, 1, 2):
+            for dx in (0, 1, 2):
+                np.minimum(smallest, padded[dy : dy + height, dx : dx + width], out=smallest)
+        smallest = np.where(flags, smallest, outside)
+        inside = smallest[flags]
+        smallest[flags] = np.append(smallest.ravel(), outside)[inside]
+        if np.array_equal(smallest, labels):
+            return np.where(flags, labels, -1)
+        labels = smallest
+
+
 def _reach(start: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """Pixels of ``allowed`` connected (8-neighbourhood) to ``start``."""
-    current, region = _image(start & allowed), _image(allowed)
-    while True:
-        grown = F.max_pool2d(current, 3, 1, 1) * region
-        if torch.equal(grown, current):
-            return current[0, 0].numpy() > 0
-        current = grown
-
-
-def _labels(flags: np.ndarray) -> np.ndarray:
-    """Connected components of ``flags`` numbered by their largest flat index + 1 (0 = none)."""
-    height, width = flags.shape
-    numbers = np.arange(1, height * width + 1, dtype=np.float64).reshape(height, width)
-    current = torch.from_numpy(np.where(flags, numbers, 0.0))[None, None]
-    region = torch.from_numpy(flags.astype(np.float64))[None, None]
-    while True:
-        grown = F.max_pool2d(current, 3, 1, 1) * region
-        if torch.equal(grown, current):
-            return current[0, 0].numpy().astype(np.int64)
-        current = grown
+    labels = _labels(allowed)
+    touched = np.unique(labels[start & allowed])
+    return allowed & np.isin(labels, touched)
 
 
 def _off_border(flags: np.ndarray) -> np.ndarray:
@@ -134,15 +142,18 @@ def _off_border(flags: np.ndarray) -> np.ndarray:
 
 
 def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
+    """Square dilation, as two one-dimensional passes."""
     if radius <= 0:
         return flags
-    return F.max_pool2d(_image(flags), 2 * radius + 1, 1, radius)[0, 0].numpy() > 0
+    size = 2 * radius + 1
+    rows = F.max_pool2d(_image(flags), (1, size), 1, (0, radius))
+    return F.max_pool2d(rows, (size, 1), 1, (radius, 0))[0, 0].numpy() > 0
 
 
 def _above_peak_share(objects: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The pixels of each object whose ``level`` is at least ``_PEAK_SHARE`` of the object's peak."""
     labels = _labels(objects)
-    peaks = np.zeros(labels.max() + 1)
+    peaks = np.full(objects.size, -np.inf)
     np.maximum.at(peaks, labels[objects], level[objects])
     return objects & (level >= _PEAK_SHARE * peaks[labels])
 
@@ -150,7 +161,7 @@ def _above_peak_share(objects: np.ndarray, level: np.ndarray) -> np.ndarray:
 def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
     """Each object grown by a share of its equivalent radius (at least ``min_margin``)."""
     labels = _labels(objects)
-    numbers, areas = np.unique(labels[labels > 0], return_counts=True)
+    numbers, areas = np.unique(labels[objects], return_counts=True)
     margins = np.maximum(min_margin, np.rint(_WING_SHARE * np.sqrt(areas / np.pi)).astype(int))
     grown = np.zeros_like(objects)
     for margin in np.unique(margins):

@@ -1,0 +1,79 @@
+"""Large-object protection and the bending-energy smoothing, on synthetic nebulae and the M94 stack."""
+
+import numpy as np
+import pytest
+import torch
+
+from bgoptimizer import Parameters, extract_background
+from bgoptimizer.demo import absorbed_share, gradient_error
+from bgoptimizer.fit import FitData, robust_solve
+from bgoptimizer.objects import _labels, _reach
+from bgoptimizer.synthetic import gradient as synthetic_gradient
+from bgoptimizer.synthetic import make_scene
+
+from .conftest import relative_rms
+
+
+@pytest.mark.parametrize("gradient_kind", ["mixed", "linear"])
+def test_large_faint_nebula_stays_out_of_the_model(gradient_kind):
+    scene = make_scene(1500, 1000, gradient_kind=gradient_kind, nebula=True, seed=11)
+    protected = extract_background(scene.image, Parameters())
+    followed = extract_background(scene.image, Parameters(protect_objects=False))
+    assert protected.report.objects > 0.1  # the nebula and its wings are masked
+    assert absorbed_share(protected.background, scene.background, scene.nebula) <= 30.0
+    assert absorbed_share(followed.background, scene.background, scene.nebula) >= 80.0
+    assert gradient_error(protected.background, scene.background)[0] <= 1.0
+
+
+@pytest.mark.parametrize("gradient_kind", ["quadratic", "radial", "dome"])
+def test_stars_only_scenes_mask_no_object(gradient_kind):
+    scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=3)
+    result = extract_background(scene.image, Parameters())
+    assert result.report.objects == 0.0
+    assert gradient_error(result.background, scene.background)[0] <= 0.6
+
+
+def test_vignetting_cap_under_a_galaxy_is_not_taken_for_object(m94):
+    """A strong radial falloff centered on M94: the masked galaxy must not grow over the cap."""
+    valid = m94 > 0
+    sky = float(np.median(m94[valid]))
+    shape = synthetic_gradient("radial", *m94.shape[1:]) * sky
+    gradient = np.stack([shape, 0.8 * shape, 0.6 * shape])
+    params = Parameters()
+    own = extract_background(m94, params).background
+    injected = extract_background(np.where(valid, m94 + gradient, 0).astype(np.float32), params)
+    errors = [relative_rms(r, g, v) for r, g, v in zip(injected.background - own, gradient, valid)]
+    assert max(errors) <= 0.01, errors
+    assert injected.report.objects < 0.2
+
+
+def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
+    rng = np.random.default_rng(0)
+    points = torch.from_numpy(rng.random((3000, 2)).astype(np.float32))
+    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2  # a hole of radius 0.3 in the middle
+    noise = torch.from_numpy(rng.normal(0.0, 0.01, len(points)).astype(np.float32))
+    values = (0.2 + 0.1 * points[:, 0] + noise)[None]
+    data = FitData(points[outside], values[:, outside], torch.ones(1, int(outside.sum())), torch.tensor([[0.01]]))
+    centers = torch.from_numpy(rng.random((64, 2)).astype(np.float32))
+    grid = torch.stack(torch.meshgrid(torch.linspace(0.3, 0.7, 21), torch.linspace(0.3, 0.7, 21), indexing="ij"), -1)
+    grid = grid.reshape(-1, 2)
+    truth = 0.2 + 0.1 * grid[:, 0]
+    smooth = robust_solve(data, centers, 2, smoothing=1e-5)
+    loose = robust_solve(data, centers, 2, smoothing=0.0)
+    affine = torch.cat([torch.ones(64, 1), centers], 1)
+    assert torch.allclose(affine.T @ smooth.weights, torch.zeros(3, 1), atol=1e-4)
+    smooth_error = float((smooth(grid)[0] - truth).abs().max())
+    loose_error = float((loose(grid)[0] - truth).abs().max())
+    assert smooth_error < 0.02 < loose_error  # within 2 noise sigmas across the hole, vs a bulge
+
+
+def test_components_and_reach_follow_eight_connectivity():
+    flags = np.zeros((6, 8), bool)
+    flags[0, 0] = flags[1, 1] = flags[2, 2] = True  # one diagonal chain
+    flags[4, 5:8] = True  # a second component
+    labels = _labels(flags)
+    assert labels[0, 0] == labels[1, 1] == labels[2, 2] != labels[4, 6]
+    assert (labels[~flags] == -1).all()
+    start = np.zeros_like(flags)
+    start[2, 2] = True
+    assert (_reach(start, flags) == (flags & (np.arange(6)[:, None] < 3))).all()
