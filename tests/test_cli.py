@@ -151,3 +151,10 @@ def test_demo_recovers_the_gradient(tmp_path, capsys):
     rms = float(re.search(r"recovered gradient error: ([\d.]+)% RMS", printed).group(1))
     assert rms < 3.0
     assert (tmp_path / "demo" / "demo_before_after.png").stat().st_size > 10_000
+
+
+def test_switches_default_on_can_be_turned_off():
+    from bgoptimizer.cli import build_parser
+
+    assert build_parser().parse_args(["in.fits"]).protect_objects is True
+    assert build_parser().parse_args(["in.fits", "--no-protect-objects"]).protect_objects is False

@@ -75,7 +75,9 @@ def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) 
         default = f" (default: {spec.default})" if spec.default not in (None, False) else ""
         span = f" [{spec.low:g}, {spec.high:g}]" if spec.low is not None else ""
         if spec.type is bool:
-            group.add_argument(spec.flag, action="store_true", default=spec.default, help=spec.help)
+            # --name / --no-name, so that a default of True can be switched off too.
+            group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=spec.default,
+                               help=spec.help)
             continue
         choices = [c for c in spec.choices if c is not None] if spec.choices else None
         group.add_argument(
