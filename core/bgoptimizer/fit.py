@@ -54,6 +54,7 @@ IRLS_ROUNDS = 10
 # Ridge on all unknowns of the robust solve, keeping it nonsingular when control points coincide.
 IRLS_TIKHONOV = 1e-9
 
+
 @dataclass
 class FitData:
     """Background samples on the fitting device: the pixels not fully masked."""
@@ -117,6 +118,13 @@ def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1
     return np.maximum(levels, floor)
 
 
+def _affine_basis(centers: torch.Tensor) -> torch.Tensor:
+    """Orthonormal ``(N, N)`` Q of ``P = [1, x, y]`` at the centers: its first 3 columns span P,
+    the rest the null space of ``P^T`` (the side conditions ``P^T w = 0``)."""
+    affine_centers = torch.cat([torch.ones_like(centers[:, :1]), centers], dim=1)
+    return torch.linalg.qr(affine_centers, mode="complete")[0]
+
+
 def robust_solve(data: FitData, centers: torch.Tensor, order: int, smoothing: float = 0.0) -> SplineState:
     """Weights and affine part for fixed ``centers`` minimizing the Cauchy loss plus bending energy, by IRLS.
 
@@ -130,8 +138,7 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int, smoothing: fl
     count = len(centers)
     points = data.points
     centers64 = centers.double()
-    affine_centers = torch.cat([torch.ones_like(centers64[:, :1]), centers64], dim=1)
-    null_space = torch.linalg.qr(affine_centers, mode="complete")[0][:, 3:]  # (N, N - 3)
+    null_space = _affine_basis(centers64)[:, 3:]  # (N, N - 3)
     free = count - 3
     basis = torch.cat(
         [
@@ -196,8 +203,7 @@ class _Adam:
 @torch.no_grad()
 def _project_side_conditions(state: SplineState) -> None:
     """Remove the part of the kernel weights that breaks ``P^T w = 0`` for the current centers."""
-    affine_centers = torch.cat([torch.ones_like(state.centers[:, :1]), state.centers], dim=1)
-    basis = torch.linalg.qr(affine_centers)[0]  # (N, 3) orthonormal
+    basis = _affine_basis(state.centers)[:, :3]
     state.weights.sub_(basis @ (basis.T @ state.weights))
 
 

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 
 from .fit import noise_levels
 from .spline import SplineState, evaluate_grid
-from .stretch import mtf
+from .stretch import ChannelStretch, mtf
 
-__all__ = ["COARSE_POINTS", "excess_significance", "find_objects"]
+__all__ = ["COARSE_POINTS", "find_objects"]
 
 # Control points of the coarse first fit, on a grid: too few to follow an object a fifth of the
 # frame across, enough for the usual gradients.
@@ -56,24 +56,32 @@ _MAX_ROUNDS = 6
 Solver = Callable[[np.ndarray | None, bool], SplineState]
 
 
-def excess_significance(stretched_ds: np.ndarray, stretches: list, state: SplineState,
-                        coordinates: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
-    """The image's excess over the spline in noise sigmas, channels combined.
+class _Excess:
+    """The image's excess over a spline in noise sigmas, channels combined.
 
     Measured with the midtones transfer undone, where the noise is the same at
     every level (stretched noise grows with the slope of the curve), against a
-    noise sigma from neighbour differences.
+    noise sigma from neighbour differences; both are the image's and computed once.
     """
-    x, y = coordinates
-    with torch.no_grad():
-        model = evaluate_grid(state, x.to(state.centers.device), y.to(state.centers.device)).cpu().numpy()
-    total = np.zeros(stretched_ds.shape[1:], np.float64)
-    for data, fitted, stretch in zip(stretched_ds, model, stretches):
-        linear = mtf(data.astype(np.float64), stretch.target, stretch.midtone)
-        excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)
-        sigma = noise_levels(linear[None], np.isfinite(linear)[None].astype(np.float32), floor=1e-9)[0]
-        total += excess / sigma
-    return np.nan_to_num(total / np.sqrt(len(stretches)), nan=0.0)
+
+    def __init__(self, stretched_ds: np.ndarray, stretches: list[ChannelStretch],
+                 coordinates: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self.stretches, self.coordinates = stretches, coordinates
+        self.linear = np.stack([
+            mtf(data.astype(np.float64), stretch.target, stretch.midtone)
+            for data, stretch in zip(stretched_ds, stretches)
+        ])
+        self.sigma = noise_levels(self.linear, np.isfinite(self.linear).astype(np.float32), floor=1e-9)
+
+    def __call__(self, state: SplineState) -> np.ndarray:
+        x, y = (axis.to(state.centers.device) for axis in self.coordinates)
+        with torch.no_grad():
+            model = evaluate_grid(state, x, y).cpu().numpy()
+        total = np.zeros(self.linear.shape[1:], np.float64)
+        for linear, fitted, sigma, stretch in zip(self.linear, model, self.sigma, self.stretches):
+            excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)
+            total += excess / sigma
+        return np.nan_to_num(total / np.sqrt(len(self.stretches)), nan=0.0)
 
 
 def _image(array: np.ndarray) -> torch.Tensor:
@@ -169,7 +177,7 @@ def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
     return grown
 
 
-def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list, solve: Solver,
+def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list[ChannelStretch], solve: Solver,
                  coordinates: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
     """Pixels to keep out of the background fit: large objects and their wings.
 
@@ -182,13 +190,14 @@ def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list, s
     min_margin = max(1, int(round(_MIN_MARGIN_SHARE * side)))
     limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
 
-    significance = excess_significance(stretched_ds, stretches, solve(None, True), coordinates)
+    excess = _Excess(stretched_ds, stretches, coordinates)
+    significance = excess(solve(None, True))
     core = _off_border((_median3(significance) > _SEED_SIGMA) & valid)
     masked = _with_wings(core, min_margin)
     if not core.any() or (masked & valid).sum() > limit:
         return np.zeros_like(valid)
     for _ in range(_MAX_ROUNDS):
-        significance = excess_significance(stretched_ds, stretches, solve(masked, False), coordinates)
+        significance = excess(solve(masked, False))
         smoothed = _median3(significance)
         seeds = (smoothed > _KEEP_SIGMA) & valid & core
         extent = _box_significance(significance, valid, box) > _EXTENT_SIGMA

@@ -214,15 +214,13 @@ def _fit_data(prepared: Prepared, device: torch.device) -> FitData:
             "widen threshold_min/threshold_max or the mask"
         )
     rows, cols = np.nonzero(usable)
-    factor, (_, height, width) = prepared.factor, prepared.shape
-    x = block_centers(width, factor)[cols] / prepared.length
-    y = block_centers(height, factor)[rows] / prepared.length
-    points = np.stack([x, y], axis=1).astype(np.float32)
+    x, y = _grid_coordinates(prepared)
+    points = torch.stack([x[torch.from_numpy(cols)], y[torch.from_numpy(rows)]], dim=1)
     values = np.nan_to_num(prepared.stretched_ds[:, rows, cols], nan=0.0)
     sample_weights = weights[:, rows, cols]
     noise = noise_levels(prepared.stretched_ds, weights)[:, None]
     return FitData(
-        torch.from_numpy(points).to(device),
+        points.to(device),
         torch.from_numpy(np.ascontiguousarray(values)).to(device),
         torch.from_numpy(np.ascontiguousarray(sample_weights)).to(device),
         torch.from_numpy(noise).to(device),
@@ -274,9 +272,8 @@ def _grid_coordinates(prepared: Prepared) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
 
 
-def _mask_objects(prepared: Prepared, params: Parameters, device: torch.device | None = None) -> Prepared:
-    """``prepared`` with large faint objects (and their wings) masked out (see :mod:`.objects`)."""
-    device = device or resolve_device(params.device)
+def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) -> np.ndarray:
+    """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`)."""
 
     def solve(excluded: np.ndarray | None, coarse: bool) -> SplineState:
         masked = prepared if excluded is None else _excluding(prepared, excluded)
@@ -286,8 +283,7 @@ def _mask_objects(prepared: Prepared, params: Parameters, device: torch.device |
         return robust_solve(data, torch.from_numpy(centers).to(device), params.order, smoothing)
 
     valid = (prepared.mask_ds.max(axis=0) > 0) & np.isfinite(prepared.stretched_ds).all(axis=0)
-    objects = find_objects(prepared.stretched_ds, valid, prepared.stretches, solve, _grid_coordinates(prepared))
-    return _excluding(prepared, objects)
+    return find_objects(prepared.stretched_ds, valid, prepared.stretches, solve, _grid_coordinates(prepared))
 
 
 def _excluding(prepared: Prepared, excluded: np.ndarray) -> Prepared:
@@ -309,9 +305,9 @@ def fit_background(
     device = resolve_device(params.device)
     objects = 0.0
     if params.protect_objects:
-        protected = _mask_objects(prepared, params, device)
-        objects = float(((prepared.mask_ds.max(axis=0) > 0) & ~(protected.mask_ds.max(axis=0) > 0)).mean())
-        prepared = protected
+        found = _find_objects(prepared, params, device)
+        objects = float(((prepared.mask_ds.max(axis=0) > 0) & found).mean())
+        prepared = _excluding(prepared, found)
     full = _fit_data(prepared, device)
     data = _subset(full, _MAX_FIT_SAMPLES, params.seed)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
