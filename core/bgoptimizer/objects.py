@@ -101,10 +101,14 @@ def _box_average(values: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray
     return (total / count.clamp_min(1e-6))[0, 0].numpy()
 
 
-def _box_significance(significance: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
-    """Box average of the (clipped) excess, standardized robustly over the valid pixels."""
+def _box_significance(significance: np.ndarray, valid: np.ndarray, sky: np.ndarray, size: int) -> np.ndarray:
+    """Box average of the (clipped) excess, standardized robustly over the ``sky`` pixels.
+
+    Not over all valid pixels: an object covering a good part of the frame
+    would raise their median and spread and so hide its own faint extent.
+    """
     average = _box_average(np.clip(significance, -3.0, 3.0), valid, size)
-    inside = average[valid]
+    inside = average[sky]
     center = float(np.median(inside))
     spread = 1.4826 * float(np.median(np.abs(inside - center)))
     return (average - center) / max(spread, 1e-6)
@@ -200,7 +204,7 @@ def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list[Ch
         significance = excess(solve(masked, False))
         smoothed = _median3(significance)
         seeds = (smoothed > _KEEP_SIGMA) & valid & core
-        extent = _box_significance(significance, valid, box) > _EXTENT_SIGMA
+        extent = _box_significance(significance, valid, valid & ~masked, box) > _EXTENT_SIGMA
         grown = _above_peak_share(_reach(seeds, extent), _box_average(smoothed, valid, box))
         grown = _reach(seeds, grown)
         if np.array_equal(grown, core):
