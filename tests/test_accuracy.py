@@ -117,7 +117,7 @@ def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
     image[0, 50, 280] = 0.001  # a cold pixel where the model is high: its result is negative
     image[0, :10, :10] = 0.0  # missing
     image[0, 20, 20] = np.nan  # missing
-    corrected = _correct(image, background, "subtract")
+    corrected = _correct(image, [(0, background)], "subtract")
     missing = (image == 0) | np.isnan(image)
     assert (corrected[missing] == 0).all()
     assert corrected[~missing].min() == 0.0  # shifted up by the most negative result, no lower
@@ -126,7 +126,7 @@ def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
     shift = -(0.001 - background[0, 50, 280] + 0.1)
     assert abs(np.median(corrected[~missing]) - (0.2 + shift)) < 0.001
     in_place = image.copy()
-    np.testing.assert_array_equal(_correct(in_place, background, "subtract", out=in_place), corrected)
+    np.testing.assert_array_equal(_correct(in_place, [(0, background)], "subtract", out=in_place), corrected)
 
 
 def test_flipped_read_only_view_is_accepted_and_left_alone():
@@ -137,3 +137,14 @@ def test_flipped_read_only_view_is_accepted_and_left_alone():
     expected = extract_background(np.ascontiguousarray(view), Parameters(epochs=10))
     np.testing.assert_array_equal(result.corrected, expected.corrected)
     np.testing.assert_array_equal(view, scene.image[:, ::-1])
+
+
+def test_divide_by_a_model_reaching_zero_is_refused():
+    from bgoptimizer.errors import InputImageError
+    from bgoptimizer.pipeline import _correct
+
+    image = np.full((1, 20, 30), 0.1, np.float32)
+    model = np.full_like(image, 0.05)
+    model[0, 12, 7] = 0.0
+    with pytest.raises(InputImageError, match="mode=divide"):
+        _correct(image, [(0, model[:, :10]), (10, model[:, 10:])], "divide")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from bgoptimizer import ParameterError, Parameters, __version__
+from bgoptimizer import ParameterError, Parameters, __version__, extract_background
 from bgoptimizer.cli import build_parser, main
 from bgoptimizer.demo import main as demo_main
 from bgoptimizer.io import read_image, write_image
@@ -158,3 +158,16 @@ def test_switches_default_on_can_be_turned_off():
 
     assert build_parser().parse_args(["in.fits"]).protect_objects is True
     assert build_parser().parse_args(["in.fits", "--no-protect-objects"]).protect_objects is False
+
+
+def test_fits_model_streamed_to_its_file_equals_the_model_in_memory(sky_file, tmp_path):
+    """The CLI writes a FITS model band by band while correcting in place; nothing may differ."""
+    source = read_image(sky_file).data
+    expected = extract_background(source.copy(), Parameters(epochs=50))
+    assert main([str(sky_file), str(tmp_path / "out"), "--epochs", "50"]) == 0
+    model = read_image(tmp_path / "out" / "sky_bgModel.fits")
+    corrected = read_image(tmp_path / "out" / "sky_bgSubtracted.fits")
+    np.testing.assert_array_equal(model.data, expected.background)
+    np.testing.assert_array_equal(corrected.data, expected.corrected)
+    assert model.header["OBSERVER"] == "tester"
+    assert "background model" in str(model.header["HISTORY"])

@@ -3,7 +3,7 @@ import pytest
 from astropy.io import fits
 
 from bgoptimizer.errors import FileFormatError, OutputError
-from bgoptimizer.io import read_image, write_image
+from bgoptimizer.io import read_image, write_fits_bands, write_image
 
 from .conftest import M94, RAW_U16
 
@@ -70,3 +70,29 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(OutputError):
         write_image(blocker / "out.fits", np.zeros((1, 4, 4), np.float32))
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_fits_written_in_bands_is_the_file_written_whole(tmp_path, channels):
+    data = np.random.default_rng(0).random((channels, 37, 53), dtype=np.float32)
+    header = fits.Header()
+    header["OBJECT"] = "M94"
+    header.add_history("stacked")
+    whole = write_image(tmp_path / "whole.fits", data, header)
+
+    def fill(sink):
+        for top in (30, 0, 10, 20):  # any order: each band lands at its rows
+            sink(top, data[:, top : top + 10])
+
+    banded = write_fits_bands(tmp_path / "banded.fits", data.shape, header, fill)
+    assert banded.read_bytes() == whole.read_bytes()
+
+
+def test_fits_bands_failing_midway_leave_no_file(tmp_path):
+    def fill(sink):
+        sink(0, np.zeros((1, 2, 4), np.float32))
+        raise RuntimeError("fit cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        write_fits_bands(tmp_path / "model.fits", (1, 4, 4), fits.Header(), fill)
+    assert list(tmp_path.iterdir()) == []

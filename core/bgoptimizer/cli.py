@@ -12,9 +12,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from astropy.io import fits
+
 from . import __version__
 from .errors import BgOptimizerError, OutputError
-from .io import ImageFile, check_output_dir, extension_for, image_format, read_image, write_image, write_png
+from .io import (
+    ImageFile,
+    check_output_dir,
+    extension_for,
+    image_format,
+    read_image,
+    write_fits_bands,
+    write_image,
+    write_png,
+)
+from .io.fits_io import BandSink
 from .params import Parameters, ParameterSpec, parameter_specs
 from .pipeline import BackgroundResult, extract_background, prepare, preview_image
 
@@ -157,20 +169,20 @@ def history_line(params: Parameters, what: str) -> str:
     return f"bgoptimizer {__version__}: {what}; {params.summary()}"
 
 
-def write_results(source: ImageFile, result: BackgroundResult, params: Parameters,
-                  corrected_path: Path, model_path: Path) -> None:
-    """The corrected image keeps the input's metadata plus a HISTORY line; so does the model."""
+def _history_header(source: ImageFile, params: Parameters, what: str) -> fits.Header:
     header = source.header.copy()
-    header.add_history(history_line(params, f"background {'subtracted' if params.mode == 'subtract' else 'divided'}"))
-    write_image(corrected_path, result.corrected, header, source.properties, params.compress)
-    model_header = source.header.copy()
-    model_header.add_history(history_line(params, "background model"))
-    write_image(model_path, result.background, model_header, source.properties, params.compress)
+    header.add_history(history_line(params, what))
+    return header
 
 
 def process_file(path: Path, output_dir: Path | None, params: Parameters, preview: bool,
                  progress: TerminalProgress, out: TextIO | None = None) -> list[Path]:
-    """Run one file end to end; returns the paths written."""
+    """Run one file end to end; returns the paths written.
+
+    Outputs keep the input's metadata plus a HISTORY line. An uncompressed
+    FITS model is written to its file band by band while the image is
+    corrected in place, so the run holds one image, not two.
+    """
     out = out or sys.stdout
     target_dir = check_output_dir(output_dir if output_dir is not None else path.parent)
     if preview:
@@ -181,13 +193,28 @@ def process_file(path: Path, output_dir: Path | None, params: Parameters, previe
         return [written]
     corrected_path, model_path = output_paths(path, target_dir, params.format)
     source = read_image(path)
+    model_header = _history_header(source, params, "background model")
     start = time.perf_counter()
+    results: list[BackgroundResult] = []
+
+    def run(model_sink: BandSink | None = None) -> None:
+        results.append(extract_background(source.data, params, progress=progress, in_place=True,
+                                          model_sink=model_sink))
+
     try:
-        result = extract_background(source.data, params, progress=progress, in_place=True)
+        if image_format(model_path) == "fits" and not params.compress:
+            write_fits_bands(model_path, source.data.shape, model_header, run)
+        else:
+            run()
     finally:
         progress.close()
+    result = results[0]
     start_write = time.perf_counter()
-    write_results(source, result, params, corrected_path, model_path)
+    if result.background is not None:
+        write_image(model_path, result.background, model_header, source.properties, params.compress)
+    done = "subtracted" if params.mode == "subtract" else "divided"
+    write_image(corrected_path, result.corrected, _history_header(source, params, f"background {done}"),
+                source.properties, params.compress)
     report = result.report
     stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in report.seconds.items())
     print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,7 +102,7 @@ class FitReport:
 
 @dataclass
 class BackgroundResult:
-    background: np.ndarray  # (C, H, W) float32, linear model
+    background: np.ndarray | None  # (C, H, W) float32, linear model; None when given to a model sink
     corrected: np.ndarray  # (C, H, W) float32
     report: FitReport
     state: SplineState
@@ -350,44 +351,43 @@ def _subset(data: FitData, count: int, seed: int) -> FitData:
     )
 
 
-def _reconstruct(
-    state: SplineState,
-    prepared: Prepared,
-    exact: bool,
-    progress: ProgressCallback | None,
-) -> np.ndarray:
-    """Linear background ``(C, H, W)``: the spline at full resolution, stretch undone (step 7).
+ModelSink = Callable[[int, np.ndarray], None]
+
+
+def _model_bands(
+    state: SplineState, prepared: Prepared, exact: bool, progress: ProgressCallback | None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The linear background in bands of rows, ``(top, (C, rows, W))``: the spline at full
+    resolution, stretch undone (step 7); never the whole model at once.
 
     Above 1 the stretch was clipped, so no background lives there: the
     stretched model is clamped to 1 before inverting.
     """
     _, height, width = prepared.shape
     if exact or min(height, width) < 4 * _GRID_STEP:
-        background = _reconstruct_exact(state, prepared, progress)
+        bands = _exact_bands(state, prepared)
     else:
-        background = _reconstruct_grid(state, prepared)
-    if progress is not None:
-        progress(1.0, "reconstruct")
-    return background
+        bands = _grid_bands(state, prepared)
+    for top, stretched in bands:
+        linear = np.empty(stretched.shape, np.float32)
+        for channel, stretch in enumerate(prepared.stretches):
+            linear[channel] = stretch.invert(stretched[channel])
+        yield top, linear
+        if progress is not None:
+            progress((top + linear.shape[1]) / height, "reconstruct")
 
 
-def _reconstruct_exact(state: SplineState, prepared: Prepared, progress: ProgressCallback | None) -> np.ndarray:
+def _exact_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, np.ndarray]]:
     """Every pixel evaluated, in bands of bounded memory."""
-    channels, height, width = prepared.shape
+    _, height, width = prepared.shape
     device = state.centers.device
-    background = np.empty(prepared.shape, np.float32)
     x = (torch.arange(width, dtype=torch.float32, device=device) + 0.5) / prepared.length
     band = max(1, _KERNEL_CHUNK // (width * len(state.centers)))
     with torch.no_grad():
         for top in range(0, height, band):
             bottom = min(height, top + band)
             y = (torch.arange(top, bottom, dtype=torch.float32, device=device) + 0.5) / prepared.length
-            values = evaluate_grid(state, x, y).clamp_max(1.0).cpu().numpy()
-            for channel, stretch in enumerate(prepared.stretches):
-                background[channel, top:bottom] = stretch.invert(values[channel])
-            if progress is not None:
-                progress(bottom / height, "reconstruct")
-    return background
+            yield top, evaluate_grid(state, x, y).clamp_max(1.0).cpu().numpy()
 
 
 def _grid_nodes(size: int) -> np.ndarray:
@@ -397,8 +397,8 @@ def _grid_nodes(size: int) -> np.ndarray:
     return 0.5 + _GRID_STEP * (np.arange(count) - 1.0)
 
 
-def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
-    """The stretched model on a coarse grid, upsampled bicubically, then clamped and inverted per pixel.
+def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, np.ndarray]]:
+    """The stretched model on a coarse grid, upsampled bicubically and clamped, in bands.
 
     With ``align_corners`` an output of ``(n - 1) * step + 1`` samples from n
     nodes puts node k exactly on output k * step, i.e. on pixel k * step - step.
@@ -417,7 +417,6 @@ def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
     with torch.no_grad():
         for first in range(0, len(y), rows):
             nodes[:, first : first + rows] = evaluate_grid(state, x, y[first : first + rows]).cpu()
-    background = np.empty(prepared.shape, np.float32)
     out_width = (len(x_nodes) - 1) * step + 1
     band = max(1, _BAND_PIXELS // (out_width * step))  # node rows per band
     for first in range(0, len(y_nodes) - 1, band):
@@ -430,53 +429,44 @@ def _reconstruct_grid(state: SplineState, prepared: Prepared) -> np.ndarray:
             nodes[None, :, low:high], size=((high - low - 1) * step + 1, out_width), mode="bicubic",
             align_corners=True,
         )[0, :, top - low * step : bottom - low * step, step : step + width]
-        upsampled.clamp_max_(1.0)
-        for channel, stretch in enumerate(prepared.stretches):
-            background[channel, top - step : bottom - step] = stretch.invert(upsampled[channel].numpy())
-    return background
+        yield top - step, upsampled.clamp_max_(1.0).numpy()
 
 
 def _valid(image: np.ndarray) -> np.ndarray:
     return np.abs(image) > MISSING_TOLERANCE  # False for NaN too
 
 
-def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarray | None = None) -> np.ndarray:
+def _correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mode: str,
+             out: np.ndarray | None = None) -> np.ndarray:
     """Remove the background, keeping the original level; missing pixels stay 0 (step 8).
 
-    ``out`` (which may be ``image`` itself) receives the result instead of a new array.
-    One pass writes the corrected values (NaN where pixels are missing) and
-    measures their range; a second, in place, shifts/rescales when the range
-    demands it and zeroes the missing pixels, and is skipped when neither is needed.
+    The model comes in bands of rows, ``(top, (C, rows, W))``, each used once,
+    so that it never has to be held whole. ``out`` (which may be ``image``
+    itself) receives the result instead of a new array. A first pass writes
+    the raw difference or ratio (NaN where pixels are missing), measures its
+    range and samples the model; a second, in place, restores each channel's
+    level, shifts/rescales when the range demands it and zeroes the missing
+    pixels. With ``out=image``, a failure leaves ``image`` partly corrected.
     """
     channels, height, width = image.shape
     step = _sample_step(height, width)
-    sample, model_sample = image[:, ::step, ::step], background[:, ::step, ::step]
-    gain = np.ones(channels, np.float32)
-    offset = np.zeros(channels, np.float32)
-    for channel in range(channels):
-        valid = _valid(sample[channel])
-        if mode == "divide":
-            if (model_sample[channel][valid] <= 0).any() or (background[channel] <= 0).any():
-                raise InputImageError(
-                    "mode=divide: the background model reaches zero or below; use mode=subtract"
-                )
-            gain[channel] = np.mean(model_sample[channel][valid])
-        else:
-            level = np.median(sample[channel][valid])
-            offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
-
+    sample = image[:, ::step, ::step].copy()  # before ``out`` may overwrite it
+    model_sample = np.empty_like(sample)
     corrected = np.empty_like(image, dtype=np.float32) if out is None else out
-    pixels, model, result = (tensor_view(array) for array in (image, background, corrected))
-    lowest, highest, missing = torch.tensor(np.inf), torch.tensor(-np.inf), False
-    band = _band_rows(width, 1)
-    for top in range(0, height, band):
+    pixels, result = tensor_view(image), tensor_view(corrected)
+    lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
+    missing = False
+    for top, model in model_bands:
+        bottom = top + model.shape[1]
+        first = -(-top // step) * step  # the first sampled row in this band
+        model_sample[:, first // step : -(-bottom // step)] = model[:, first - top :: step, ::step]
         for channel in range(channels):
-            source, target = pixels[channel, top : top + band], result[channel, top : top + band]
-            invalid = torch.from_numpy(~_valid(image[channel, top : top + band]))
-            if mode == "divide":
-                torch.div(source, model[channel, top : top + band], out=target).mul_(float(gain[channel]))
-            else:
-                torch.sub(source, model[channel, top : top + band], out=target).add_(float(offset[channel]))
+            values = torch.from_numpy(model[channel])
+            if mode == "divide" and bool((values <= 0).any()):
+                raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
+            source, target = pixels[channel, top:bottom], result[channel, top:bottom]
+            invalid = torch.from_numpy(~_valid(image[channel, top:bottom]))
+            (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
             measured = target
             if bool(invalid.any()):
                 missing = True
@@ -484,15 +474,30 @@ def _correct(image: np.ndarray, background: np.ndarray, mode: str, out: np.ndarr
                 measured = target[~invalid]
             if measured.numel():
                 low, high = torch.aminmax(measured)
-                lowest, highest = torch.minimum(lowest, low), torch.maximum(highest, high)
+                lowest[channel] = min(lowest[channel], float(low))
+                highest[channel] = max(highest[channel], float(high))
+
+    gain = np.ones(channels)
+    offset = np.zeros(channels)
+    for channel in range(channels):
+        valid = _valid(sample[channel])
+        if mode == "divide":
+            gain[channel] = np.mean(model_sample[channel][valid])
+        else:
+            level = np.median(sample[channel][valid])
+            offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
+    lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
     ceiling = max(1.0, float(np.nanmax(sample)))
-    lowest, highest = float(lowest), float(highest)
-    shift = -lowest if lowest < 0 else 0.0
-    scale = ceiling / (highest + shift) if highest + shift > ceiling else 1.0
-    if missing or shift or scale != 1.0:
-        for top in range(0, height, band):
-            target = result[:, top : top + band]
-            target.add_(shift).mul_(scale).nan_to_num_(nan=0.0)
+    shift = -float(lowest.min()) if lowest.min() < 0 else 0.0
+    top_value = float(highest.max()) + shift
+    scale = ceiling / top_value if top_value > ceiling else 1.0
+    band = _band_rows(width, 1)
+    for top in range(0, height, band):
+        for channel in range(channels):
+            target = result[channel, top : top + band]
+            target.mul_(float(gain[channel] * scale)).add_(float((offset[channel] + shift) * scale))
+            if missing:
+                target.nan_to_num_(nan=0.0)
     return corrected
 
 
@@ -504,6 +509,7 @@ def extract_background(
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
     in_place: bool = False,
+    model_sink: ModelSink | None = None,
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -528,6 +534,11 @@ def extract_background(
     in_place : bool, optional
         Write the corrected image over ``image`` (float32 ``(C, H, W)`` only),
         saving one image of memory, when the caller no longer needs the input.
+    model_sink : callable, optional
+        ``model_sink(top, rows)`` receives the model in bands of rows
+        (``(C, rows, W)`` float32, from row ``top``), e.g. to write it to a
+        file, and the model is not kept: ``result.background`` is None.
+        With ``in_place``, the run then needs memory for one image only.
 
     Returns
     -------
@@ -549,12 +560,27 @@ def extract_background(
     release_freed_memory()
 
     start = time.perf_counter()
-    background = _reconstruct(state, prepared, params.reconstruction == "exact", _stage(progress, "reconstruct"))
-    seconds["reconstruct"] = time.perf_counter() - start
+    background = None if model_sink is not None else np.empty(image.shape, np.float32)
+    modeling = [0.0]
 
-    start = time.perf_counter()
-    corrected = _correct(image, background, params.mode, out=image if in_place else None)
-    seconds["correct"] = time.perf_counter() - start
+    def model_bands() -> Iterator[tuple[int, np.ndarray]]:
+        bands = _model_bands(state, prepared, params.reconstruction == "exact", _stage(progress, "reconstruct"))
+        while True:
+            begin = time.perf_counter()
+            band = next(bands, None)
+            modeling[0] += time.perf_counter() - begin
+            if band is None:
+                return
+            top, rows = band
+            if background is not None:
+                background[:, top : top + rows.shape[1]] = rows
+            else:
+                model_sink(top, rows)
+            yield band
+
+    corrected = _correct(image, model_bands(), params.mode, out=image if in_place else None)
+    seconds["reconstruct"] = modeling[0]
+    seconds["correct"] = time.perf_counter() - start - modeling[0]
     report.seconds = seconds
     if progress is not None:
         progress(1.0, "done")

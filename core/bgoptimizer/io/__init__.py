@@ -10,7 +10,7 @@ from astropy.io import fits
 
 from ..errors import FileFormatError
 from .atomic import atomic_write, check_output_dir
-from .fits_io import FITS_EXTENSIONS, read_fits, write_fits
+from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import ImageFile
 from .png import write_png
 from .xisf_io import read_xisf, write_xisf
@@ -19,6 +19,7 @@ __all__ = [
     "ImageFile",
     "read_image",
     "write_image",
+    "write_fits_bands",
     "write_png",
     "image_format",
     "extension_for",

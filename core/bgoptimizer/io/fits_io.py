@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from ..errors import FileFormatError
 from .atomic import atomic_write
 from .image_file import ImageFile, to_unit_range
 
-__all__ = ["read_fits", "write_fits", "FITS_EXTENSIONS"]
+__all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
+
+BandSink = Callable[[int, np.ndarray], None]
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
 
@@ -72,3 +75,38 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         return atomic_write(path, lambda temporary: hdus.writeto(temporary, overwrite=True, output_verify="silentfix"))
+
+
+def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
+                     fill: Callable[[BandSink], object]) -> Path:
+    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically.
+
+    ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
+    file, so the image is never held whole: a background model can be written
+    while it is being computed and used. The file is the one :func:`write_fits`
+    writes (uncompressed); it appears only once ``fill`` has returned.
+    """
+    channels, height, width = shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        # A one-pixel image of the right dimensionality gets the structural keywords; then the sizes.
+        hdu = fits.PrimaryHDU(np.zeros((1,) * (2 if channels == 1 else 3), np.float32), header=_clean_header(header))
+        hdu.verify("silentfix")
+        full = hdu.header.copy()
+    for axis, size in enumerate((width, height, channels)[: full["NAXIS"]], 1):
+        full[f"NAXIS{axis}"] = size
+    head = full.tostring().encode("ascii")
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "r+b") as stream:
+            stream.write(head)
+
+            def sink(top: int, rows: np.ndarray) -> None:
+                for channel in range(channels):
+                    stream.seek(len(head) + (channel * height + top) * width * 4)
+                    stream.write(np.ascontiguousarray(rows[channel], dtype=">f4").tobytes())
+
+            fill(sink)
+            stream.truncate(-(-(len(head) + channels * height * width * 4) // 2880) * 2880)
+
+    return atomic_write(path, write)
