@@ -52,6 +52,8 @@ _MIN_MARGIN_SHARE = 0.02
 # Objects may cover at most this share of the valid pixels.
 _MAX_OBJECT_SHARE = 0.5
 _MAX_ROUNDS = 6
+# Pixels per spline evaluation when measuring the excess.
+_EVALUATION_POINTS = 1 << 16
 
 Solver = Callable[[np.ndarray | None, bool], SplineState]
 
@@ -75,8 +77,12 @@ class _Excess:
 
     def __call__(self, state: SplineState) -> np.ndarray:
         x, y = (axis.to(state.centers.device) for axis in self.coordinates)
+        rows = max(1, _EVALUATION_POINTS // len(x))  # bounds the (points x centers) kernel matrix
         with torch.no_grad():
-            model = evaluate_grid(state, x, y).cpu().numpy()
+            model = np.concatenate(
+                [evaluate_grid(state, x, y[top : top + rows]).cpu().numpy() for top in range(0, len(y), rows)],
+                axis=1,
+            )
         total = np.zeros(self.linear.shape[1:], np.float64)
         for linear, fitted, sigma, stretch in zip(self.linear, model, self.sigma, self.stretches):
             excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)
@@ -96,8 +102,18 @@ def _median3(values: np.ndarray) -> np.ndarray:
 
 
 def _box_average(values: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
-    total = F.avg_pool2d(_image(np.where(valid, values, 0.0)), size, 1, size // 2, count_include_pad=False)
-    count = F.avg_pool2d(_image(valid), size, 1, size // 2, count_include_pad=False)
+    """Mean of the valid ``values`` in a ``size`` x ``size`` box around each pixel.
+
+    Two one-dimensional passes: a box is separable, and its part inside the
+    image a rectangle, so the normalizations cancel in the ratio.
+    """
+
+    def pool(image: torch.Tensor) -> torch.Tensor:
+        rows = F.avg_pool2d(image, (1, size), 1, (0, size // 2), count_include_pad=False)
+        return F.avg_pool2d(rows, (size, 1), 1, (size // 2, 0), count_include_pad=False)
+
+    total = pool(_image(np.where(valid, values, 0.0)))
+    count = pool(_image(valid))
     return (total / count.clamp_min(1e-6))[0, 0].numpy()
 
 
@@ -119,23 +135,29 @@ def _labels(flags: np.ndarray) -> np.ndarray:
 
     Minimum-label propagation with pointer jumping (each label is a pixel's
     flat index, and a pixel takes its label's label), which converges in a
-    few passes even for long, winding components.
+    few passes even for long, winding components. The 3x3 minimum is taken as
+    two 1-D passes, over the flags' bounding box only.
     """
-    height, width = flags.shape
+    result = np.full(flags.shape, -1, np.int32)
+    rows, cols = np.nonzero(flags.any(axis=1))[0], np.nonzero(flags.any(axis=0))[0]
+    if not len(rows):
+        return result
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    inside_box = flags[box]
+    height, width = inside_box.shape
     outside = height * width
-    labels = np.where(flags, np.arange(outside).reshape(height, width), outside)
-    padded = np.full((height + 2, width + 2), outside)
+    labels = np.where(inside_box, np.arange(outside, dtype=np.int32).reshape(height, width), outside)
+    padded = np.full((height + 2, width + 2), outside, np.int32)
     while True:
         padded[1:-1, 1:-1] = labels
-        smallest = labels.copy()
-        for dy in (0, 1, 2):
-            for dx in (0, 1, 2):
-                np.minimum(smallest, padded[dy : dy + height, dx : dx + width], out=smallest)
-        smallest = np.where(flags, smallest, outside)
-        inside = smallest[flags]
-        smallest[flags] = np.append(smallest.ravel(), outside)[inside]
+        across = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+        smallest = np.minimum(np.minimum(across[:-2], across[1:-1]), across[2:])
+        smallest = np.where(inside_box, smallest, outside)
+        members = smallest[inside_box]
+        smallest[inside_box] = np.append(smallest.ravel(), outside)[members]
         if np.array_equal(smallest, labels):
-            return np.where(flags, labels, -1)
+            result[box] = np.where(inside_box, labels, -1)
+            return result
         labels = smallest
 
 
