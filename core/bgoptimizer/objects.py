@@ -52,8 +52,6 @@ _MIN_MARGIN_SHARE = 0.02
 # Objects may cover at most this share of the valid pixels.
 _MAX_OBJECT_SHARE = 0.5
 _MAX_ROUNDS = 6
-# Pixels per spline evaluation when measuring the excess.
-_EVALUATION_POINTS = 1 << 16
 
 Solver = Callable[[np.ndarray | None, bool], SplineState]
 
@@ -77,12 +75,8 @@ class _Excess:
 
     def __call__(self, state: SplineState) -> np.ndarray:
         x, y = (axis.to(state.centers.device) for axis in self.coordinates)
-        rows = max(1, _EVALUATION_POINTS // len(x))  # bounds the (points x centers) kernel matrix
         with torch.no_grad():
-            model = np.concatenate(
-                [evaluate_grid(state, x, y[top : top + rows]).cpu().numpy() for top in range(0, len(y), rows)],
-                axis=1,
-            )
+            model = evaluate_grid(state, x, y).cpu().numpy()
         total = np.zeros(self.linear.shape[1:], np.float64)
         for linear, fitted, sigma, stretch in zip(self.linear, model, self.sigma, self.stretches):
             excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)

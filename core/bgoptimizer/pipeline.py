@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from .params import Parameters
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
 from .stretch import ChannelStretch, fit_stretch
 from .tensors import tensor_view
+
+if TYPE_CHECKING:  # io stays optional for array users
+    from .io.fits_io import BandSink
 
 __all__ = [
     "Prepared",
@@ -42,8 +46,6 @@ __all__ = [
 _STAT_SAMPLES = 500_000
 # Full-resolution bands hold about this many pixels per channel.
 _BAND_PIXELS = 500_000
-# Spline evaluations are chunked to about this many kernel values.
-_KERNEL_CHUNK = 1_000_000
 # Fewer background samples than this cannot constrain a spline.
 _MIN_SAMPLES = 16
 # The fit works on at most this many background samples (a seeded random subset): a spline of
@@ -351,9 +353,6 @@ def _subset(data: FitData, count: int, seed: int) -> FitData:
     )
 
 
-ModelSink = Callable[[int, np.ndarray], None]
-
-
 def _model_bands(
     state: SplineState, prepared: Prepared, exact: bool, progress: ProgressCallback | None
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -382,7 +381,7 @@ def _exact_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, 
     _, height, width = prepared.shape
     device = state.centers.device
     x = (torch.arange(width, dtype=torch.float32, device=device) + 0.5) / prepared.length
-    band = max(1, _KERNEL_CHUNK // (width * len(state.centers)))
+    band = _band_rows(width, 1)
     with torch.no_grad():
         for top in range(0, height, band):
             bottom = min(height, top + band)
@@ -412,11 +411,8 @@ def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, n
     x_nodes, y_nodes = _grid_nodes(width), _grid_nodes(height)
     x = torch.from_numpy(x_nodes / prepared.length).float().to(device)
     y = torch.from_numpy(y_nodes / prepared.length).float().to(device)
-    rows = max(1, _KERNEL_CHUNK // (len(x) * len(state.centers)))  # bounds the kernel matrix
-    nodes = torch.empty((prepared.shape[0], len(y), len(x)))
     with torch.no_grad():
-        for first in range(0, len(y), rows):
-            nodes[:, first : first + rows] = evaluate_grid(state, x, y[first : first + rows]).cpu()
+        nodes = evaluate_grid(state, x, y).cpu()
     out_width = (len(x_nodes) - 1) * step + 1
     band = max(1, _BAND_PIXELS // (out_width * step))  # node rows per band
     for first in range(0, len(y_nodes) - 1, band):
@@ -509,7 +505,7 @@ def extract_background(
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
     in_place: bool = False,
-    model_sink: ModelSink | None = None,
+    model_sink: BandSink | None = None,
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -564,19 +560,17 @@ def extract_background(
     modeling = [0.0]
 
     def model_bands() -> Iterator[tuple[int, np.ndarray]]:
-        bands = _model_bands(state, prepared, params.reconstruction == "exact", _stage(progress, "reconstruct"))
-        while True:
-            begin = time.perf_counter()
-            band = next(bands, None)
+        """The model's bands, kept or handed to the sink, timing their computation alone."""
+        begin = time.perf_counter()
+        for top, rows in _model_bands(state, prepared, params.reconstruction == "exact",
+                                      _stage(progress, "reconstruct")):
             modeling[0] += time.perf_counter() - begin
-            if band is None:
-                return
-            top, rows = band
             if background is not None:
                 background[:, top : top + rows.shape[1]] = rows
             else:
                 model_sink(top, rows)
-            yield band
+            yield top, rows
+            begin = time.perf_counter()
 
     corrected = _correct(image, model_bands(), params.mode, out=image if in_place else None)
     seconds["reconstruct"] = modeling[0]

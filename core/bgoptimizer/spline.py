@@ -25,6 +25,8 @@ __all__ = [
 
 # Candidates per point of the best-candidate random layout.
 _CANDIDATES = 8
+# Grid evaluations are chunked to about this many kernel values.
+_KERNEL_CHUNK = 1_000_000
 # Squared distances are floored here: the kernels' derivatives are singular at 0.
 _MIN_D2 = 1e-12
 
@@ -151,10 +153,18 @@ def evaluate_grid(
     x: torch.Tensor,
     y: torch.Tensor,
 ) -> torch.Tensor:
-    """Spline values ``(C, len(y), len(x))`` on the grid of ``x`` (columns) and ``y`` (rows)."""
-    grid_y, grid_x = torch.meshgrid(y, x, indexing="ij")
-    points = torch.stack((grid_x.reshape(-1), grid_y.reshape(-1)), dim=1)
-    return state(points).reshape(-1, len(y), len(x))
+    """Spline values ``(C, len(y), len(x))`` on the grid of ``x`` (columns) and ``y`` (rows).
+
+    Evaluated a few rows at a time, so that the (points x control points)
+    kernel matrix stays near ``_KERNEL_CHUNK`` values whatever the grid's size.
+    """
+    rows = max(1, _KERNEL_CHUNK // max(1, len(x) * len(state.centers)))
+    chunks = []
+    for top in range(0, len(y), rows):
+        grid_y, grid_x = torch.meshgrid(y[top : top + rows], x, indexing="ij")
+        points = torch.stack((grid_x.reshape(-1), grid_y.reshape(-1)), dim=1)
+        chunks.append(state(points).reshape(-1, len(grid_y), len(x)))
+    return torch.cat(chunks, dim=1)
 
 
 def solve_interpolation(
