@@ -49,8 +49,12 @@ LR_FLOOR = 1e-4
 CHECK_EVERY = 10
 # Cauchy scale of the robust loss, in units of the measured noise.
 ROBUST_SCALE = 2.0
-# Reweighting rounds of the robust starting solve.
+# Reweighting rounds of the robust starting solve ...
 IRLS_ROUNDS = 10
+# ... of which all but the last few solve on every IRLS_STRIDE-th sample only: early rounds just
+# find which samples to trust, and the normal matrices (samples x points^2) are the solve's cost.
+IRLS_FULL_ROUNDS = 3
+IRLS_STRIDE = 4
 # Ridge on all unknowns of the robust solve, keeping it nonsingular when control points coincide.
 IRLS_TIKHONOV = 1e-9
 
@@ -153,12 +157,14 @@ def robust_solve(data: FitData, centers: torch.Tensor, order: int, smoothing: fl
     values = data.values.double()
     weights = data.weights.double().expand_as(values)
     scale = (ROBUST_SCALE * data.noise).double()
-    for _ in range(IRLS_ROUNDS):
+    for round_ in range(IRLS_ROUNDS):
+        part = slice(None, None, 1 if round_ >= IRLS_ROUNDS - IRLS_FULL_ROUNDS else IRLS_STRIDE)
         solutions = []
         for channel in range(values.shape[0]):
-            weighted = basis * weights[channel]
-            normal = weighted @ basis.T / weights[channel].mean() / points.shape[0]
-            rhs = weighted @ values[channel] / weights[channel].mean() / points.shape[0]
+            used, trust = basis[:, part], weights[channel, part]
+            weighted = used * trust
+            normal = weighted @ used.T / trust.sum()
+            rhs = weighted @ values[channel, part] / trust.sum()
             # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
             solutions.append(torch.linalg.solve(normal + regularizer, rhs))
         theta = torch.stack(solutions, dim=1)  # (N, C)
