@@ -278,12 +278,17 @@ def _grid_coordinates(prepared: Prepared) -> tuple[torch.Tensor, torch.Tensor]:
 def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) -> np.ndarray:
     """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`)."""
 
+    layouts = {
+        coarse: torch.from_numpy(centers).to(device)
+        for coarse, centers in ((True, _layout(prepared, params, COARSE_POINTS, "grid")),
+                                (False, _layout(prepared, params)))
+    }
+    smoothing = params.smoothing * _DETECTION_SMOOTHING_SHARE
+
     def solve(excluded: np.ndarray | None, coarse: bool) -> SplineState:
         masked = prepared if excluded is None else _excluding(prepared, excluded)
         data = _subset(_fit_data(masked, device), _MAX_FIT_SAMPLES, params.seed)
-        centers = _layout(prepared, params, COARSE_POINTS, "grid") if coarse else _layout(prepared, params)
-        smoothing = params.smoothing * _DETECTION_SMOOTHING_SHARE
-        return robust_solve(data, torch.from_numpy(centers).to(device), params.order, smoothing)
+        return robust_solve(data, layouts[coarse], params.order, smoothing)
 
     valid = (prepared.mask_ds.max(axis=0) > 0) & np.isfinite(prepared.stretched_ds).all(axis=0)
     return find_objects(prepared.stretched_ds, valid, prepared.stretches, solve, _grid_coordinates(prepared))
