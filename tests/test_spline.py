@@ -53,7 +53,7 @@ def test_robust_solve_survives_coincident_control_points():
     data = FitData(points, values, torch.ones(1, 400), torch.full((1, 1), 0.01))
     centers = torch.tensor([[0.2, 0.2], [0.2, 0.2], [0.8, 0.5], [0.5, 0.9]])
     state = robust_solve(data, centers, 2)
-    model = evaluate(points, state.centers, state.weights, state.affine, 2)
+    model = evaluate(points, state.centers, state.weights, state.polynomial, 2)
     assert float(state.weights.abs().max()) < 1.0  # no huge cancelling pair
     assert float((model - values).abs().max()) < 1e-3
 

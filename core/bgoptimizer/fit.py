@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .errors import Cancelled
-from .spline import SplineState, bending_matrix, radial_basis
+from .spline import SplineState, bending_matrix, polynomial_terms, radial_basis, term_count
 
 __all__ = [
     "FitData",
@@ -122,35 +122,39 @@ def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1
     return np.maximum(levels, floor)
 
 
-def _affine_basis(centers: torch.Tensor) -> torch.Tensor:
-    """Orthonormal ``(N, N)`` Q of ``P = [1, x, y]`` at the centers: its first 3 columns span P,
-    the rest the null space of ``P^T`` (the side conditions ``P^T w = 0``)."""
-    affine_centers = torch.cat([torch.ones_like(centers[:, :1]), centers], dim=1)
-    return torch.linalg.qr(affine_centers, mode="complete")[0]
+def _polynomial_basis(centers: torch.Tensor, degree: int) -> torch.Tensor:
+    """Orthonormal ``(N, N)`` Q of P (the polynomial terms at the centers): its first M columns
+    span P, the rest the null space of ``P^T`` (the side conditions ``P^T w = 0``)."""
+    return torch.linalg.qr(polynomial_terms(centers, degree), mode="complete")[0]
 
 
-def robust_solve(data: FitData, centers: torch.Tensor, order: int, smoothing: float = 0.0) -> SplineState:
-    """Weights and affine part for fixed ``centers`` minimizing the Cauchy loss plus bending energy, by IRLS.
+def robust_solve(
+    data: FitData, centers: torch.Tensor, order: int, smoothing: float = 0.0, degree: int = 1
+) -> SplineState:
+    """Weights and polynomial part for fixed ``centers`` minimizing the Cauchy loss plus bending
+    energy, by IRLS.
 
     Each round is a weighted least-squares solve per channel; the reweighting
     makes stars and nebulae (large residuals) count little. The kernel
-    weights are kept in the null space of the affine conditions ``P^T w = 0``
+    weights are kept in the null space of the side conditions ``P^T w = 0``
     (a basis ``Z`` from a QR of ``P``), where ``w^T K w`` is the spline's
     bending energy and ``smoothing`` x it a proper roughness penalty: it keeps
-    the surface from bulging across masked areas, where no data hold it.
+    the surface from bulging across masked areas, where no data hold it. The
+    polynomial part (degree ``degree``) is not penalized: a trend of that
+    degree crosses a masked area unbent.
     """
     count = len(centers)
     points = data.points
     centers64 = centers.double()
-    null_space = _affine_basis(centers64)[:, 3:]  # (N, N - 3)
-    free = count - 3
+    terms = term_count(degree)
+    null_space = _polynomial_basis(centers64, degree)[:, terms:]  # (N, N - M)
+    free = count - terms
     basis = torch.cat(
         [
             null_space.T @ radial_basis(points, centers, order).double(),
-            torch.ones_like(points[:, :1]).T.double(),
-            points.T.double(),
+            polynomial_terms(points.double(), degree).T,
         ]
-    )  # (N, P): N - 3 kernel combinations and the affine part
+    )  # (N, P): N - M kernel combinations and the polynomial part
     regularizer = torch.eye(count, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
     if smoothing > 0.0:
         regularizer[:free, :free] += smoothing * null_space.T @ bending_matrix(centers64, order) @ null_space
@@ -209,7 +213,7 @@ class _Adam:
 @torch.no_grad()
 def _project_side_conditions(state: SplineState) -> None:
     """Remove the part of the kernel weights that breaks ``P^T w = 0`` for the current centers."""
-    basis = _affine_basis(state.centers)[:, :3]
+    basis = _polynomial_basis(state.centers, state.degree)[:, : len(state.polynomial)]
     state.weights.sub_(basis @ (basis.T @ state.weights))
 
 
@@ -245,7 +249,7 @@ def optimize(
         return value
 
     state = initial.detached()
-    params = [state.centers, state.weights, state.affine]
+    params = [state.centers, state.weights, state.polynomial]
     for tensor in params:
         tensor.requires_grad_(True)
     best = [tensor.detach().clone() for tensor in params]

@@ -10,7 +10,7 @@ is refitted without it (its bending energy keeps the surface from bulging
 across the hole), and the object is measured again against that fit, until
 it no longer changes. Excess whose core touches the frame's border is taken
 for gradient, not object (light domes and vignetting residue rise there),
-and objects never take more than half of the frame.
+and objects never take more than two thirds of the frame.
 
 All maps are ``(h, w)`` arrays over the downscaled image.
 """
@@ -49,8 +49,10 @@ _BOX_SHARE = 0.04
 _WING_SHARE = 0.4
 # ... and at least this share of the downscaled image's longer side.
 _MIN_MARGIN_SHARE = 0.02
-# Objects may cover at most this share of the valid pixels.
-_MAX_OBJECT_SHARE = 0.5
+# Objects may cover at most this share of the valid pixels: a nebula a third of the frame across
+# reaches 1 % of its peak over half of it, and its mask with wings over 55-65 % (0.5 stopped the
+# growth short: median absorbed 13 % over 30 nebula scenes, 4 % at 0.65; stars-only unchanged).
+_MAX_OBJECT_SHARE = 0.65
 _MAX_ROUNDS = 6
 
 Solver = Callable[[np.ndarray | None, bool], SplineState]

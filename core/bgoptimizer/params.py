@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ParameterError
+from .spline import term_count
 
 __all__ = ["Parameters", "ParameterSpec", "parameter_specs", "GROUPS"]
 
@@ -50,8 +51,10 @@ class Parameters:
     Defaults follow the method's reference except where measurement chose
     otherwise (README, "Benchmark"): quantile 0.99, 64 control points,
     500 epochs; patience 20 (the reference's 50 gave the same results after
-    the robust solve, 30 iterations later); object protection and the
-    bending-energy smoothing are additions of ours.
+    the robust solve, 30 iterations later); the fit in the linear domain with
+    a quadratic polynomial part (gradients keep their shape there, and a
+    quadratic trend crosses a masked nebula unbent); object protection and
+    the bending-energy smoothing are additions of ours.
     """
 
     downscale: int = _param(
@@ -77,6 +80,13 @@ class Parameters:
         "Preprocessing",
         low=0.01,
         high=0.99,
+    )
+    fit_domain: str = _param(
+        "linear",
+        "Values the spline is fitted to: linear (pedestal and scale removed, no midtones transfer: "
+        "gradients keep their shape) or stretched (after the midtones transfer, as the original method).",
+        "Preprocessing",
+        choices=("linear", "stretched"),
     )
     mask: str | None = _param(
         None,
@@ -105,7 +115,7 @@ class Parameters:
     )
     points: int = _param(64, "Number of spline control points.", "Spline", low=4, high=1024)
     smoothing: float = _param(
-        1e-5,
+        1e-4,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
         "strong gradients less closely); it also keeps the model flat across masked areas.",
         "Spline",
@@ -115,6 +125,13 @@ class Parameters:
     order: int = _param(
         2,
         "Polyharmonic order: 1 (r, stiff cones), 2 (thin plate r^2 log r), 3 (r^3, smoothest).",
+        "Spline",
+        choices=(1, 2, 3),
+    )
+    poly_degree: int = _param(
+        2,
+        "Degree of the spline's polynomial part, which the smoothing does not stiffen: 1 (affine, the "
+        "original method), 2 (adds the quadratic trends of light pollution and vignetting), 3.",
         "Spline",
         choices=(1, 2, 3),
     )
@@ -191,6 +208,12 @@ class Parameters:
             raise ParameterError(
                 f"threshold_min ({self.threshold_min}) must be below "
                 f"threshold_max ({self.threshold_max})"
+            )
+        terms = term_count(self.poly_degree)
+        if self.points <= terms:
+            raise ParameterError(
+                f"points ({self.points}) must exceed the {terms} terms of a degree-{self.poly_degree} "
+                "polynomial part: raise points or lower poly_degree"
             )
 
     def replace(self, **changes: Any) -> Parameters:

@@ -1,9 +1,11 @@
 """Polyharmonic spline: kernel, interpolation solve and evaluation.
 
-``s(x) = sum_i w_i phi(|x - c_i|) + v . [1, x, y]`` with one value per channel:
-``centers`` ``(N, 2)``, ``weights`` ``(N, C)``, ``affine`` ``(3, C)``. Coordinates
-are ``(x, y)`` in units of the image's longer side, so the kernel is isotropic
-in pixels whatever the aspect ratio.
+``s(x) = sum_i w_i phi(|x - c_i|) + v . p(x)`` with one value per channel:
+``centers`` ``(N, 2)``, ``weights`` ``(N, C)``, ``polynomial`` ``(M, C)``, where
+``p(x)`` holds the M monomials of degree at most d (``[1, x, y]`` for d = 1,
+the method's affine part; d = 2 adds ``x^2, xy, y^2``). Coordinates are
+``(x, y)`` in units of the image's longer side, so the kernel is isotropic in
+pixels whatever the aspect ratio.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import torch
 
 __all__ = [
     "SplineState",
+    "polynomial_terms",
+    "term_count",
     "radial_basis",
     "bending_matrix",
     "evaluate",
@@ -47,6 +51,30 @@ def _kernel(d2: torch.Tensor, order: int, slope: bool) -> tuple[torch.Tensor, to
         root = d2.sqrt()
         return d2.mul_(root), root.mul_(1.5) if slope else None
     raise ValueError(f"order must be 1, 2 or 3; got {order}")
+
+
+def term_count(degree: int) -> int:
+    """Number of monomials of degree at most ``degree`` in two variables."""
+    return (degree + 1) * (degree + 2) // 2
+
+
+def polynomial_degree(terms: int) -> int:
+    """The degree whose monomials number ``terms`` (the inverse of :func:`term_count`)."""
+    degree = 0
+    while term_count(degree) < terms:
+        degree += 1
+    if term_count(degree) != terms:
+        raise ValueError(f"{terms} is not the number of monomials of any degree")
+    return degree
+
+
+def polynomial_terms(points: torch.Tensor, degree: int) -> torch.Tensor:
+    """``(P, M)`` monomials ``1, x, y, x^2, xy, y^2, ...`` of degree at most ``degree`` at ``points``."""
+    x, y = points[:, :1], points[:, 1:2]
+    columns = [torch.ones_like(x)]
+    for total in range(1, degree + 1):
+        columns.extend(x ** (total - power) * y**power for power in range(total + 1))
+    return torch.cat(columns, dim=1)
 
 
 def _lifted_points(points: torch.Tensor) -> torch.Tensor:
@@ -98,8 +126,8 @@ class _RadialPart(torch.autograd.Function):
 def bending_matrix(centers: torch.Tensor, order: int) -> torch.Tensor:
     """``(N, N)`` matrix B with ``w^T B w`` the spline's bending energy (up to a constant factor).
 
-    Valid for weights with ``P^T w = 0``, on which the kernel matrix is
-    definite: positive for r^2 log r and r^3, negative for r (hence the sign).
+    Valid for weights with ``P^T w = 0`` (P: the polynomial part's terms at
+    the centers, degree 1 or more), on which the kernel matrix is definite: positive for r^2 log r and r^3, negative for r (hence the sign).
     Differentiable in ``centers`` (no in-place kernel).
     """
     d2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1).clamp_min(_MIN_D2)
@@ -116,34 +144,38 @@ def evaluate(
     points: torch.Tensor,
     centers: torch.Tensor,
     weights: torch.Tensor,
-    affine: torch.Tensor,
+    polynomial: torch.Tensor,
     order: int,
 ) -> torch.Tensor:
-    """Spline values ``(C, P)`` at ``points`` ``(P, 2)``."""
+    """Spline values ``(C, P)`` at ``points`` ``(P, 2)``; the polynomial's degree follows from its rows."""
     if torch.is_grad_enabled() and (centers.requires_grad or weights.requires_grad):
         radial = _RadialPart.apply(points, centers, weights, order)
     else:
         radial = weights.T @ radial_basis(points, centers, order)
-    return radial + affine[0][:, None] + affine[1:].T @ points.T
+    return radial + polynomial.T @ polynomial_terms(points, polynomial_degree(len(polynomial))).T
 
 
 @dataclass
 class SplineState:
-    """The fitted spline: control points, kernel weights and affine part (tensors)."""
+    """The fitted spline: control points, kernel weights and polynomial part (tensors)."""
 
     centers: torch.Tensor
     weights: torch.Tensor
-    affine: torch.Tensor
+    polynomial: torch.Tensor
     order: int
 
+    @property
+    def degree(self) -> int:
+        return polynomial_degree(len(self.polynomial))
+
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
-        return evaluate(points, self.centers, self.weights, self.affine, self.order)
+        return evaluate(points, self.centers, self.weights, self.polynomial, self.order)
 
     def detached(self) -> SplineState:
         return SplineState(
             self.centers.detach().clone(),
             self.weights.detach().clone(),
-            self.affine.detach().clone(),
+            self.polynomial.detach().clone(),
             self.order,
         )
 
@@ -168,9 +200,9 @@ def evaluate_grid(
 
 
 def solve_interpolation(
-    centers: np.ndarray, values: np.ndarray, order: int, ridge: float = 1e-7
+    centers: np.ndarray, values: np.ndarray, order: int, degree: int = 1, ridge: float = 1e-7
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weights ``(N, C)`` and affine part ``(3, C)`` of the spline through ``values`` at ``centers``.
+    """Weights ``(N, C)`` and polynomial part ``(M, C)`` of the spline through ``values`` at ``centers``.
 
     Solved in float64: the saddle-point system of a polyharmonic spline is
     ill-conditioned in float32, and at N+3 unknowns the cost is nil. A tiny
@@ -179,12 +211,13 @@ def solve_interpolation(
     centers64 = torch.from_numpy(np.asarray(centers, dtype=np.float64))
     count = len(centers64)
     basis = radial_basis(centers64, centers64, order).numpy()
-    poly = np.hstack([np.ones((count, 1)), centers64.numpy()])
-    system = np.zeros((count + 3, count + 3))
+    poly = polynomial_terms(centers64, degree).numpy()
+    size = count + poly.shape[1]
+    system = np.zeros((size, size))
     system[:count, :count] = basis + ridge * np.eye(count)
     system[:count, count:] = poly
     system[count:, :count] = poly.T
-    rhs = np.zeros((count + 3, values.shape[1]))
+    rhs = np.zeros((size, values.shape[1]))
     rhs[:count] = values
     try:
         solution = np.linalg.solve(system, rhs)

@@ -42,6 +42,10 @@ class ChannelStretch:
     def apply(self, linear: Array) -> Array:
         return mtf(((linear - self.pedestal) / self.scale).clip(0.0, 1.0), self.midtone, self.target)
 
+    def linear_part(self) -> ChannelStretch:
+        """The same pedestal and scale without the midtones transfer (an identity curve)."""
+        return ChannelStretch(self.pedestal, self.scale, self.midtone, self.midtone)
+
     def invert(self, stretched: Array) -> Array:
         """Linear values of stretched ones (exact inverse of :meth:`apply` within [0, 1])."""
         return mtf(stretched, self.target, self.midtone) * self.scale + self.pedestal
