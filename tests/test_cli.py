@@ -123,6 +123,12 @@ def test_out_of_range_option_names_the_parameter(sky_file, capsys):
     assert "downscale must be >= 1" in capsys.readouterr().err
     with pytest.raises(ParameterError, match="threshold_min"):
         Parameters(threshold_min=0.5, threshold_max=0.4)
+    with pytest.raises(ParameterError, match=r"points \(6\) must exceed the 6 terms of a degree-2"):
+        Parameters(points=6)
+    assert Parameters(points=6, poly_degree=1).points == 6
+    with pytest.raises(SystemExit):
+        main([str(sky_file), "--fit-domain", "log"])
+    assert "--fit-domain: invalid choice: 'log'" in capsys.readouterr().err
 
 
 def test_nan_pixels_are_missing_and_stay_zero(sky_file, tmp_path):

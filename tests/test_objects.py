@@ -14,15 +14,17 @@ from bgoptimizer.synthetic import make_scene
 from .conftest import relative_rms
 
 
-@pytest.mark.parametrize("gradient_kind", ["mixed", "linear"])
-def test_large_faint_nebula_stays_out_of_the_model(gradient_kind):
+@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 25.0), ("linear", 8.0)])
+def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed):
+    """Measured: mixed 17 % absorbed, 0.48 % RMS; linear 3 %, 0.14 % (a polynomial trend crosses
+    the hole unbent; the mixed gradient's light dome is not a polynomial)."""
     scene = make_scene(1500, 1000, gradient_kind=gradient_kind, nebula=True, seed=11)
     protected = extract_background(scene.image, Parameters())
     followed = extract_background(scene.image, Parameters(protect_objects=False))
-    assert protected.report.objects > 0.1  # the nebula and its wings are masked
-    assert absorbed_share(protected.background, scene.background, scene.nebula) <= 30.0
+    assert protected.report.objects > 0.3  # the nebula and its wings are masked
+    assert absorbed_share(protected.background, scene.background, scene.nebula) <= most_absorbed
     assert absorbed_share(followed.background, scene.background, scene.nebula) >= 80.0
-    assert gradient_error(protected.background, scene.background)[0] <= 1.0
+    assert gradient_error(protected.background, scene.background)[0] <= 0.8
 
 
 @pytest.mark.parametrize("gradient_kind", ["quadratic", "radial", "dome"])
@@ -65,6 +67,27 @@ def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
     smooth_error = float((smooth(grid)[0] - truth).abs().max())
     loose_error = float((loose(grid)[0] - truth).abs().max())
     assert smooth_error < 0.02 < loose_error  # within 2 noise sigmas across the hole, vs a bulge
+
+
+def test_quadratic_trend_crosses_a_hole_unbent_with_a_quadratic_polynomial_part():
+    """A vignetting-like bowl with a hole of radius 0.3 in the middle: the stiff spline's affine
+    part cannot bend into the hole, the quadratic part carries the bowl across it."""
+    rng = np.random.default_rng(1)
+    points = torch.from_numpy(rng.random((3000, 2)).astype(np.float32))
+    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2
+    noise = torch.from_numpy(rng.normal(0.0, 0.01, len(points)).astype(np.float32))
+    bowl = 0.3 - 0.4 * ((points - 0.5) ** 2).sum(1)  # 0.1 from the middle to the corners: 10 sigmas
+    values = (bowl + noise)[None]
+    data = FitData(points[outside], values[:, outside], torch.ones(1, int(outside.sum())), torch.tensor([[0.01]]))
+    centers = torch.from_numpy(rng.random((64, 2)).astype(np.float32))
+    middle = torch.tensor([[0.5, 0.5], [0.4, 0.55], [0.6, 0.45]])
+    truth = 0.3 - 0.4 * ((middle - 0.5) ** 2).sum(1)
+    errors = {degree: float((robust_solve(data, centers, 2, 1e-2, degree)(middle)[0] - truth).abs().max())
+              for degree in (1, 2)}
+    quadratic = robust_solve(data, centers, 2, 1e-2, 2)
+    terms = torch.cat([torch.ones(64, 1), centers, centers**2, centers[:, :1] * centers[:, 1:]], 1)
+    assert torch.allclose(terms.T @ quadratic.weights, torch.zeros(6, 1), atol=1e-4)  # side conditions
+    assert errors[2] < 0.005 < 0.02 < errors[1], errors  # half a noise sigma, vs a flattened cap
 
 
 def test_components_and_reach_follow_eight_connectivity():

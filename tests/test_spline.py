@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bgoptimizer.fit import FitData, robust_solve
-from bgoptimizer.spline import SplineState, evaluate, initial_centers, solve_interpolation
+from bgoptimizer.spline import SplineState, evaluate, initial_centers, solve_interpolation, term_count
 
 
 @pytest.mark.parametrize("layout", ["random", "grid"])
@@ -14,10 +14,30 @@ def test_initial_solve_reproduces_control_values(order, layout):
     x, y = centers[:, 0], centers[:, 1]
     sky = 0.25 + 0.1 * x - 0.05 * y + 0.08 * np.exp(-((x - 0.8) ** 2 + (y - 0.5) ** 2) / 0.1)
     values = (sky[:, None] * [1.0, 0.9, 0.8] + rng.normal(0, 0.005, (len(x), 3))).astype(np.float32)
-    weights, affine = solve_interpolation(centers, values, order)
-    state = SplineState(*(torch.from_numpy(a) for a in (centers, weights, affine)), order)
+    weights, polynomial = solve_interpolation(centers, values, order)
+    state = SplineState(*(torch.from_numpy(a) for a in (centers, weights, polynomial)), order)
     reproduced = state(torch.from_numpy(centers)).numpy().T
     assert np.max(np.abs(reproduced - values)) < 1e-4
+
+
+def test_quadratic_polynomial_part_reproduces_a_quadratic_everywhere():
+    """With degree 2 a quadratic sky is all polynomial: exact between the control points too."""
+    rng = np.random.default_rng(4)
+    centers = initial_centers(32, (1.0, 0.6), "random", rng)
+
+    def bowl(xy: np.ndarray) -> np.ndarray:
+        x, y = xy[:, 0], xy[:, 1]
+        return 0.3 - 0.2 * (x - 0.5) ** 2 - 0.3 * (y - 0.3) ** 2 + 0.05 * x * y
+
+    points = rng.uniform(0, [1.0, 0.6], (500, 2)).astype(np.float32)
+    errors = {}
+    for degree in (1, 2):
+        weights, polynomial = solve_interpolation(centers, bowl(centers)[:, None], 2, degree)
+        assert polynomial.shape == (term_count(degree), 1)
+        state = SplineState(*(torch.from_numpy(a) for a in (centers, weights, polynomial)), 2)
+        assert state.degree == degree
+        errors[degree] = float(np.abs(state(torch.from_numpy(points)).numpy()[0] - bowl(points)).max())
+    assert errors[2] < 1e-5 < 1e-3 < errors[1], errors
 
 
 def test_random_layout_is_seeded_and_spread():
@@ -37,13 +57,14 @@ def test_grid_layout_is_regular_and_inside():
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
-def test_hand_written_gradient_matches_autograd(order):
+@pytest.mark.parametrize("degree", [1, 2])
+def test_hand_written_gradient_matches_autograd(order, degree):
     torch.manual_seed(0)
     points = torch.rand(300, 2, dtype=torch.float64)
     centers = torch.rand(9, 2, dtype=torch.float64, requires_grad=True)
     weights = torch.randn(9, 3, dtype=torch.float64, requires_grad=True)
-    affine = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda c, w, a: evaluate(points, c, w, a, order), (centers, weights, affine))
+    polynomial = torch.randn(term_count(degree), 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda c, w, p: evaluate(points, c, w, p, order), (centers, weights, polynomial))
 
 
 def test_robust_solve_survives_coincident_control_points():

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from bgoptimizer import Parameters, prepare
+from bgoptimizer.downscale import block_reduce
 from bgoptimizer.errors import InputImageError
 from bgoptimizer.stretch import fit_stretch, mtf
 
@@ -23,3 +25,18 @@ def test_stretch_then_inverse_is_identity(m94):
 def test_constant_channel_is_rejected():
     with pytest.raises(InputImageError, match="constant"):
         fit_stretch(np.full((1, 10, 10), 0.3, np.float32), 0.95, 0.25)
+
+
+def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
+    """The fit sees (block median - pedestal) / scale; the mask and preview keep the stretch."""
+    linear = prepare(m94, Parameters())
+    stretched = prepare(m94, Parameters(fit_domain="stretched"))
+    assert stretched.fit_ds is stretched.stretched_ds and stretched.fit_stretches == stretched.stretches
+    np.testing.assert_array_equal(linear.stretched_ds, stretched.stretched_ds)
+    np.testing.assert_array_equal(linear.mask_ds, stretched.mask_ds)
+    medians = block_reduce(np.where(m94 > 0, m94, np.nan), 8, "median")
+    for channel, (stretch, fit) in enumerate(zip(linear.stretches, linear.fit_stretches)):
+        assert (fit.pedestal, fit.scale) == (stretch.pedestal, stretch.scale)
+        expected = np.clip((medians[channel] - stretch.pedestal) / stretch.scale, 0.0, 1.0)
+        np.testing.assert_allclose(linear.fit_ds[channel], expected, atol=2e-6, equal_nan=True)
+        assert fit.invert(np.float64(0.5)) == pytest.approx(stretch.pedestal + 0.5 * stretch.scale)

@@ -127,7 +127,8 @@ def bending_matrix(centers: torch.Tensor, order: int) -> torch.Tensor:
     """``(N, N)`` matrix B with ``w^T B w`` the spline's bending energy (up to a constant factor).
 
     Valid for weights with ``P^T w = 0`` (P: the polynomial part's terms at
-    the centers, degree 1 or more), on which the kernel matrix is definite: positive for r^2 log r and r^3, negative for r (hence the sign).
+    the centers, degree 1 or more), on which the kernel matrix is definite:
+    positive for r^2 log r and r^3, negative for r (hence the sign).
     Differentiable in ``centers`` (no in-place kernel).
     """
     d2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1).clamp_min(_MIN_D2)
