@@ -7,7 +7,7 @@ import torch
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.fit import FitData, robust_solve
-from bgoptimizer.objects import _labels, _reach
+from bgoptimizer.objects import _box_average, _dilate, _labels, _reach
 from bgoptimizer.synthetic import gradient as synthetic_gradient
 from bgoptimizer.synthetic import make_scene
 
@@ -100,3 +100,17 @@ def test_components_and_reach_follow_eight_connectivity():
     start = np.zeros_like(flags)
     start[2, 2] = True
     assert (_reach(start, flags) == (flags & (np.arange(6)[:, None] < 3))).all()
+
+
+def test_box_average_and_dilation_match_a_direct_window_loop():
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(23, 31))
+    valid = rng.random((23, 31)) > 0.3
+    flags = rng.random((23, 31)) > 0.97
+    average, dilated = _box_average(values, valid, 7), _dilate(flags, 4)
+    for row in range(23):
+        for col in range(31):
+            window = (slice(max(row - 3, 0), row + 4), slice(max(col - 3, 0), col + 4))
+            assert average[row, col] == pytest.approx(values[window][valid[window]].mean(), abs=1e-5)
+            reach = (slice(max(row - 4, 0), row + 5), slice(max(col - 4, 0), col + 5))
+            assert dilated[row, col] == flags[reach].any()
