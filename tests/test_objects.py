@@ -14,9 +14,9 @@ from bgoptimizer.synthetic import make_scene
 from .conftest import relative_rms
 
 
-@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 25.0), ("linear", 8.0)])
+@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 20.0), ("linear", 10.0)])
 def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed):
-    """Measured: mixed 17 % absorbed, 0.48 % RMS; linear 3 %, 0.14 % (a polynomial trend crosses
+    """Measured: mixed 14 % absorbed, 0.38 % RMS; linear 6 %, 0.19 % (a polynomial trend crosses
     the hole unbent; the mixed gradient's light dome is not a polynomial)."""
     scene = make_scene(1500, 1000, gradient_kind=gradient_kind, nebula=True, seed=11)
     protected = extract_background(scene.image, Parameters())

@@ -55,14 +55,11 @@ _MAX_FIT_SAMPLES = 12_000
 # 1500x1000 frames, 100 warm iterations matched 500 cold ones (0.447 % vs 0.44 % RMS).
 _WARM_EPOCH_DIVISOR = 5
 # Object detection fits with this share of the smoothing: a stiffer fit follows the object less
-# but flattens curved gradients under a hole, which then look like more object. Measured over
-# 30 nebula scenes (1500x1000, seeds 1-6, five gradients): median absorbed 13 % at 0.3 and
-# 18-20 % at 1.0 (with the stretched-domain affine fit of earlier versions 0.1 was best).
+# but cannot follow a light dome either, whose misfit then looks like an object. Measured over
+# 36 nebula scenes (1500x1000, seeds 1-12, dome/mixed/linear): median 0.39 % RMS, 11 % absorbed
+# at 0.3; 0.63 %, 18 % (worst 3.5 %) at 0.1; 0.41 %, 13 % at 1.0, where a stars-only dome scene
+# got a false object of 15 % of the frame (1.8 % RMS).
 _DETECTION_SMOOTHING_SHARE = 0.3
-# The final fit's smoothing grows by this factor times the share of the frame masked as objects:
-# across a large hole only the bending energy holds the surface, and a stiffer one bulges less
-# into it (same 30 scenes: median absorbed 13 % at 0, 4 % at 10; stars-only scenes unchanged).
-_HOLE_STIFFENING = 10.0
 # Pixels between exact spline evaluations in grid reconstruction.
 _GRID_STEP = 4
 
@@ -250,8 +247,7 @@ def _layout(prepared: Prepared, params: Parameters, count: int | None = None, la
 
 
 def _initial_state(
-    prepared: Prepared, params: Parameters, data: FitData, device: torch.device, previous: SplineState | None,
-    smoothing: float,
+    prepared: Prepared, params: Parameters, data: FitData, device: torch.device, previous: SplineState | None
 ) -> SplineState:
     """Starting spline: robust regression (robust loss) or interpolation of control values (reference).
 
@@ -264,7 +260,7 @@ def _initial_state(
     else:
         centers = _layout(prepared, params)
     if params.loss == "robust":
-        return robust_solve(data, torch.from_numpy(centers).to(device), params.order, smoothing,
+        return robust_solve(data, torch.from_numpy(centers).to(device), params.order, params.smoothing,
                             params.poly_degree)
     _, rows_ds, cols_ds = prepared.fit_ds.shape
     cols = np.clip((centers[:, 0] * prepared.length / prepared.factor).astype(int), 0, cols_ds - 1)
@@ -322,8 +318,7 @@ def fit_background(
 ) -> tuple[SplineState, FitReport]:
     """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points.
 
-    Large objects are masked first when ``params.protect_objects`` is set,
-    and the smoothing then grows with their share of the frame.
+    Large objects are masked first when ``params.protect_objects`` is set.
     A warm start needs fewer iterations: it runs ``epochs // 5``.
     """
     device = resolve_device(params.device)
@@ -332,11 +327,10 @@ def fit_background(
         found = _find_objects(prepared, params, device)
         objects = float(((prepared.mask_ds.max(axis=0) > 0) & found).mean())
         prepared = _excluding(prepared, found)
-    smoothing = params.smoothing * (1.0 + _HOLE_STIFFENING * objects)
     full = _fit_data(prepared, device)
     data = _subset(full, _MAX_FIT_SAMPLES, params.seed)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
-    initial = _initial_state(prepared, params, data, device, initial if warm else None, smoothing)
+    initial = _initial_state(prepared, params, data, device, initial if warm else None)
     outcome = optimize(
         data,
         initial,
@@ -345,7 +339,7 @@ def fit_background(
         alpha=params.alpha,
         patience=params.patience,
         loss=params.loss,
-        smoothing=smoothing,
+        smoothing=params.smoothing,
         progress=progress,
         cancel=cancel,
     )
