@@ -19,6 +19,7 @@ __all__ = [
     "SplineState",
     "polynomial_terms",
     "term_count",
+    "polynomial_degree",
     "radial_basis",
     "bending_matrix",
     "evaluate",
