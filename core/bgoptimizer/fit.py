@@ -103,7 +103,7 @@ def robust_loss(model: torch.Tensor, data: FitData, alpha: float) -> torch.Tenso
 LOSSES = {"robust": robust_loss, "reference": reference_loss}
 
 
-def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+def noise_levels(data_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1e-4) -> np.ndarray:
     """Per-channel noise sigma ``(C,)`` of the downscaled image, from neighbour differences.
 
     The median absolute difference of horizontally adjacent background
@@ -112,7 +112,7 @@ def noise_levels(stretched_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1
     background = mask_ds.max(axis=0) > 0
     pairs = background[:, 1:] & background[:, :-1]
     levels = []
-    for channel in stretched_ds:
+    for channel in data_ds:
         steps = np.abs(np.diff(channel, axis=1)[pairs])
         steps = steps[np.isfinite(steps)]
         sigma = float(np.median(steps)) / (0.6745 * np.sqrt(2.0)) if steps.size else 0.0

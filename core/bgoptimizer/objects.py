@@ -62,17 +62,18 @@ Solver = Callable[[np.ndarray | None, bool], SplineState]
 class _Excess:
     """The image's excess over a spline in noise sigmas, channels combined.
 
-    Measured with the midtones transfer undone, where the noise is the same at
-    every level (stretched noise grows with the slope of the curve), against a
-    noise sigma from neighbour differences; both are the image's and computed once.
+    Measured with the midtones transfer of the fit domain undone (if it has
+    one), where the noise is the same at every level (stretched noise grows
+    with the slope of the curve), against a noise sigma from neighbour
+    differences; both are the image's and computed once.
     """
 
-    def __init__(self, stretched_ds: np.ndarray, stretches: list[ChannelStretch],
+    def __init__(self, data_ds: np.ndarray, stretches: list[ChannelStretch],
                  coordinates: tuple[torch.Tensor, torch.Tensor]) -> None:
         self.stretches, self.coordinates = stretches, coordinates
         self.linear = np.stack([
             mtf(data.astype(np.float64), stretch.target, stretch.midtone)
-            for data, stretch in zip(stretched_ds, stretches)
+            for data, stretch in zip(data_ds, stretches)
         ])
         self.sigma = noise_levels(self.linear, np.isfinite(self.linear).astype(np.float32), floor=1e-9)
 
@@ -206,11 +207,12 @@ def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
     return grown
 
 
-def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list[ChannelStretch], solve: Solver,
+def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[ChannelStretch], solve: Solver,
                  coordinates: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
     """Pixels to keep out of the background fit: large objects and their wings.
 
-    ``solve(excluded, coarse)`` fits the background without the ``excluded``
+    ``data_ds`` is the downscaled image in the fit's domain, which
+    ``stretches`` maps linear values to. ``solve(excluded, coarse)`` fits the background without the ``excluded``
     pixels (None: none), with the coarse spline or the full one; ``valid``
     marks the pixels the fit may use at all.
     """
@@ -219,7 +221,7 @@ def find_objects(stretched_ds: np.ndarray, valid: np.ndarray, stretches: list[Ch
     min_margin = max(1, int(round(_MIN_MARGIN_SHARE * side)))
     limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
 
-    excess = _Excess(stretched_ds, stretches, coordinates)
+    excess = _Excess(data_ds, stretches, coordinates)
     significance = excess(solve(None, True))
     core = _off_border((_median3(significance) > _SEED_SIGMA) & valid)
     masked = _with_wings(core, min_margin)
