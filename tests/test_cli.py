@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from bgoptimizer import ParameterError, Parameters, __version__, extract_background
+from bgoptimizer import ParameterError, Parameters, __version__, extract_background, parameter_specs
 from bgoptimizer.cli import build_parser, main
 from bgoptimizer.demo import main as demo_main
 from bgoptimizer.io import read_image, write_image
@@ -32,6 +32,28 @@ def test_every_parameter_is_an_option_with_its_default():
         assert getattr(defaults, name) == value
     args = parser.parse_args(["x.fits", "--threshold-min", "0.01", "--downscale-func", "mean", "--compress"])
     assert (args.threshold_min, args.downscale_func, args.compress) == (0.01, "mean", True)
+
+
+def test_help_lists_every_parameter(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    for spec in parameter_specs():
+        assert spec.flag in printed
+    assert "within 0.1 % of the model's range" in printed  # a literal % in a help text
+
+
+def test_folder_input_leaves_earlier_outputs_alone(sky_file, tmp_path):
+    folder = sky_file.parent
+    assert main([str(folder), "--epochs", "20"]) == 0
+    assert _outputs(folder) == ["sky_bgModel.fits", "sky_bgSubtracted.fits"]
+    assert main([str(folder), "--epochs", "20"]) == 0  # again: only sky.fits is an input
+    assert _outputs(folder) == ["sky_bgModel.fits", "sky_bgSubtracted.fits"]
+    out = tmp_path / "out"
+    for _ in range(2):  # the second time the folder holds outputs only: still the output folder
+        assert main([str(sky_file), str(out), "--epochs", "20"]) == 0
+        assert _outputs(out) == ["sky_bgModel.fits", "sky_bgSubtracted.fits"]
 
 
 def test_run_writes_both_outputs_with_history(sky_file, tmp_path, capsys):

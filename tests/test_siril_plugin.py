@@ -186,6 +186,7 @@ def test_headless_options_are_the_cli_options(sirilpy):
     params, output = parse_arguments(["--points", "48", "--order", "3", "--mode", "divide"])
     assert params == Parameters(points=48, order=3, mode="divide")
     assert output.replace and output.save_model and not output.sequence
+    assert "--poly-degree" in build_parser().format_help()  # help texts with a literal % format too
 
 
 def test_manifest_agrees_with_pyproject_and_entry_script():

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 _IMAGE_SUFFIXES = (".fit", ".fits", ".fts", ".xisf")
+# Name endings of the two outputs (before the extension).
+_OUTPUT_TAGS = ("_bgSubtracted", "_bgModel")
 
 
 class TerminalProgress:
@@ -86,10 +88,11 @@ def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) 
         group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
         default = f" (default: {spec.default})" if spec.default not in (None, False) else ""
         span = f" [{spec.low:g}, {spec.high:g}]" if spec.low is not None else ""
+        text = spec.help.replace("%", "%%")  # argparse formats help strings with %
         if spec.type is bool:
             # --name / --no-name, so that a default of True can be switched off too.
             group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=spec.default,
-                               help=spec.help)
+                               help=text)
             continue
         choices = [c for c in spec.choices if c is not None] if spec.choices else None
         group.add_argument(
@@ -99,7 +102,7 @@ def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) 
             choices=choices,
             default=spec.default,
             metavar=None if choices else spec.type.__name__.upper(),
-            help=spec.help + span + default,
+            help=text + span + default,
         )
 
 
@@ -143,7 +146,10 @@ def _split_paths(paths: Sequence[str], output_dir: str | None) -> tuple[list[Pat
 
 
 def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES)
+    """The folder's images, leaving out this tool's own outputs (a folder run again, or used
+    as the output folder of an earlier run, must not correct its corrected images)."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES and not p.stem.endswith(_OUTPUT_TAGS))
 
 
 def _expand(items: list[Path]) -> list[Path]:
@@ -157,8 +163,7 @@ def output_paths(source: Path, output_dir: Path, fmt: str | None) -> tuple[Path,
     """``<name>_bgSubtracted.<ext>`` and ``<name>_bgModel.<ext>`` for an input file."""
     fmt = fmt or image_format(source)
     suffix = extension_for(fmt, source)
-    corrected = output_dir / f"{source.stem}_bgSubtracted{suffix}"
-    model = output_dir / f"{source.stem}_bgModel{suffix}"
+    corrected, model = (output_dir / f"{source.stem}{tag}{suffix}" for tag in _OUTPUT_TAGS)
     for path in (corrected, model):
         if path.resolve() == source.resolve():
             raise OutputError(f"{path}: would overwrite the input file")
