@@ -57,18 +57,19 @@ def test_seed_makes_runs_reproducible():
     again = extract_background(scene.image, params).background
     other = extract_background(scene.image, params.replace(seed=1)).background
     np.testing.assert_array_equal(first, again)
-    assert not np.allclose(first, other, rtol=1e-3, atol=0)
+    change = float(np.abs(first - other).max()) / float(np.ptp(first))
+    assert 0.0 < change < 0.01, change  # another layout: a different model, but not a different answer
 
 
-_ORIGINAL_METHOD = {"loss": "reference", "fit_domain": "stretched", "poly_degree": 1, "protect_objects": False,
-                    "points": 32, "quantile": 0.95}
+_ORIGINAL_METHOD = {"loss": "reference", "fit_domain": "stretched", "order": 2, "poly_degree": 1,
+                    "protect_objects": False, "points": 32, "quantile": 0.95}
 
 
 @pytest.mark.parametrize(
     ("settings", "largest_error"),
     [
         ({}, 0.01),  # measured 0.2 %
-        ({"fit_domain": "stretched", "poly_degree": 1}, 0.01),  # 0.3 %
+        ({"fit_domain": "stretched", "order": 2, "poly_degree": 1}, 0.01),  # 0.3 %
         ({"loss": "reference"}, 0.05),  # 1.4 %
         (_ORIGINAL_METHOD, 0.15),  # 6.7 %: the original method, for comparison
     ],
@@ -101,7 +102,7 @@ def test_grid_reconstruction_is_within_a_thousandth_of_exact(gradient_kind):
         assert np.abs(fast - reference).max() <= 1e-3 * np.ptp(reference)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
 def test_every_spline_order_models_a_corner_glow(order):
     scene = make_scene(900, 600, nebula=False, gradient_kind="dome", seed=8)
     result = extract_background(scene.image, Parameters(order=order, epochs=100))

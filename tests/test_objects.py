@@ -14,17 +14,17 @@ from bgoptimizer.synthetic import make_scene
 from .conftest import relative_rms
 
 
-@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 20.0), ("linear", 10.0)])
+@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 10.0), ("linear", 6.0)])
 def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed):
-    """Measured: mixed 14 % absorbed, 0.38 % RMS; linear 6 %, 0.19 % (a polynomial trend crosses
-    the hole unbent; the mixed gradient's light dome is not a polynomial)."""
+    """Measured: mixed 6 % absorbed, 0.24 % RMS; linear 2 %, 0.14 % (the r^4 log r kernel and the
+    quadratic part carry the gradient's slope and curvature across the hole)."""
     scene = make_scene(1500, 1000, gradient_kind=gradient_kind, nebula=True, seed=11)
     protected = extract_background(scene.image, Parameters())
     followed = extract_background(scene.image, Parameters(protect_objects=False))
     assert protected.report.objects > 0.3  # the nebula and its wings are masked
     assert absorbed_share(protected.background, scene.background, scene.nebula) <= most_absorbed
     assert absorbed_share(followed.background, scene.background, scene.nebula) >= 80.0
-    assert gradient_error(protected.background, scene.background)[0] <= 0.8
+    assert gradient_error(protected.background, scene.background)[0] <= 0.5
 
 
 @pytest.mark.parametrize("gradient_kind", ["quadratic", "radial", "dome"])

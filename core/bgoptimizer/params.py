@@ -53,8 +53,9 @@ class Parameters:
     500 epochs; patience 20 (the reference's 50 gave the same results after
     the robust solve, 30 iterations later); the fit in the linear domain with
     a quadratic polynomial part (gradients keep their shape there, and a
-    quadratic trend crosses a masked nebula unbent); object protection and
-    the bending-energy smoothing are additions of ours.
+    quadratic trend crosses a masked nebula unbent) and the r^4 log r kernel
+    (a light dome's curvature, too, crosses it); object protection and the
+    bending-energy smoothing are additions of ours.
     """
 
     downscale: int = _param(
@@ -115,7 +116,7 @@ class Parameters:
     )
     points: int = _param(64, "Number of spline control points.", "Spline", low=4, high=1024)
     smoothing: float = _param(
-        1e-4,
+        3e-5,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
         "strong gradients less closely); it also keeps the model flat across masked areas.",
         "Spline",
@@ -123,10 +124,12 @@ class Parameters:
         high=1.0,
     )
     order: int = _param(
-        2,
-        "Polyharmonic order: 1 (r, stiff cones), 2 (thin plate r^2 log r), 3 (r^3, smoothest).",
+        4,
+        "Polyharmonic kernel: 1 (r, stiff cones), 2 (thin plate r^2 log r, the original method), 3 (r^3), "
+        "4 (r^4 log r: penalizes third derivatives, so curvature, not only slope, carries across masked "
+        "areas; needs poly_degree >= 2).",
         "Spline",
-        choices=(1, 2, 3),
+        choices=(1, 2, 3, 4),
     )
     poly_degree: int = _param(
         2,
@@ -209,6 +212,8 @@ class Parameters:
                 f"threshold_min ({self.threshold_min}) must be below "
                 f"threshold_max ({self.threshold_max})"
             )
+        if self.order == 4 and self.poly_degree < 2:
+            raise ParameterError("order 4 (r^4 log r) needs poly_degree 2 or 3; got poly_degree 1")
         terms = term_count(self.poly_degree)
         if self.points <= terms:
             raise ParameterError(
