@@ -55,10 +55,10 @@ _MAX_FIT_SAMPLES = 12_000
 # 1500x1000 frames, 100 warm iterations matched 500 cold ones (0.447 % vs 0.44 % RMS).
 _WARM_EPOCH_DIVISOR = 5
 # Object detection fits with this share of the smoothing: a stiffer fit follows the object less
-# but cannot follow a light dome either, whose misfit then looks like an object. Measured over
-# 36 nebula scenes (1500x1000, seeds 1-12, dome/mixed/linear): median 0.39 % RMS, 11 % absorbed
-# at 0.3; 0.63 %, 18 % (worst 3.5 %) at 0.1; 0.41 %, 13 % at 1.0, where a stars-only dome scene
-# got a false object of 15 % of the frame (1.8 % RMS).
+# but cannot follow a light dome either, whose misfit then looks like an object. Measured (thin
+# plate, smoothing 1e-4) over 36 nebula scenes (1500x1000, seeds 1-12, dome/mixed/linear):
+# median 0.39 % RMS, 11 % absorbed at 0.3; 0.63 %, 18 % (worst 3.5 %) at 0.1; 0.41 %, 13 % at
+# 1.0, where a stars-only dome scene got a false object of 15 % of the frame (1.8 % RMS).
 _DETECTION_SMOOTHING_SHARE = 0.3
 # Pixels between exact spline evaluations in grid reconstruction.
 _GRID_STEP = 4
