@@ -54,12 +54,6 @@ _MAX_FIT_SAMPLES = 12_000
 # A fit started from a similar image's control points runs 1/this of the epochs: measured on
 # 1500x1000 frames, 100 warm iterations matched 500 cold ones (0.447 % vs 0.44 % RMS).
 _WARM_EPOCH_DIVISOR = 5
-# Object detection fits with this share of the smoothing: a stiffer fit follows the object less
-# but cannot follow a light dome either, whose misfit then looks like an object. Measured (thin
-# plate, smoothing 1e-4) over 36 nebula scenes (1500x1000, seeds 1-12, dome/mixed/linear):
-# median 0.39 % RMS, 11 % absorbed at 0.3; 0.63 %, 18 % (worst 3.5 %) at 0.1; 0.41 %, 13 % at
-# 1.0, where a stars-only dome scene got a false object of 15 % of the frame (1.8 % RMS).
-_DETECTION_SMOOTHING_SHARE = 0.3
 # Pixels between exact spline evaluations in grid reconstruction.
 _GRID_STEP = 4
 
@@ -287,19 +281,22 @@ def _grid_coordinates(prepared: Prepared) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) -> np.ndarray:
-    """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`)."""
+    """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`).
 
+    Detection fits with the final fit's smoothing: with the r^4 log r kernel a
+    smaller share found no more (60 nebula scenes: median absorbed 6 % at 0.3,
+    5 % at 1) and a stiffer thin plate took light domes for objects.
+    """
     layouts = {
         coarse: torch.from_numpy(centers).to(device)
         for coarse, centers in ((True, _layout(prepared, params, COARSE_POINTS, "grid")),
                                 (False, _layout(prepared, params)))
     }
-    smoothing = params.smoothing * _DETECTION_SMOOTHING_SHARE
 
     def solve(excluded: np.ndarray | None, coarse: bool) -> SplineState:
         masked = prepared if excluded is None else _excluding(prepared, excluded)
         data = _subset(_fit_data(masked, device), _MAX_FIT_SAMPLES, params.seed)
-        return robust_solve(data, layouts[coarse], params.order, smoothing, params.poly_degree)
+        return robust_solve(data, layouts[coarse], params.order, params.smoothing, params.poly_degree)
 
     valid = (prepared.mask_ds.max(axis=0) > 0) & np.isfinite(prepared.fit_ds).all(axis=0)
     return find_objects(prepared.fit_ds, valid, prepared.fit_stretches, solve, _grid_coordinates(prepared))
