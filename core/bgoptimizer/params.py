@@ -164,7 +164,8 @@ class Parameters:
     loss: str = _param(
         "robust",
         "Loss: robust (noise-scaled Cauchy, fitted first by reweighted least squares) "
-        "or reference (the original log loss, for comparison).",
+        "or reference (the original log loss, for comparison; it has no smoothing term, so masked "
+        "areas leave it unconstrained: use it with --no-protect-objects).",
         "Optimization",
         choices=("robust", "reference"),
     )
