@@ -27,12 +27,14 @@ def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed)
     assert gradient_error(protected.background, scene.background)[0] <= 0.5
 
 
-@pytest.mark.parametrize("gradient_kind", ["quadratic", "radial", "dome"])
-def test_stars_only_scenes_mask_no_object(gradient_kind):
+@pytest.mark.parametrize(("gradient_kind", "largest_error"), [("quadratic", 0.6), ("radial", 0.6), ("dome", 0.6),
+                                                           ("glow", 1.0)])
+def test_stars_only_scenes_mask_no_object(gradient_kind, largest_error):
+    """A sharp glow beyond a corner is the hardest of the gradients: measured 0.86 % RMS."""
     scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=3)
     result = extract_background(scene.image, Parameters())
     assert result.report.objects == 0.0
-    assert gradient_error(result.background, scene.background)[0] <= 0.6
+    assert gradient_error(result.background, scene.background)[0] <= largest_error
 
 
 def test_vignetting_cap_under_a_galaxy_is_not_taken_for_object(m94):

@@ -8,7 +8,7 @@ import numpy as np
 
 __all__ = ["Scene", "GRADIENTS", "gradient", "make_scene"]
 
-GRADIENTS = ("linear", "dome", "quadratic", "radial", "mixed")
+GRADIENTS = ("linear", "dome", "quadratic", "radial", "mixed", "glow")
 
 
 @dataclass
@@ -33,6 +33,8 @@ def gradient(kind: str, height: int, width: int) -> np.ndarray:
         surface = (u - 0.3 * uc) ** 2 + 0.6 * (v - 1.4 * vc) ** 2 + 0.3 * u * v
     elif kind == "radial":  # vignetting-like falloff from the center
         surface = -((u - uc) ** 2 + (v - vc) ** 2)
+    elif kind == "glow":  # a sharp light dome rising just beyond a corner (a town on the horizon)
+        surface = np.exp(-((u - 1.05 * 2 * uc) ** 2 + (v - 1.05 * 2 * vc) ** 2) / 0.1)
     elif kind == "mixed":
         surface = (
             gradient("linear", height, width)
