@@ -51,14 +51,20 @@ def test_vignetting_cap_under_a_galaxy_is_not_taken_for_object(m94):
     assert injected.report.objects < 0.2
 
 
-def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
-    rng = np.random.default_rng(0)
+def _samples_around_a_hole(seed: int, surface) -> tuple[FitData, torch.Tensor]:
+    """3000 samples of ``surface(points)`` plus noise 0.01 on the unit square, a hole of radius 0.3
+    in the middle left out, and 64 random control points."""
+    rng = np.random.default_rng(seed)
     points = torch.from_numpy(rng.random((3000, 2)).astype(np.float32))
-    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2  # a hole of radius 0.3 in the middle
+    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2
     noise = torch.from_numpy(rng.normal(0.0, 0.01, len(points)).astype(np.float32))
-    values = (0.2 + 0.1 * points[:, 0] + noise)[None]
+    values = (surface(points) + noise)[None]
     data = FitData(points[outside], values[:, outside], torch.ones(1, int(outside.sum())), torch.tensor([[0.01]]))
-    centers = torch.from_numpy(rng.random((64, 2)).astype(np.float32))
+    return data, torch.from_numpy(rng.random((64, 2)).astype(np.float32))
+
+
+def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
+    data, centers = _samples_around_a_hole(0, lambda points: 0.2 + 0.1 * points[:, 0])
     grid = torch.stack(torch.meshgrid(torch.linspace(0.3, 0.7, 21), torch.linspace(0.3, 0.7, 21), indexing="ij"), -1)
     grid = grid.reshape(-1, 2)
     truth = 0.2 + 0.1 * grid[:, 0]
@@ -74,19 +80,14 @@ def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
 def test_quadratic_trend_crosses_a_hole_unbent_with_a_quadratic_polynomial_part():
     """A vignetting-like bowl with a hole of radius 0.3 in the middle: the stiff spline's affine
     part cannot bend into the hole, the quadratic part carries the bowl across it."""
-    rng = np.random.default_rng(1)
-    points = torch.from_numpy(rng.random((3000, 2)).astype(np.float32))
-    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2
-    noise = torch.from_numpy(rng.normal(0.0, 0.01, len(points)).astype(np.float32))
-    bowl = 0.3 - 0.4 * ((points - 0.5) ** 2).sum(1)  # 0.1 from the middle to the corners: 10 sigmas
-    values = (bowl + noise)[None]
-    data = FitData(points[outside], values[:, outside], torch.ones(1, int(outside.sum())), torch.tensor([[0.01]]))
-    centers = torch.from_numpy(rng.random((64, 2)).astype(np.float32))
+    def bowl(points: torch.Tensor) -> torch.Tensor:  # 0.1 from the middle to the corners: 10 sigmas
+        return 0.3 - 0.4 * ((points - 0.5) ** 2).sum(1)
+
+    data, centers = _samples_around_a_hole(1, bowl)
     middle = torch.tensor([[0.5, 0.5], [0.4, 0.55], [0.6, 0.45]])
-    truth = 0.3 - 0.4 * ((middle - 0.5) ** 2).sum(1)
-    errors = {degree: float((robust_solve(data, centers, 2, 1e-2, degree)(middle)[0] - truth).abs().max())
-              for degree in (1, 2)}
-    quadratic = robust_solve(data, centers, 2, 1e-2, 2)
+    fits = {degree: robust_solve(data, centers, 2, 1e-2, degree) for degree in (1, 2)}
+    errors = {degree: float((fit(middle)[0] - bowl(middle)).abs().max()) for degree, fit in fits.items()}
+    quadratic = fits[2]
     terms = torch.cat([torch.ones(64, 1), centers, centers**2, centers[:, :1] * centers[:, 1:]], 1)
     assert torch.allclose(terms.T @ quadratic.weights, torch.zeros(6, 1), atol=1e-4)  # side conditions
     assert errors[2] < 0.005 < 0.02 < errors[1], errors  # half a noise sigma, vs a flattened cap
