@@ -32,7 +32,7 @@ from bgoptimizer.synthetic import gradient, make_scene
 # The CLI, then its own high-water RSS. (A child's ru_maxrss would count the pages it shared with
 # this process between fork and exec, i.e. the scene generated here.)
 _CLI_WITH_PEAK = (
-    "import sys; from bgoptimizer.cli import main; code = main(sys.argv[1:]); "
+    "import sys; from bgoptimizer.entry import main; code = main(); "
     "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')), end=''); sys.exit(code)"
 )
 

@@ -1,6 +1,9 @@
 """The command line end to end, and every bad-input path: message, exit code, no output."""
 
+import gc
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from astropy.io import fits
 from bgoptimizer import ParameterError, Parameters, __version__, extract_background, parameter_specs
 from bgoptimizer.cli import build_parser, main
 from bgoptimizer.demo import main as demo_main
+from bgoptimizer.entry import main as entry_main
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_scene
 
@@ -201,3 +205,24 @@ def test_fits_model_streamed_to_its_file_equals_the_model_in_memory(sky_file, tm
     np.testing.assert_array_equal(corrected.data, expected.corrected)
     assert model.header["OBSERVER"] == "tester"
     assert "background model" in str(model.header["HISTORY"])
+
+
+def test_console_entry_point_runs_in_a_fresh_interpreter(sky_file, tmp_path):
+    # The package imports its engine lazily, so the entry point can pause the collector before torch loads.
+    probe = "import sys, bgoptimizer.entry; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+    run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(sky_file), str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert _outputs(tmp_path / "out") == ["sky_bgModel.fits", "sky_bgSubtracted.fits"]
+    assert "after" in run.stdout and "iterations" in run.stdout
+
+
+def test_entry_point_leaves_the_collector_running(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["bgoptimizer", "--version"])
+    try:
+        with pytest.raises(SystemExit):
+            entry_main()
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()

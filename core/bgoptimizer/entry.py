@@ -1,0 +1,24 @@
+"""Console entry point (``bgoptimizer``, ``python -m bgoptimizer``).
+
+Importing torch and astropy leaves a few hundred thousand long-lived objects.
+With the cyclic garbage collector running, the import spends about 0.3 s in
+collections that free nothing, and the interpreter's shutdown another 0.4 s
+traversing them: together a quarter of a 3000x2000 run on two cores. So the
+collector is paused while the engine is imported and what the import created
+is frozen out of its sight (``gc.freeze``); objects made later are collected
+as usual.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def main() -> int:
+    gc.disable()
+    try:
+        from .cli import main as cli_main
+    finally:
+        gc.freeze()
+        gc.enable()
+    return cli_main()
