@@ -57,7 +57,10 @@ def main(argv: list[str]) -> None:
     for folder in (HERE, ROOT / "core"):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
-    from bgoptimizer_siril.app import run
+    from bgoptimizer.entry import collector_paused
+
+    with collector_paused():  # a batch script's pyscript is a fresh interpreter, like the command line
+        from bgoptimizer_siril.app import run
 
     run(siril, argv)
 

@@ -12,13 +12,22 @@ as usual.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
-def main() -> int:
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run a process's one-time heavy import without cyclic collections, then freeze its objects."""
     gc.disable()
     try:
-        from .cli import main as cli_main
+        yield
     finally:
         gc.freeze()
         gc.enable()
+
+
+def main() -> int:
+    with collector_paused():
+        from .cli import main as cli_main
     return cli_main()
