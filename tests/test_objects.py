@@ -37,6 +37,16 @@ def test_stars_only_scenes_mask_no_object(gradient_kind, largest_error):
     assert gradient_error(result.background, scene.background)[0] <= largest_error
 
 
+def test_strong_glow_misfit_by_the_coarse_fit_is_not_taken_for_an_object():
+    """A glow 50x the noise: the coarse fit misses it by up to -50 sigma and +28 sigma. Seeding at
+    a fixed 6 sigma took the positive lobe for an object that grew to 49 % of the frame (16.5 % RMS);
+    seeds must now also rise above the deepest deficit: measured 1.98 % RMS, nothing masked."""
+    scene = make_scene(900, 600, gradient_kind="glow", nebula=False, seed=2, gradient_amplitude=0.1)
+    result = extract_background(scene.image, Parameters())
+    assert result.report.objects == 0.0
+    assert gradient_error(result.background, scene.background)[0] <= 2.5
+
+
 def test_vignetting_cap_under_a_galaxy_is_not_taken_for_object(m94):
     """A strong radial falloff centered on M94: the masked galaxy must not grow over the cap."""
     valid = m94 > 0

@@ -4,8 +4,10 @@ A spline flexible enough for real gradients also follows a nebula covering a
 good part of the frame: a robust loss rejects stars, not a glow a few noise
 sigmas high spread over thousands of pixels. Such an object is found in
 rounds. A coarse fit (16 control points on a grid) cannot follow it, so its
-core stands out in the residual. The core, grown by a margin proportional to
-its size (the faint wings hold much of the flux), is masked, the full spline
+core stands out in the residual, above the coarse fit's own misfit of the
+gradient, which shows as deficits too (a nebula only adds light). The core,
+grown by a margin proportional to its size (the faint wings hold much of the
+flux), is masked, the full spline
 is refitted without it (its bending energy keeps the surface from bulging
 across the hole), and the object is measured again against that fit, until
 it no longer changes. Excess whose core touches the frame's border is taken
@@ -223,8 +225,11 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
     limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
 
     excess = _Excess(data_ds, stretches, coordinates)
-    significance = excess(solve(None, True))
-    core = _off_border((_median3(significance) > _SEED_SIGMA) & valid)
+    smoothed = _median3(excess(solve(None, True)))
+    # Emission only adds light: where the coarse fit falls short of a steep gradient (a glow beyond a
+    # corner, a strong dome) it misses on both sides, and an object must stand above that misfit.
+    deepest_deficit = -float(smoothed[valid].min()) if valid.any() else 0.0
+    core = _off_border((smoothed > max(_SEED_SIGMA, deepest_deficit)) & valid)
     masked = _with_wings(core, min_margin)
     if not core.any() or (masked & valid).sum() > limit:
         return np.zeros_like(valid)
