@@ -28,15 +28,22 @@ def test_constant_channel_is_rejected():
 
 
 def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
-    """The fit sees (block median - pedestal) / scale; the mask and preview keep the stretch."""
+    """The fit sees (block median - pedestal) / scale, not clipped above the quantile; the mask and
+    preview keep the stretch, and only the stretched domain leaves out what the stretch clipped."""
     linear = prepare(m94, Parameters())
     stretched = prepare(m94, Parameters(fit_domain="stretched"))
     assert stretched.fit_ds is stretched.stretched_ds and stretched.fit_stretches == stretched.stretches
     np.testing.assert_array_equal(linear.stretched_ds, stretched.stretched_ds)
-    np.testing.assert_array_equal(linear.mask_ds, stretched.mask_ds)
+    clipped = (stretched.stretched_ds == 1.0).any(axis=0)
+    assert 0 < clipped.sum() < 0.05 * clipped.size  # the galaxy's core and the brightest stars
+    assert linear.mask_ds[0][clipped].all()
+    np.testing.assert_array_equal(stretched.mask_ds[0], np.where(clipped, 0.0, linear.mask_ds[0]))
     medians = block_reduce(np.where(m94 > 0, m94, np.nan), 8, "median")
     for channel, (stretch, fit) in enumerate(zip(linear.stretches, linear.fit_stretches)):
         assert (fit.pedestal, fit.scale) == (stretch.pedestal, stretch.scale)
-        expected = np.clip((medians[channel] - stretch.pedestal) / stretch.scale, 0.0, 1.0)
+        expected = (medians[channel] - stretch.pedestal) / stretch.scale
         np.testing.assert_allclose(linear.fit_ds[channel], expected, atol=2e-6, equal_nan=True)
+        assert np.nanmax(linear.fit_ds[channel]) > 1.5
         assert fit.invert(np.float64(0.5)) == pytest.approx(stretch.pedestal + 0.5 * stretch.scale)
+        assert fit.invert(np.float64(1.5)) == pytest.approx(stretch.pedestal + 1.5 * stretch.scale)
+        assert stretch.invert(np.float64(1.5)) == pytest.approx(stretch.pedestal + stretch.scale)

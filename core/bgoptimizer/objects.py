@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .fit import noise_levels
 from .spline import SplineState, evaluate_grid
-from .stretch import ChannelStretch, mtf
+from .stretch import ChannelStretch
 
 __all__ = ["COARSE_POINTS", "find_objects"]
 
@@ -74,10 +74,7 @@ class _Excess:
     def __init__(self, data_ds: np.ndarray, stretches: list[ChannelStretch],
                  coordinates: tuple[torch.Tensor, torch.Tensor]) -> None:
         self.stretches, self.coordinates = stretches, coordinates
-        self.linear = np.stack([
-            mtf(data.astype(np.float64), stretch.target, stretch.midtone)
-            for data, stretch in zip(data_ds, stretches)
-        ])
+        self.linear = np.stack([stretch.unbend(data.astype(np.float64)) for data, stretch in zip(data_ds, stretches)])
         self.sigma = noise_levels(self.linear, np.isfinite(self.linear).astype(np.float32), floor=1e-9)
 
     def __call__(self, state: SplineState) -> np.ndarray:
@@ -86,7 +83,7 @@ class _Excess:
             model = evaluate_grid(state, x, y).cpu().numpy()
         total = np.zeros(self.linear.shape[1:], np.float64)
         for linear, fitted, sigma, stretch in zip(self.linear, model, self.sigma, self.stretches):
-            excess = linear - mtf(np.clip(fitted, 0.0, 1.0).astype(np.float64), stretch.target, stretch.midtone)
+            excess = linear - stretch.unbend(fitted.astype(np.float64))
             total += excess / sigma
         return np.nan_to_num(total / np.sqrt(len(self.stretches)), nan=0.0)
 

@@ -69,8 +69,9 @@ class Parameters:
     )
     quantile: float = _param(
         0.99,
-        "Quantile of each channel mapped to white by the stretch; background above it is clipped "
-        "and cannot be modeled, so keep it above the brightest sky (0.95 clips a strong corner glow).",
+        "Quantile of each channel mapped to white by the stretch (preview and thresholds). The linear "
+        "fit domain models sky above it too; the stretched one clips it, so there keep it above the "
+        "brightest sky (0.95 clips a strong corner glow).",
         "Preprocessing",
         low=0.5,
         high=1.0,

@@ -24,7 +24,7 @@ from .memory import release_freed_memory
 from .objects import COARSE_POINTS, find_objects
 from .params import Parameters
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
-from .stretch import ChannelStretch, fit_stretch, mtf
+from .stretch import ChannelStretch, fit_stretch
 from .tensors import tensor_view
 
 if TYPE_CHECKING:  # io stays optional for array users
@@ -166,21 +166,25 @@ def prepare(
     stretches = fit_stretch(sample, params.quantile, params.stretch_target)
     del sample
 
-    stretched_ds = np.empty(
-        (channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32
-    )
+    reduced_shape = (channels, reduced_size(height, factor), reduced_size(width, factor))
+    stretched_ds = np.empty(reduced_shape, np.float32)
+    linear_fit = params.fit_domain == "linear"
+    linear_ds = np.empty(reduced_shape, np.float32) if linear_fit else None
     # The block median commutes with the (non-decreasing) stretch, so it is taken first and only the
     # small image is stretched; a block mean is not an order statistic and needs the stretch first.
     stretch_first = params.downscale_func != "median"
     band = _band_rows(width, factor)
     for top in range(0, height, band):
         chunk = missing_to_nan(image[:, top : top + band])
+        rows = slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor))
+        if linear_ds is not None:
+            linear_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
         if stretch_first:
             _stretch_channels(chunk, stretches)
-        reduced = block_reduce(chunk, factor, params.downscale_func)
-        if not stretch_first:
-            _stretch_channels(reduced, stretches)
-        stretched_ds[:, top // factor : top // factor + reduced.shape[1]] = reduced
+            stretched_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
+        else:
+            stretched_ds[:, rows] = linear_ds[:, rows] if linear_ds is not None else block_reduce(chunk, factor)
+            _stretch_channels(stretched_ds[:, rows], stretches)
         if progress is not None:
             progress(min(1.0, (top + band) / height), "stretch and downscale")
 
@@ -194,12 +198,14 @@ def prepare(
         mask_ds = mask_ds * reduce_user_mask(
             np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, source
         )
-    if params.fit_domain == "stretched":
-        fit_stretches, fit_ds = stretches, stretched_ds
-    else:  # the midtones transfer undone on the small image: pedestal and scale removed only
+    if linear_fit:  # pedestal and scale removed only, and not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
-        fit_ds = np.stack([mtf(channel, stretch.target, stretch.midtone)
-                           for channel, stretch in zip(stretched_ds, stretches)]).astype(np.float32)
+        fit_ds = np.stack([stretch.normalize(channel) for channel, stretch in zip(linear_ds, stretches)])
+        fit_ds = fit_ds.astype(np.float32, copy=False)
+    else:  # a clipped level says only "at least the quantile": no level to fit
+        fit_stretches, fit_ds = stretches, stretched_ds
+        with np.errstate(invalid="ignore"):
+            mask_ds = mask_ds * (stretched_ds < 1.0).all(axis=0, keepdims=True)
     return Prepared(image.shape, factor, stretches, stretched_ds, mask_ds, fit_stretches, fit_ds)
 
 
@@ -372,8 +378,9 @@ def _model_bands(
     """The linear background in bands of rows, ``(top, (C, rows, W))``: the spline at full
     resolution, stretch undone (step 7); never the whole model at once.
 
-    Above 1 the stretch was clipped, so no background lives there: the
-    stretched model is clamped to 1 before inverting.
+    In the stretched fit domain the model is clamped to [0, 1] before
+    inverting (above 1 the stretch clipped: no background lives there); the
+    linear fit domain is not clipped (:meth:`ChannelStretch.unbend`).
     """
     _, height, width = prepared.shape
     if exact or min(height, width) < 4 * _GRID_STEP:
@@ -399,7 +406,7 @@ def _exact_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, 
         for top in range(0, height, band):
             bottom = min(height, top + band)
             y = (torch.arange(top, bottom, dtype=torch.float32, device=device) + 0.5) / prepared.length
-            yield top, evaluate_grid(state, x, y).clamp_max(1.0).cpu().numpy()
+            yield top, evaluate_grid(state, x, y).cpu().numpy()
 
 
 def _grid_nodes(size: int) -> np.ndarray:
@@ -410,13 +417,13 @@ def _grid_nodes(size: int) -> np.ndarray:
 
 
 def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, np.ndarray]]:
-    """The stretched model on a coarse grid, upsampled bicubically and clamped, in bands.
+    """The model in the fit domain on a coarse grid, upsampled bicubically, in bands.
 
     With ``align_corners`` an output of ``(n - 1) * step + 1`` samples from n
     nodes puts node k exactly on output k * step, i.e. on pixel k * step - step.
     Bands of node rows are interpolated with two spare nodes on each side,
     which the bicubic kernel needs, so banding changes nothing but memory.
-    Interpolating before the clamp keeps its kink out of the kernel.
+    Interpolating before any clamp (:func:`_model_bands`) keeps its kink out of the kernel.
     """
     _, height, width = prepared.shape
     step = _GRID_STEP
@@ -438,7 +445,7 @@ def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, n
             nodes[None, :, low:high], size=((high - low - 1) * step + 1, out_width), mode="bicubic",
             align_corners=True,
         )[0, :, top - low * step : bottom - low * step, step : step + width]
-        yield top - step, upsampled.clamp_max_(1.0).numpy()
+        yield top - step, upsampled.numpy()
 
 
 def _valid(image: np.ndarray) -> np.ndarray:

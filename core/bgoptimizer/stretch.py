@@ -39,16 +39,36 @@ class ChannelStretch:
     midtone: float
     target: float
 
+    def normalize(self, linear: Array) -> Array:
+        """Pedestal removed and the quantile scaled to 1, unclipped: the linear fit domain."""
+        return (linear - self.pedestal) / self.scale
+
     def apply(self, linear: Array) -> Array:
-        return mtf(((linear - self.pedestal) / self.scale).clip(0.0, 1.0), self.midtone, self.target)
+        # The curve maps 1 to 1 only up to rounding: clipped again so a clipped pixel reads exactly 1.
+        return mtf(self.normalize(linear).clip(0.0, 1.0), self.midtone, self.target).clip(0.0, 1.0)
 
     def linear_part(self) -> ChannelStretch:
         """The same pedestal and scale without the midtones transfer (an identity curve)."""
         return ChannelStretch(self.pedestal, self.scale, self.midtone, self.midtone)
 
+    @property
+    def curved(self) -> bool:
+        return self.midtone != self.target
+
+    def unbend(self, stretched: Array) -> Array:
+        """The midtones transfer undone: normalized linear values.
+
+        A curve is defined on [0, 1], and above 1 the stretch clipped, so a
+        curve's input is clamped to [0, 1] first; the identity curve of
+        :meth:`linear_part` takes any value (the linear fit domain is not clipped).
+        """
+        if not self.curved:
+            return stretched
+        return mtf(stretched.clip(0.0, 1.0), self.target, self.midtone)
+
     def invert(self, stretched: Array) -> Array:
         """Linear values of stretched ones (exact inverse of :meth:`apply` within [0, 1])."""
-        return mtf(stretched, self.target, self.midtone) * self.scale + self.pedestal
+        return self.unbend(stretched) * self.scale + self.pedestal
 
 
 def fit_stretch(image: np.ndarray, quantile: float, target: float) -> list[ChannelStretch]:
