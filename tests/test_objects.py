@@ -27,10 +27,10 @@ def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed)
     assert gradient_error(protected.background, scene.background)[0] <= 0.5
 
 
-@pytest.mark.parametrize(("gradient_kind", "largest_error"), [("quadratic", 0.6), ("radial", 0.6), ("dome", 0.6),
-                                                           ("glow", 1.0)])
+@pytest.mark.parametrize(("gradient_kind", "largest_error"), [("quadratic", 0.3), ("radial", 0.3), ("dome", 0.4),
+                                                           ("glow", 0.8)])
 def test_stars_only_scenes_mask_no_object(gradient_kind, largest_error):
-    """A sharp glow beyond a corner is the hardest of the gradients: measured 0.86 % RMS."""
+    """Measured 0.09 / 0.10 / 0.19 % RMS; a sharp glow beyond a corner is the hardest: 0.68 %."""
     scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=3)
     result = extract_background(scene.image, Parameters())
     assert result.report.objects == 0.0
