@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from bgoptimizer.downscale import block_centers, block_reduce
 
@@ -12,6 +13,26 @@ def test_median_ignores_nan_and_takes_lower_middle():
     assert reduced[0, 0, 0] == 5.0
     # block (1,1) holds 10, 11, 14, 15 -> the lower middle value
     assert reduced[0, 1, 1] == 11.0
+
+
+@pytest.mark.parametrize(("height", "width", "factor"), [(37, 53, 8), (32, 8, 8), (21, 14, 3)])
+def test_median_matches_a_per_block_loop_and_leaves_the_input_alone(height, width, factor):
+    """Complete blocks take the fast selection, blocks with gaps torch's nanmedian: both must give the
+    lower median of the valid pixels (a single block column, 32x8, reshapes to a view of the input)."""
+    rng = np.random.default_rng(2)
+    image = rng.normal(size=(2, height, width)).astype(np.float32)
+    image[rng.random(image.shape) < 0.03] = np.nan
+    image[:, :factor, :factor] = np.nan  # one block missing entirely
+    original = image.copy()
+    reduced = block_reduce(image, factor, "median")
+    np.testing.assert_array_equal(image, original)
+    for channel in range(2):
+        for row in range(reduced.shape[1]):
+            for col in range(reduced.shape[2]):
+                block = image[channel, row * factor : (row + 1) * factor, col * factor : (col + 1) * factor]
+                valid = np.sort(block[np.isfinite(block)])
+                expected = valid[(valid.size - 1) // 2] if valid.size else np.nan
+                np.testing.assert_equal(reduced[channel, row, col], expected)
 
 
 def test_mean_ignores_nan_and_all_nan_block_is_nan():
