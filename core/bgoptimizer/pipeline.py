@@ -177,14 +177,15 @@ def prepare(
     for top in range(0, height, band):
         chunk = missing_to_nan(image[:, top : top + band])
         rows = slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor))
+        reduced = block_reduce(chunk, factor, params.downscale_func)  # of the linear values
         if linear_ds is not None:
-            linear_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
+            linear_ds[:, rows] = reduced
         if stretch_first:
             _stretch_channels(chunk, stretches)
-            stretched_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
+            reduced = block_reduce(chunk, factor, params.downscale_func)
         else:
-            stretched_ds[:, rows] = linear_ds[:, rows] if linear_ds is not None else block_reduce(chunk, factor)
-            _stretch_channels(stretched_ds[:, rows], stretches)
+            _stretch_channels(reduced, stretches)
+        stretched_ds[:, rows] = reduced
         if progress is not None:
             progress(min(1.0, (top + band) / height), "stretch and downscale")
 
