@@ -181,6 +181,27 @@ def _off_border(flags: np.ndarray) -> np.ndarray:
     return flags & ~_reach(border, flags)
 
 
+def _beyond_misfit(smoothed: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Seed cores: components above ``_SEED_SIGMA`` off the border that stand out from the coarse
+    fit's own misfit.
+
+    Emission only adds light, while a gradient the coarse fit cannot follow
+    (a glow beyond a corner, a strong dome) is missed on both sides, by lobes
+    of similar height and extent. So a core must rise above the deepest
+    deficit or be larger than all the deficits below ``-_SEED_SIGMA`` together.
+    """
+    flags = _off_border((smoothed > _SEED_SIGMA) & valid)
+    deficits = (smoothed < -_SEED_SIGMA) & valid
+    if not deficits.any():
+        return flags
+    labels = _labels(flags)
+    numbers, areas = np.unique(labels[flags], return_counts=True)
+    peaks = np.full(flags.size, -np.inf)
+    np.maximum.at(peaks, labels[flags], smoothed[flags])
+    standing = (areas > deficits.sum()) | (peaks[numbers] > -smoothed[valid].min())
+    return flags & np.isin(labels, numbers[standing])
+
+
 def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
     """Square dilation: pixels with a flagged pixel within ``radius`` along both axes."""
     if radius <= 0:
@@ -222,11 +243,7 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
     limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
 
     excess = _Excess(data_ds, stretches, coordinates)
-    smoothed = _median3(excess(solve(None, True)))
-    # Emission only adds light: where the coarse fit falls short of a steep gradient (a glow beyond a
-    # corner, a strong dome) it misses on both sides, and an object must stand above that misfit.
-    deepest_deficit = -float(smoothed[valid].min()) if valid.any() else 0.0
-    core = _off_border((smoothed > max(_SEED_SIGMA, deepest_deficit)) & valid)
+    core = _beyond_misfit(_median3(excess(solve(None, True))), valid)
     masked = _with_wings(core, min_margin)
     if not core.any() or (masked & valid).sum() > limit:
         return np.zeros_like(valid)
