@@ -196,10 +196,16 @@ def _beyond_misfit(smoothed: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return flags
     labels = _labels(flags)
     numbers, areas = np.unique(labels[flags], return_counts=True)
-    peaks = np.full(flags.size, -np.inf)
-    np.maximum.at(peaks, labels[flags], smoothed[flags])
-    standing = (areas > deficits.sum()) | (peaks[numbers] > -smoothed[valid].min())
+    standing = (areas > deficits.sum()) | (_peaks(labels, smoothed)[numbers] > -smoothed[valid].min())
     return flags & np.isin(labels, numbers[standing])
+
+
+def _peaks(labels: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Each component's highest ``level``, indexed by its label (-inf for numbers no pixel carries)."""
+    members = labels >= 0
+    peaks = np.full(labels.size, -np.inf)
+    np.maximum.at(peaks, labels[members], level[members])
+    return peaks
 
 
 def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
@@ -212,9 +218,7 @@ def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
 def _above_peak_share(objects: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The pixels of each object whose ``level`` is at least ``_PEAK_SHARE`` of the object's peak."""
     labels = _labels(objects)
-    peaks = np.full(objects.size, -np.inf)
-    np.maximum.at(peaks, labels[objects], level[objects])
-    return objects & (level >= _PEAK_SHARE * peaks[labels])
+    return objects & (level >= _PEAK_SHARE * _peaks(labels, level)[labels])
 
 
 def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
