@@ -12,7 +12,7 @@ light submodule (the console entry point, the errors) does not load torch.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import (
@@ -24,6 +24,10 @@ from .errors import (
     OutputError,
     ParameterError,
 )
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from .params import Parameters, parameter_specs
+    from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
 
 _LAZY = {
     "Parameters": "params",
@@ -44,7 +48,13 @@ __all__ = [
     "MaskError",
     "OutputError",
     "ParameterError",
-    *_LAZY,
+    "Parameters",
+    "parameter_specs",
+    "BackgroundResult",
+    "FitReport",
+    "extract_background",
+    "prepare",
+    "preview_image",
 ]
 
 
