@@ -226,3 +226,12 @@ def test_entry_point_leaves_the_collector_running(monkeypatch):
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_every_public_name_of_the_package_resolves():
+    import bgoptimizer
+
+    for name in bgoptimizer.__all__:
+        assert getattr(bgoptimizer, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = bgoptimizer.nothing
