@@ -7,10 +7,9 @@ rounds. A coarse fit (16 control points on a grid) cannot follow it, so its
 core stands out in the residual, above the coarse fit's own misfit of the
 gradient, which shows as deficits too (a nebula only adds light). The core,
 grown by a margin proportional to its size (the faint wings hold much of the
-flux), is masked, the full spline
-is refitted without it (its bending energy keeps the surface from bulging
-across the hole), and the object is measured again against that fit, until
-it no longer changes. Excess whose core touches the frame's border is taken
+flux), is masked, the full spline is refitted without it (its bending energy
+keeps the surface from bulging across the hole), and the object is measured
+again against that fit, until it no longer changes. Excess whose core touches the frame's border is taken
 for gradient, not object (light domes and vignetting residue rise there),
 and objects never take more than two thirds of the frame.
 

@@ -168,8 +168,7 @@ def prepare(
 
     reduced_shape = (channels, reduced_size(height, factor), reduced_size(width, factor))
     stretched_ds = np.empty(reduced_shape, np.float32)
-    linear_fit = params.fit_domain == "linear"
-    linear_ds = np.empty(reduced_shape, np.float32) if linear_fit else None
+    linear_ds = np.empty(reduced_shape, np.float32) if params.fit_domain == "linear" else None
     # The block median commutes with the (non-decreasing) stretch, so it is taken first and only the
     # small image is stretched; a block mean is not an order statistic and needs the stretch first.
     stretch_first = params.downscale_func != "median"
@@ -199,10 +198,11 @@ def prepare(
         mask_ds = mask_ds * reduce_user_mask(
             np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, source
         )
-    if linear_fit:  # pedestal and scale removed only, and not clipped: sky above the quantile keeps its level
+    if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
-        fit_ds = np.stack([stretch.normalize(channel) for channel, stretch in zip(linear_ds, stretches)])
-        fit_ds = fit_ds.astype(np.float32, copy=False)
+        for channel, stretch in zip(linear_ds, stretches):
+            channel[...] = stretch.normalize(channel)
+        fit_ds = linear_ds
     else:  # a clipped level says only "at least the quantile": no level to fit
         fit_stretches, fit_ds = stretches, stretched_ds
         with np.errstate(invalid="ignore"):
