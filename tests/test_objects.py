@@ -14,15 +14,16 @@ from bgoptimizer.synthetic import make_scene
 from .conftest import relative_rms
 
 
-@pytest.mark.parametrize(("gradient_kind", "most_absorbed"), [("mixed", 10.0), ("linear", 6.0)])
-def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed):
-    """Measured: mixed 5 % absorbed, 0.24 % RMS; linear 3 %, 0.12 % (the r^4 log r kernel and the
-    quadratic part carry the gradient's slope and curvature across the hole)."""
+@pytest.mark.parametrize("gradient_kind", ["mixed", "linear", "dome"])
+def test_large_faint_nebula_stays_out_of_the_model(gradient_kind):
+    """Measured: mixed 2.9 % absorbed, 0.15 % RMS; linear 3.3 %, 0.14 %; dome 3.1 %, 0.17 % (the
+    r^5 kernel and the quadratic part carry the gradient's slope and curvature across the hole;
+    with r^4 log r and smoothing 3e-5 the dome took in 9 %, the mixed gradient 5 %)."""
     scene = make_scene(1500, 1000, gradient_kind=gradient_kind, nebula=True, seed=11)
     protected = extract_background(scene.image, Parameters())
     followed = extract_background(scene.image, Parameters(protect_objects=False))
     assert protected.report.objects > 0.3  # the nebula and its wings are masked
-    assert absorbed_share(protected.background, scene.background, scene.nebula) <= most_absorbed
+    assert absorbed_share(protected.background, scene.background, scene.nebula) <= 6.0
     assert absorbed_share(followed.background, scene.background, scene.nebula) >= 80.0
     assert gradient_error(protected.background, scene.background)[0] <= 0.5
 
@@ -30,7 +31,7 @@ def test_large_faint_nebula_stays_out_of_the_model(gradient_kind, most_absorbed)
 @pytest.mark.parametrize(("gradient_kind", "largest_error"), [("quadratic", 0.3), ("radial", 0.3), ("dome", 0.4),
                                                            ("glow", 0.8)])
 def test_stars_only_scenes_mask_no_object(gradient_kind, largest_error):
-    """Measured 0.09 / 0.10 / 0.19 % RMS; a sharp glow beyond a corner is the hardest: 0.68 %."""
+    """Measured 0.09 / 0.10 / 0.15 % RMS; a sharp glow beyond a corner is the hardest: 0.68 %."""
     scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=3)
     result = extract_background(scene.image, Parameters())
     assert result.report.objects == 0.0
@@ -40,7 +41,7 @@ def test_stars_only_scenes_mask_no_object(gradient_kind, largest_error):
 def test_strong_glow_misfit_by_the_coarse_fit_is_not_taken_for_an_object():
     """A glow 50x the noise: the coarse fit misses it by up to -50 sigma and +28 sigma. Seeding at
     a fixed 6 sigma took the positive lobe for an object that grew to 49 % of the frame (16.5 % RMS);
-    seeds must now also rise above the deepest deficit: measured 1.98 % RMS, nothing masked."""
+    seeds must now also rise above the deepest deficit: measured 1.37 % RMS, nothing masked."""
     scene = make_scene(900, 600, gradient_kind="glow", nebula=False, seed=2, gradient_amplitude=0.1)
     result = extract_background(scene.image, Parameters())
     assert result.report.objects == 0.0
@@ -50,7 +51,7 @@ def test_strong_glow_misfit_by_the_coarse_fit_is_not_taken_for_an_object():
 def test_nebula_beside_a_glow_the_coarse_fit_misses_is_still_found():
     """The coarse fit misses the glow by down to -10.4 sigma; the nebula's core rises to only +9.8, but
     over 1.5 % of the frame against 0.6 % of deficits. Requiring cores to rise above the deepest
-    deficit lost it (3.3 % RMS, 89 % absorbed); measured now 0.95 % RMS, nothing absorbed."""
+    deficit lost it (3.3 % RMS, 89 % absorbed); measured now 0.83 % RMS, 3 % absorbed."""
     scene = make_scene(1500, 1000, gradient_kind="glow", nebula=True, seed=7)
     result = extract_background(scene.image, Parameters())
     assert result.report.objects > 0.3

@@ -110,7 +110,7 @@ def _small_image(siril, m94, tmp_path) -> np.ndarray:
         ("dialog", (), "dialog is open"),
         ("fine", ("--points", "2"), "bad option: points must be >= 4"),
         ("fine", ("--quantile", "high"), "bad option: argument --quantile: invalid float value: 'high'"),
-        ("fine", ("--order", "5"), "bad option: argument --order"),
+        ("fine", ("--order", "6"), "bad option: argument --order"),
         ("fine", ("--bogus",), "bad option: unrecognized arguments: --bogus"),
         ("fine", ("--threshold-min", "0.999"), "MaskError"),
         ("fine", ("--model", "small.fit"), "would overwrite the loaded image's file"),

@@ -7,17 +7,18 @@ from bgoptimizer.spline import SplineState, evaluate, initial_centers, solve_int
 
 
 @pytest.mark.parametrize("layout", ["random", "grid"])
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
 def test_initial_solve_reproduces_control_values(order, layout):
     rng = np.random.default_rng(3)
     centers = initial_centers(32, (1.0, 0.6), layout, rng)
     x, y = centers[:, 0], centers[:, 1]
     sky = 0.25 + 0.1 * x - 0.05 * y + 0.08 * np.exp(-((x - 0.8) ** 2 + (y - 0.5) ** 2) / 0.1)
     values = (sky[:, None] * [1.0, 0.9, 0.8] + rng.normal(0, 0.005, (len(x), 3))).astype(np.float32)
-    weights, polynomial = solve_interpolation(centers, values, order, 2 if order == 4 else 1)
+    weights, polynomial = solve_interpolation(centers, values, order, 2 if order >= 4 else 1)
     state = SplineState(*(torch.from_numpy(a) for a in (centers, weights, polynomial)), order)
     reproduced = state(torch.from_numpy(centers)).numpy().T
-    assert np.max(np.abs(reproduced - values)) < 1e-4
+    # Interpolating the noise takes large r^5 weights, whose float32 sums lose ~1e-4: still 1/20 of the noise.
+    assert np.max(np.abs(reproduced - values)) < (2.5e-4 if order == 5 else 1e-4)
 
 
 def test_quadratic_polynomial_part_reproduces_a_quadratic_everywhere():
@@ -56,7 +57,7 @@ def test_grid_layout_is_regular_and_inside():
     assert centers[:, 1].max() < 0.5
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("degree", [1, 2])
 def test_hand_written_gradient_matches_autograd(order, degree):
     torch.manual_seed(0)

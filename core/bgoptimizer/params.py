@@ -53,9 +53,10 @@ class Parameters:
     500 epochs; patience 20 (the reference's 50 gave the same results after
     the robust solve, 30 iterations later); the fit in the linear domain with
     a quadratic polynomial part (gradients keep their shape there, and a
-    quadratic trend crosses a masked nebula unbent) and the r^4 log r kernel
-    (a light dome's curvature, too, crosses it); object protection and the
-    bending-energy smoothing are additions of ours.
+    quadratic trend crosses a masked nebula unbent) and the r^5 kernel with
+    smoothing 1e-5 (a light dome's curvature, too, crosses it, and a sharp
+    corner glow is still followed); object protection and the bending-energy
+    smoothing are additions of ours.
     """
 
     downscale: int = _param(
@@ -117,20 +118,21 @@ class Parameters:
     )
     points: int = _param(64, "Number of spline control points.", "Spline", low=4, high=1024)
     smoothing: float = _param(
-        3e-5,
+        1e-5,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
-        "strong gradients less closely); it also keeps the model flat across masked areas.",
+        "sharp gradients less closely); it also keeps the model from bulging across masked areas.",
         "Spline",
         low=0.0,
         high=1.0,
     )
     order: int = _param(
-        4,
+        5,
         "Polyharmonic kernel: 1 (r, stiff cones), 2 (thin plate r^2 log r, the original method), 3 (r^3), "
         "4 (r^4 log r: penalizes third derivatives, so curvature, not only slope, carries across masked "
-        "areas; needs poly_degree >= 2).",
+        "areas), 5 (r^5: smoother still; a light dome's tail crosses a masked nebula closest to its "
+        "shape). 4 and 5 need poly_degree >= 2.",
         "Spline",
-        choices=(1, 2, 3, 4),
+        choices=(1, 2, 3, 4, 5),
     )
     poly_degree: int = _param(
         2,
@@ -214,8 +216,8 @@ class Parameters:
                 f"threshold_min ({self.threshold_min}) must be below "
                 f"threshold_max ({self.threshold_max})"
             )
-        if self.order == 4 and self.poly_degree < 2:
-            raise ParameterError("order 4 (r^4 log r) needs poly_degree 2 or 3; got poly_degree 1")
+        if self.order >= 4 and self.poly_degree < 2:
+            raise ParameterError(f"order {self.order} needs poly_degree 2 or 3; got poly_degree 1")
         terms = term_count(self.poly_degree)
         if self.points <= terms:
             raise ParameterError(

@@ -21,7 +21,7 @@ from .errors import InputImageError, MaskError, ParameterError
 from .fit import CancelCheck, FitData, ProgressCallback, noise_levels, optimize, robust_solve
 from .mask import MISSING_TOLERANCE, missing_to_nan, reduce_user_mask, threshold_mask
 from .memory import release_freed_memory
-from .objects import COARSE_POINTS, find_objects
+from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
 from .params import Parameters
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
 from .stretch import ChannelStretch, fit_stretch
@@ -290,20 +290,19 @@ def _grid_coordinates(prepared: Prepared) -> tuple[torch.Tensor, torch.Tensor]:
 def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) -> np.ndarray:
     """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`).
 
-    Detection fits with the final fit's smoothing: with the r^4 log r kernel a
-    smaller share found no more (60 nebula scenes: median absorbed 6 % at 0.3,
-    5 % at 1) and a stiffer thin plate took light domes for objects.
+    The refits use the final fit's layout, with at least the coarse fit's
+    point count (the detection kernel's quadratic part has 6 terms).
     """
     layouts = {
         coarse: torch.from_numpy(centers).to(device)
         for coarse, centers in ((True, _layout(prepared, params, COARSE_POINTS, "grid")),
-                                (False, _layout(prepared, params)))
+                                (False, _layout(prepared, params, max(params.points, COARSE_POINTS))))
     }
 
     def solve(excluded: np.ndarray | None, coarse: bool) -> SplineState:
         masked = prepared if excluded is None else _excluding(prepared, excluded)
         data = _subset(_fit_data(masked, device), _MAX_FIT_SAMPLES, params.seed)
-        return robust_solve(data, layouts[coarse], params.order, params.smoothing, params.poly_degree)
+        return robust_solve(data, layouts[coarse], *DETECTION_KERNEL)
 
     valid = (prepared.mask_ds.max(axis=0) > 0) & np.isfinite(prepared.fit_ds).all(axis=0)
     return find_objects(prepared.fit_ds, valid, prepared.fit_stretches, solve, _grid_coordinates(prepared))

@@ -37,10 +37,10 @@ _MIN_D2 = 1e-12
 
 
 def _kernel(d2: torch.Tensor, order: int, slope: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """phi(d2) (r, r^2 log r, r^3 or r^4 log r of the squared distance) and, if asked, d(phi)/d(d2).
+    """phi(d2) (r, r^2 log r, r^3, r^4 log r or r^5 of the squared distance) and, if asked, d(phi)/d(d2).
 
     Works in place on ``d2`` (which becomes phi): at most two ``(N, P)`` buffers
-    (three for r^4 log r with the slope).
+    (three for r^4 log r and r^5 with the slope).
     """
     d2 = d2.clamp_min_(_MIN_D2)
     if order == 1:
@@ -56,7 +56,11 @@ def _kernel(d2: torch.Tensor, order: int, slope: bool) -> tuple[torch.Tensor, to
         log = d2.log()
         slope_value = (log + 0.5).mul_(d2) if slope else None
         return d2.mul_(d2).mul_(log).mul_(0.5), slope_value
-    raise ValueError(f"order must be 1, 2, 3 or 4; got {order}")
+    if order == 5:
+        root = d2.sqrt()
+        slope_value = (root * d2).mul_(2.5) if slope else None
+        return d2.mul_(d2).mul_(root), slope_value
+    raise ValueError(f"order must be 1, 2, 3, 4 or 5; got {order}")
 
 
 def term_count(degree: int) -> int:
@@ -133,9 +137,9 @@ def bending_matrix(centers: torch.Tensor, order: int) -> torch.Tensor:
     """``(N, N)`` matrix B with ``w^T B w`` the spline's bending energy (up to a constant factor).
 
     Valid for weights with ``P^T w = 0`` (P: the polynomial part's terms at
-    the centers, degree 1 or more; 2 or more for r^4 log r), on which the
-    kernel matrix is definite: positive for r^2 log r and r^3, negative for
-    r and r^4 log r (hence the signs).
+    the centers, degree 1 or more; 2 or more for r^4 log r and r^5), on which
+    the kernel matrix is definite: positive for r^2 log r and r^3, negative
+    for r, r^4 log r and r^5 (hence the signs).
     Differentiable in ``centers`` (no in-place kernel).
     """
     d2 = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(-1).clamp_min(_MIN_D2)
@@ -147,7 +151,9 @@ def bending_matrix(centers: torch.Tensor, order: int) -> torch.Tensor:
         return d2 * d2.sqrt()
     if order == 4:
         return -0.5 * d2 * d2 * d2.log()
-    raise ValueError(f"order must be 1, 2, 3 or 4; got {order}")
+    if order == 5:
+        return -(d2 * d2 * d2.sqrt())
+    raise ValueError(f"order must be 1, 2, 3, 4 or 5; got {order}")
 
 
 def evaluate(
