@@ -139,3 +139,15 @@ def test_box_average_and_dilation_match_a_direct_window_loop():
             assert average[row, col] == pytest.approx(values[window][valid[window]].mean(), abs=1e-5)
             reach = (slice(max(row - 4, 0), row + 5), slice(max(col - 4, 0), col + 5))
             assert dilated[row, col] == flags[reach].any()
+
+
+def test_object_detection_uses_its_own_kernel_whatever_the_fit_options():
+    """Detection fits r^4 log r with its own smoothing and quadratic part: the same objects are found
+    for a thin plate with an affine part and only 5 points (fewer than the detection's 6 polynomial terms)."""
+    scene = make_scene(600, 400, gradient_kind="linear", nebula=True, seed=2)
+    default = extract_background(scene.image, Parameters())
+    thin_plate = extract_background(scene.image, Parameters(order=2, poly_degree=1, smoothing=1e-3))
+    few_points = extract_background(scene.image, Parameters(points=5, order=2, poly_degree=1))
+    assert default.report.objects > 0.3
+    assert thin_plate.report.objects == default.report.objects
+    assert few_points.report.objects > 0.3
