@@ -9,9 +9,10 @@ gradient, which shows as deficits too (a nebula only adds light). The core,
 grown by a margin proportional to its size (the faint wings hold much of the
 flux), is masked, the full spline is refitted without it (its bending energy
 keeps the surface from bulging across the hole), and the object is measured
-again against that fit, until it no longer changes. Excess whose core touches the frame's border is taken
-for gradient, not object (light domes and vignetting residue rise there),
-and objects never take more than two thirds of the frame.
+again against that fit, until it no longer changes. Excess whose core
+touches the frame's border is taken for gradient, not object (light domes
+and vignetting residue rise there), and objects never take more than two
+thirds of the frame.
 
 All maps are ``(h, w)`` arrays over the downscaled image.
 """
@@ -241,9 +242,9 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
     """Pixels to keep out of the background fit: large objects and their wings.
 
     ``data_ds`` is the downscaled image in the fit's domain, which
-    ``stretches`` maps linear values to. ``solve(excluded, coarse)`` fits the background without the ``excluded``
-    pixels (None: none), with the coarse spline or the full one; ``valid``
-    marks the pixels the fit may use at all.
+    ``stretches`` maps linear values to. ``solve(excluded, coarse)`` fits the
+    background without the ``excluded`` pixels (None: none), with the coarse
+    spline or the full one; ``valid`` marks the pixels the fit may use at all.
     """
     side = max(valid.shape)
     box = max(3, int(round(_BOX_SHARE * side)) | 1)

@@ -176,15 +176,17 @@ def prepare(
     for top in range(0, height, band):
         chunk = missing_to_nan(image[:, top : top + band])
         rows = slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor))
-        reduced = block_reduce(chunk, factor, params.downscale_func)  # of the linear values
-        if linear_ds is not None:
-            linear_ds[:, rows] = reduced
         if stretch_first:
+            if linear_ds is not None:
+                linear_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
             _stretch_channels(chunk, stretches)
+            stretched_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
+        else:  # one block median of the linear values serves both
             reduced = block_reduce(chunk, factor, params.downscale_func)
-        else:
+            if linear_ds is not None:
+                linear_ds[:, rows] = reduced
             _stretch_channels(reduced, stretches)
-        stretched_ds[:, rows] = reduced
+            stretched_ds[:, rows] = reduced
         if progress is not None:
             progress(min(1.0, (top + band) / height), "stretch and downscale")
 
