@@ -51,8 +51,8 @@ _MIN_SAMPLES = 16
 # The fits work on at most this many background samples. The final fit averages bins of pixels
 # (:func:`_fit_data`): a random 12k of the 94k pixels of a 3000x2000 frame left the fill of a large
 # masked nebula noisy (the benchmark's light dome took 10.6 % of its nebula, binned 7.9 %). Object
-# detection's many solves take a seeded random subset: binned, their robust loss kept more of the
-# nebulae's faint excess (47 of 60 1500x1000 nebula scenes within 8 % absorbed against 52).
+# detection's many solves take a seeded random subset: binned, they masked less of the nebulae
+# (47 of 60 1500x1000 nebula scenes within 8 % absorbed against 52).
 _MAX_FIT_SAMPLES = 12_000
 # A fit started from a similar image's control points runs 1/this of the epochs: measured on
 # 1500x1000 frames, 100 warm iterations matched 500 cold ones (0.447 % vs 0.44 % RMS).
