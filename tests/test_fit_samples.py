@@ -17,11 +17,14 @@ def _prepared(fit_ds: np.ndarray, mask_ds: np.ndarray, factor: int = 8) -> Prepa
     return Prepared((channels, height * factor, width * factor), factor, [], fit_ds, mask_ds, [], fit_ds)
 
 
-def _plane_with_a_hole(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _planes(cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.stack([0.1 + 2e-4 * cols - 1e-4 * rows, 0.3 - 1e-4 * cols + 3e-4 * rows])
+
+
+def _plane_with_a_hole(height: int, width: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
     """Two channels of tilted planes plus noise, a masked disk, half-weight rows and missing pixels."""
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
-    noise = np.random.default_rng(0).normal(0.0, 1e-3, (2, height, width))
-    fit_ds = np.stack([0.1 + 2e-4 * cols - 1e-4 * rows, 0.3 - 1e-4 * cols + 3e-4 * rows]) + noise
+    fit_ds = _planes(cols, rows) + np.random.default_rng(0).normal(0.0, noise, (2, height, width))
     mask_ds = np.ones((1, height, width))
     mask_ds[0, (rows - height / 2) ** 2 + (cols - width / 3) ** 2 < (height / 4) ** 2] = 0.0
     mask_ds[0, :7] = 0.5
@@ -32,29 +35,28 @@ def _plane_with_a_hole(height: int, width: int) -> tuple[np.ndarray, np.ndarray]
 
 def test_bins_keep_every_pixel_and_sit_at_their_centroids():
     height, width = 180, 250  # 45k pixels, 38k of them background: 2 x 2 bins
-    fit_ds, mask_ds = _plane_with_a_hole(height, width)
-    prepared = _prepared(fit_ds - _noise_of(fit_ds), mask_ds)  # noiseless plane: values are exact
+    prepared = _prepared(*_plane_with_a_hole(height, width, noise=0.0))
     data = _fit_data(prepared, CPU, binned=True)
     pixels = _fit_data(prepared, CPU)
     assert len(data.points) <= _MAX_FIT_SAMPLES < len(pixels.points)
     # The weights of the bins add up to those of the pixels (missing pixels weigh nothing).
-    assert abs(float(data.weights.sum()) * 4 - mask_ds.sum()) < 0.1
+    assert abs(float(data.weights.sum()) * 4 - prepared.mask_ds.sum()) < 0.1
     # A plane's weighted mean over a bin is its value at the weighted centroid.
     col, row = (data.points.double() * prepared.length / 8 - 0.5).T  # downscaled pixel indices
-    expected = torch.stack([0.1 + 2e-4 * col - 1e-4 * row, 0.3 - 1e-4 * col + 3e-4 * row])
-    assert torch.allclose(data.values.double(), expected, atol=1e-6)
-    # The noise stays the pixels', not the bins' (three times lower).
-    assert torch.equal(data.noise, pixels.noise)
+    assert np.allclose(data.values.numpy(), _planes(col.numpy(), row.numpy()), atol=1e-6)
 
 
-def _noise_of(fit_ds: np.ndarray) -> np.ndarray:
-    rows, cols = np.mgrid[0 : fit_ds.shape[1], 0 : fit_ds.shape[2]].astype(np.float64)
-    plane = np.stack([0.1 + 2e-4 * cols - 1e-4 * rows, 0.3 - 1e-4 * cols + 3e-4 * rows])
-    return (fit_ds - plane).astype(np.float32)
+def test_bins_keep_the_noise_of_the_pixels():
+    """The robust loss's scale stays the pixels' noise, not the bins' (half of it)."""
+    prepared = _prepared(*_plane_with_a_hole(180, 250, noise=1e-3))
+    binned, pixels = _fit_data(prepared, CPU, binned=True), _fit_data(prepared, CPU)
+    assert len(binned.points) < len(pixels.points)
+    assert torch.equal(binned.noise, pixels.noise)
+    assert np.allclose(binned.noise.numpy(), 1e-3, rtol=0.05)
 
 
 def test_few_pixels_are_used_as_they_are():
-    fit_ds, mask_ds = _plane_with_a_hole(90, 120)
+    fit_ds, mask_ds = _plane_with_a_hole(90, 120, noise=1e-3)
     data = _fit_data(_prepared(fit_ds, mask_ds), CPU, binned=True)
     assert len(data.points) == (mask_ds > 0).sum()
     assert np.isclose(float(data.noise[0, 0]), noise_levels(fit_ds, mask_ds)[0])
