@@ -272,17 +272,16 @@ def _binned(values: np.ndarray, weights: np.ndarray, x: np.ndarray, y: np.ndarra
     ``size**2``) and its weighted centroid (``x`` and ``y`` hold each pixel's coordinates).
 
     A bin with fewer background pixels weighs less: its mean is noisier.
+    ``weights`` are 0 wherever ``values`` are NaN, as :func:`prepare` leaves them.
     """
-    valid = np.isfinite(values)
-    trusted = np.where(valid, weights, 0.0)  # (C, h, w): no weight where a channel has no value
-    where = trusted.max(axis=0, keepdims=True)
+    total = _bin_sums(weights, size)
+    where = weights.max(axis=0, keepdims=True)
+    mass = _bin_sums(where, size)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = _bin_sums(trusted * np.nan_to_num(values), size) / _bin_sums(trusted, size)
-        mass = _bin_sums(where, size)[0]
+        means = _bin_sums(weights * np.nan_to_num(values), size) / total
         centroid_x = _bin_sums(where * x, size)[0] / mass
         centroid_y = _bin_sums(where * y, size)[0] / mass
-    bin_weights = _bin_sums(np.where(valid.all(axis=0), weights, 0.0), size) / size**2
-    return means.astype(np.float32), bin_weights.astype(np.float32), centroid_x, centroid_y
+    return means.astype(np.float32), (total / size**2).astype(np.float32), centroid_x, centroid_y
 
 
 def _layout(prepared: Prepared, params: Parameters, count: int | None = None, layout: str | None = None) -> np.ndarray:
