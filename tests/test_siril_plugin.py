@@ -113,9 +113,9 @@ def _small_image(siril, m94, tmp_path) -> np.ndarray:
         ("fine", ("--order", "6"), "bad option: argument --order"),
         ("fine", ("--bogus",), "bad option: unrecognized arguments: --bogus"),
         ("fine", ("--threshold-min", "0.999"), "MaskError"),
-        ("fine", ("--model", "small.fit"), "would overwrite the loaded image's file"),
+        ("fine", ("--model", "small.fit"), "small.fit: is an input of this run and would be overwritten"),
         ("fine", ("--mask", "missing_mask.fits"), "missing_mask.fits: no such file"),
-        ("fine", ("--model", "nowhere/m.fit"), "cannot write in"),
+        ("fine", ("--model", "nowhere/m.fit"), "nowhere does not exist"),
         ("out of memory", (), "out of memory"),
     ],
 )

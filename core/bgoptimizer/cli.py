@@ -1,49 +1,35 @@
 """Command-line tool: ``bgoptimizer INPUT... [OUTPUT_DIR] [options]`` and ``bgoptimizer demo``.
 
-Every option is generated from :mod:`bgoptimizer.params`.
+Every option is generated from :mod:`bgoptimizer.params`. Exit codes: 0 when
+every file succeeded, 1 when any failed (the others are still processed), 2
+for a bad option or a run refused before any work (outputs that collide,
+exist, or are inputs), 128 + the signal's number when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from astropy.io import fits
-
 from . import __version__
-from .errors import BgOptimizerError, OutputError
-from .io import (
-    ImageFile,
-    check_output_dir,
-    extension_for,
-    image_format,
-    read_image,
-    write_fits_bands,
-    write_image,
-    write_png,
-)
-from .io.fits_io import BandSink
+from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
+from .device import resolve_device
+from .errors import BgOptimizerError
+from .interrupts import Interrupted, interrupts_deferred, interrupts_raised
+from .io import OutputFiles
 from .params import Parameters, ParameterSpec, parameter_specs
-from .pipeline import BackgroundResult, extract_background, prepare, preview_image
 
 __all__ = [
     "main",
     "build_parser",
     "add_parameter_options",
     "parameters_from_args",
-    "history_line",
-    "process_file",
-    "output_paths",
+    "run_jobs",
     "TerminalProgress",
 ]
-
-_IMAGE_SUFFIXES = (".fit", ".fits", ".fts", ".xisf")
-# Name endings of the two outputs (before the extension).
-_OUTPUT_TAGS = ("_bgSubtracted", "_bgModel")
 
 
 class TerminalProgress:
@@ -135,101 +121,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+
 def _split_paths(paths: Sequence[str], output_dir: str | None) -> tuple[list[Path], Path | None]:
+    """Inputs and output folder: a last argument that is not an image, nor a folder of inputs, is the folder."""
     items = [Path(p) for p in paths]
-    if output_dir is None and len(items) > 1 and items[-1].suffix.lower() not in _IMAGE_SUFFIXES:
+    if output_dir is None and len(items) > 1 and items[-1].suffix.lower() not in IMAGE_SUFFIXES:
         last = items.pop()
-        if not (last.is_dir() and any(_images_in(last))):
-            return items, last
-        items.append(last)
+        try:
+            if last.is_dir() and find_inputs([last]):
+                items.append(last)
+                return items, None
+        except BgOptimizerError:  # no image in it but earlier outputs: still the output folder
+            pass
+        return items, last
     return items, Path(output_dir) if output_dir else None
 
 
-def _images_in(folder: Path) -> list[Path]:
-    """The folder's images, leaving out this tool's own outputs (a folder run again, or used
-    as the output folder of an earlier run, must not correct its corrected images)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES and not p.stem.endswith(_OUTPUT_TAGS))
+def _naming(path: Path, error: BaseException) -> str:
+    """The error's message, naming the file when the message does not already."""
+    message = str(error)
+    return message if str(path) in message else f"{path}: {message}"
 
 
-def _expand(items: list[Path]) -> list[Path]:
-    inputs: list[Path] = []
-    for item in items:
-        inputs.extend(_images_in(item) if item.is_dir() else [item])
-    return inputs
+def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress,
+             out: TextIO | None = None, err: TextIO | None = None) -> tuple[list[FileOutcome], list[Path]]:
+    """Process the jobs in turn: a failing file is reported and the others go on.
 
-
-def output_paths(source: Path, output_dir: Path, fmt: str | None) -> tuple[Path, Path]:
-    """``<name>_bgSubtracted.<ext>`` and ``<name>_bgModel.<ext>`` for an input file."""
-    fmt = fmt or image_format(source)
-    suffix = extension_for(fmt, source)
-    corrected, model = (output_dir / f"{source.stem}{tag}{suffix}" for tag in _OUTPUT_TAGS)
-    for path in (corrected, model):
-        if path.resolve() == source.resolve():
-            raise OutputError(f"{path}: would overwrite the input file")
-    return corrected, model
-
-
-def history_line(params: Parameters, what: str) -> str:
-    return f"bgoptimizer {__version__}: {what}; {params.summary()}"
-
-
-def _history_header(source: ImageFile, params: Parameters, what: str) -> fits.Header:
-    header = source.header.copy()
-    header.add_history(history_line(params, what))
-    return header
-
-
-def process_file(path: Path, output_dir: Path | None, params: Parameters, preview: bool,
-                 progress: TerminalProgress, out: TextIO | None = None) -> list[Path]:
-    """Run one file end to end; returns the paths written.
-
-    Outputs keep the input's metadata plus a HISTORY line. An uncompressed
-    FITS model is written to its file band by band while the image is
-    corrected in place, so the run holds one image, not two.
+    Returns what succeeded and which inputs failed. On `Interrupted` one line
+    says what was interrupted and what is complete (finished files stay),
+    then the exception passes on.
     """
-    out = out or sys.stdout
-    target_dir = check_output_dir(output_dir if output_dir is not None else path.parent)
-    if preview:
-        source = read_image(path)
-        shown = preview_image(prepare(source.data, params))
-        written = write_png(target_dir / f"{path.stem}_preview.png", shown)
-        print(f"{path}: preview written to {written}", file=out)
-        return [written]
-    corrected_path, model_path = output_paths(path, target_dir, params.format)
-    source = read_image(path)
-    model_header = _history_header(source, params, "background model")
-    start = time.perf_counter()
-    results: list[BackgroundResult] = []
-
-    def run(model_sink: BandSink | None = None) -> None:
-        results.append(extract_background(source.data, params, progress=progress, in_place=True,
-                                          model_sink=model_sink))
-
+    out, err = out or sys.stdout, err or sys.stderr
+    done: list[FileOutcome] = []
+    failed: list[Path] = []
+    job = jobs[0]
     try:
-        if image_format(model_path) == "fits" and not params.compress:
-            write_fits_bands(model_path, source.data.shape, model_header, run)
-        else:
-            run()
-    finally:
+        for index, job in enumerate(jobs, 1):
+            if len(jobs) > 1:
+                print(f"[{index}/{len(jobs)}] {job.source}", file=err)
+            try:
+                with OutputFiles() as files:  # a failure or a signal discards the job's files
+                    outcome = process_file(job, params, files, progress)
+                    with interrupts_deferred():  # committed and counted, or neither
+                        files.commit()
+                        done.append(outcome)
+            except BgOptimizerError as error:
+                progress.close()
+                print(f"bgoptimizer: error: {_naming(job.source, error)}", file=err)
+                failed.append(job.source)
+                continue
+            except MemoryError:
+                progress.close()
+                print(f"bgoptimizer: error: {job.source}: out of memory", file=err)
+                failed.append(job.source)
+                continue
+            progress.close()
+            print(outcome.summary(), file=out)
+            for warning in outcome.report.warnings if outcome.report else ():
+                print(f"bgoptimizer: warning: {job.source}: {warning}", file=err)
+    except Interrupted as stop:
         progress.close()
-    result = results[0]
-    start_write = time.perf_counter()
-    if result.background is not None:
-        write_image(model_path, result.background, model_header, source.properties, params.compress)
-    done = "subtracted" if params.mode == "subtract" else "divided"
-    write_image(corrected_path, result.corrected, _history_header(source, params, f"background {done}"),
-                source.properties, params.compress)
-    report = result.report
-    stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in report.seconds.items())
-    print(
-        f"{path}: done in {time.perf_counter() - start:.2f}s on {report.device} "
-        f"({stages}, write {time.perf_counter() - start_write:.2f}s); "
-        f"final loss {report.loss:.5f} after {report.iterations} iterations\n"
-        f"  -> {corrected_path}\n  -> {model_path}",
-        file=out,
-    )
-    return [corrected_path, model_path]
+        finished = bool(done) and done[-1].job is job
+        print(_interrupted(stop, None if finished else job, done, len(jobs)), file=err)
+        raise
+    return done, failed
+
+
+def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutcome], total: int) -> str:
+    """One line: the signal, the file whose outputs were abandoned, and what is complete."""
+    during = f" while processing {current.source}, none of whose outputs was written" if current else ""
+    complete = (f"{len(done)} of {total} input{'s' * (total != 1)} complete, their outputs kept"
+                if done else "no input complete")
+    return f"bgoptimizer: interrupted by {stop.name}{during}; {complete}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,30 +205,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         params = parameters_from_args(args)
+        resolve_device(params.device)
     except BgOptimizerError as error:
         parser.error(str(error))
     items, output_dir = _split_paths(args.paths, args.output_dir)
-    inputs = _expand(items)
-    if not inputs:
-        print("bgoptimizer: error: no input image given", file=sys.stderr)
+    try:  # every refusal before the first file is written
+        jobs = plan_run(find_inputs(items), output_dir, params, args.preview)
+    except BgOptimizerError as error:
+        print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
         return 2
-    failed: list[str] = []
-    progress = TerminalProgress()
-    for index, path in enumerate(inputs, 1):
-        if len(inputs) > 1:
-            print(f"[{index}/{len(inputs)}] {path}", file=sys.stderr)
-        try:
-            process_file(path, output_dir, params, args.preview, progress)
-        except BgOptimizerError as error:
-            progress.close()
-            print(f"bgoptimizer: error: {error}", file=sys.stderr)
-            failed.append(str(path))
-        except MemoryError:
-            progress.close()
-            print(f"bgoptimizer: error: {path}: out of memory", file=sys.stderr)
-            failed.append(str(path))
-    if failed and len(inputs) > 1:
-        print(f"bgoptimizer: {len(failed)} of {len(inputs)} files failed: {', '.join(failed)}", file=sys.stderr)
+    try:
+        with interrupts_raised():
+            _, failed = run_jobs(jobs, params, TerminalProgress())
+    except Interrupted as stop:
+        return stop.exit_code
+    if failed and len(jobs) > 1:
+        print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(map(str, failed))}",
+              file=sys.stderr)
     return 1 if failed else 0
 
 

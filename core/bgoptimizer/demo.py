@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.io import fits
 
-from .cli import TerminalProgress, process_file
+from .batch import plan_run
+from .cli import TerminalProgress, run_jobs
 from .io import check_output_dir, read_image, write_image, write_png
 from .params import Parameters
 from .stretch import fit_stretch
@@ -78,8 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = write_image(outdir / "demo_input.fits", scene.image, header)
     print(f"synthetic sky {args.width}x{args.height} RGB written to {source}")
 
-    written = process_file(source, outdir, Parameters(), preview=False, progress=TerminalProgress())
-    corrected, model = (read_image(path).data for path in written)
+    params = Parameters(overwrite=True)  # the demo's folder holds its own files: a rerun replaces them
+    done, _ = run_jobs(plan_run([source], outdir, params), params, TerminalProgress())
+    if not done:
+        return 1
+    corrected, model = (read_image(path).data for path in done[0].job.outputs)
     rms, worst = gradient_error(model, scene.background)
     gap = np.ones((3, scene.image.shape[1], 8), np.float32)
     side_by_side = np.concatenate([display_stretch(scene.image), gap, display_stretch(corrected)], axis=2)

@@ -30,6 +30,7 @@ def _param(
     high: float | None = None,
     choices: tuple[Any, ...] | None = None,
     siril: bool = True,
+    shapes_result: bool = True,
 ) -> Any:
     return field(
         default=default,
@@ -40,6 +41,7 @@ def _param(
             "high": high,
             "choices": choices,
             "siril": siril,
+            "shapes_result": shapes_result,
         },
     )
 
@@ -185,6 +187,7 @@ class Parameters:
         "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
         "Optimization",
         choices=("auto", "cpu", "cuda", "mps"),
+        shapes_result=False,
     )
     reconstruction: str = _param(
         "grid",
@@ -199,13 +202,21 @@ class Parameters:
         "Output",
         choices=("subtract", "divide"),
     )
-    compress: bool = _param(False, "Write compressed (lossless) output files.", "Output")
+    compress: bool = _param(False, "Write compressed (lossless) output files.", "Output", shapes_result=False)
     format: str | None = _param(
         None,
         "Output file format (default: the input's).",
         "Output",
         choices=(None, "fits", "xisf"),
         siril=False,
+        shapes_result=False,
+    )
+    overwrite: bool = _param(
+        False,
+        "Replace output files left by an earlier run; without it a run whose outputs exist is refused "
+        "before anything is done. Inputs are never overwritten.",
+        "Output",
+        shapes_result=False,
     )
 
     def __post_init__(self) -> None:
@@ -237,12 +248,7 @@ class Parameters:
 
     def summary(self) -> str:
         """Compact ``name=value`` list of the values that shape the result (for HISTORY)."""
-        skip = {"device", "compress", "format"}
-        return " ".join(
-            f"{spec.name}={getattr(self, spec.name)}"
-            for spec in parameter_specs()
-            if spec.name not in skip
-        )
+        return " ".join(f"{spec.name}={getattr(self, spec.name)}" for spec in parameter_specs() if spec.shapes_result)
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,8 @@ class ParameterSpec:
     low: float | None
     high: float | None
     choices: tuple[Any, ...] | None
-    siril: bool
+    siril: bool  # offered inside Siril
+    shapes_result: bool  # recorded in the HISTORY line (not where it runs or how files are written)
 
     @property
     def flag(self) -> str:
@@ -315,6 +322,7 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         high=f.metadata["high"],
         choices=f.metadata["choices"],
         siril=f.metadata["siril"],
+        shapes_result=f.metadata["shapes_result"],
     )
 
 

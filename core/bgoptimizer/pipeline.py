@@ -44,10 +44,16 @@ __all__ = [
 # Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels
 # (the 0.99 quantile of 500k samples is off by ~1e-4 in rank: nothing next to the noise).
 _STAT_SAMPLES = 500_000
+# Image data in any unit stays far below this; random bytes read as floats do not, and overflow the stretch.
+_LARGEST_PIXEL = 1e20
 # Full-resolution bands hold about this many pixels per channel.
 _BAND_PIXELS = 500_000
 # Fewer background samples than this cannot constrain a spline.
 _MIN_SAMPLES = 16
+# Below this many background samples per control point, or with objects covering more than this
+# share of the frame, the model is poorly constrained: the report warns (and says what to do).
+_SCARCE_SAMPLES_PER_POINT = 8
+_MOST_OF_THE_FRAME = 0.5
 # The fits work on at most this many background samples. The final fit averages bins of pixels
 # (:func:`_fit_data`): a random 12k of the 94k pixels of a 3000x2000 frame left the fill of a large
 # masked nebula noisy (the benchmark's light dome took 10.6 % of its nebula, binned 7.9 %). Object
@@ -94,6 +100,7 @@ class FitReport:
     device: str
     objects: float = 0.0  # share of the downscaled frame kept out of the fit as objects
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
     def summary(self) -> str:
         stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
@@ -158,14 +165,14 @@ def prepare(
     image = as_planar(image)
     channels, height, width = image.shape
     factor = params.downscale
-    if height < factor or width < factor:
-        raise ParameterError(
-            f"downscale: the image ({width}x{height}) is smaller than one {factor}x{factor} block"
-        )
+    _require_downscaled_size(height, width, factor)
     step = _sample_step(height, width)
     sample = missing_to_nan(image[:, ::step, ::step])
     if not np.isfinite(sample).any():
         raise InputImageError("the image has no valid pixel (all zero or NaN)")
+    peak = float(np.nanmax(np.abs(sample)))
+    if peak > _LARGEST_PIXEL:
+        raise InputImageError(f"pixel values reach {peak:.3g}: not image data (a damaged file?)")
     stretches = fit_stretch(sample, params.quantile, params.stretch_target)
     del sample
 
@@ -203,6 +210,7 @@ def prepare(
         mask_ds = mask_ds * reduce_user_mask(
             np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, source
         )
+    _require_background(stretched_ds, mask_ds, params, params.mask or ("the mask" if mask is not None else None))
     if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
         for channel, stretch in zip(linear_ds, stretches):
@@ -213,6 +221,40 @@ def prepare(
         with np.errstate(invalid="ignore"):
             mask_ds = mask_ds * (stretched_ds < 1.0).all(axis=0, keepdims=True)
     return Prepared(image.shape, factor, stretches, stretched_ds, mask_ds, fit_stretches, fit_ds)
+
+
+def _require_downscaled_size(height: int, width: int, factor: int) -> None:
+    """Refuse a downscale that leaves fewer pixels than a fit needs, naming one that would do."""
+    if reduced_size(height, factor) * reduced_size(width, factor) >= _MIN_SAMPLES:
+        return
+    fitting = [f for f in range(factor - 1, 0, -1) if reduced_size(height, f) * reduced_size(width, f) >= _MIN_SAMPLES]
+    advice = f"use a downscale of at most {fitting[0]}" if fitting else f"the image has fewer than {_MIN_SAMPLES} pixels"
+    raise ParameterError(
+        f"downscale {factor}: the image ({width}x{height}) shrinks to {reduced_size(width, factor)}x"
+        f"{reduced_size(height, factor)} pixels, fewer than the {_MIN_SAMPLES} a fit needs; {advice}"
+    )
+
+
+def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: Parameters,
+                        mask_name: str | None) -> None:
+    """Refuse when too few downscaled pixels are background, saying what excluded the others."""
+    usable = mask_ds.max(axis=0) > 0
+    count = int(usable.sum())
+    if count >= _MIN_SAMPLES:
+        return
+    missing = ~np.isfinite(stretched_ds).all(axis=0)
+    inside = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)[0] > 0
+    causes = {
+        "missing (0 or NaN)": int(missing.sum()),
+        f"outside threshold_min..threshold_max ({params.threshold_min:g}..{params.threshold_max:g})":
+            int((~missing & ~inside).sum()),
+        f"excluded by {mask_name}": int((~missing & inside & ~usable).sum()),
+    }
+    reasons = ", ".join(f"{number} {cause}" for cause, number in causes.items() if number)
+    raise MaskError(
+        f"only {count} of {usable.size} downscaled pixels are background ({reasons}); "
+        f"a fit needs {_MIN_SAMPLES}: widen the thresholds or the mask"
+    )
 
 
 def preview_image(prepared: Prepared) -> np.ndarray:
@@ -235,11 +277,8 @@ def _fit_data(prepared: Prepared, device: torch.device, binned: bool = False) ->
     usable = weights.max(axis=0) > 0
     count = int(usable.sum())
     if count < _MIN_SAMPLES:
-        total = usable.size
-        raise MaskError(
-            f"the mask leaves {count} of {total} downscaled pixels as background; "
-            "widen threshold_min/threshold_max or the mask"
-        )
+        raise MaskError(f"only {count} of {usable.size} downscaled pixels are left as background; "
+                        f"a fit needs {_MIN_SAMPLES}")
     values = prepared.fit_ds
     noise = noise_levels(values, weights)[:, None]
     columns, lines = (axis.numpy().astype(np.float64) for axis in _grid_coordinates(prepared))
@@ -388,15 +427,34 @@ def fit_background(
         progress=progress,
         cancel=cancel,
     )
+    samples = int((prepared.mask_ds.max(axis=0) > 0).sum())
     report = FitReport(
         loss=outcome.loss,
         iterations=outcome.iterations,
         stopped_early=outcome.stopped_early,
-        samples=int((prepared.mask_ds.max(axis=0) > 0).sum()),
+        samples=samples,
         device=describe_device(device),
         objects=objects,
+        warnings=_trust_warnings(objects, samples, params),
     )
     return outcome.state, report
+
+
+def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[str]:
+    """What makes a model untrustworthy though it was fitted: too little background to see."""
+    warnings = []
+    if objects > _MOST_OF_THE_FRAME:
+        warnings.append(
+            f"objects cover {objects:.0%} of the frame, so the model rests on little background and may "
+            "take in part of them; give a --mask of the background or a wider field (or, if nothing that "
+            "large is in the frame, use --no-protect-objects)"
+        )
+    if samples < _SCARCE_SAMPLES_PER_POINT * params.points:
+        warnings.append(
+            f"only {samples} background samples for {params.points} control points: too few to trust the "
+            "model; use a smaller --downscale, fewer --points, or a larger image"
+        )
+    return warnings
 
 
 def _subset(data: FitData, count: int, seed: int) -> FitData:
@@ -503,8 +561,9 @@ def _correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], m
     itself) receives the result instead of a new array. A first pass writes
     the raw difference or ratio (NaN where pixels are missing), measures its
     range and samples the model; a second, in place, restores each channel's
-    level, shifts/rescales when the range demands it and zeroes the missing
-    pixels. With ``out=image``, a failure leaves ``image`` partly corrected.
+    level, shifts/rescales when the range demands it (a shift only when the
+    input had no negative value) and zeroes the missing pixels. With
+    ``out=image``, a failure leaves ``image`` partly corrected.
     """
     channels, height, width = image.shape
     step = _sample_step(height, width)
@@ -513,6 +572,7 @@ def _correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], m
     corrected = np.empty_like(image, dtype=np.float32) if out is None else out
     pixels, result = tensor_view(image), tensor_view(corrected)
     lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
+    input_low = np.inf
     missing = False
     for top, model in model_bands:
         bottom = top + model.shape[1]
@@ -524,6 +584,7 @@ def _correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], m
                 raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~_valid(image[channel, top:bottom]))
+            input_low = min(input_low, float(source.nan_to_num(nan=np.inf).min()))
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
             measured = target
             if bool(invalid.any()):
@@ -546,7 +607,9 @@ def _correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], m
             offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
     lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
     ceiling = max(1.0, float(np.nanmax(sample)))
-    shift = -float(lowest.min()) if lowest.min() < 0 else 0.0
+    # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
+    # survey frames) keep their level as it is, negative sky included.
+    shift = -float(lowest.min()) if lowest.min() < 0 <= input_low else 0.0
     top_value = float(highest.max()) + shift
     scale = ceiling / top_value if top_value > ceiling else 1.0
     band = _band_rows(width, 1)

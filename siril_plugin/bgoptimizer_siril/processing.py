@@ -13,17 +13,17 @@ from bgoptimizer import (
     BgOptimizerError,
     Cancelled,
     FitReport,
-    OutputError,
     ParameterError,
     Parameters,
     extract_background,
 )
+from bgoptimizer.batch import check_new_files
 from bgoptimizer.fit import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
 from .siril_image import default_model_path, read_loaded_image, save_model, to_siril
 
-__all__ = ["UNDO_NAME", "Outcome", "SirilProgress", "process_loaded_image", "describe_failure"]
+__all__ = ["UNDO_NAME", "Outcome", "SirilProgress", "process_loaded_image", "log_warnings", "describe_failure"]
 
 UNDO_NAME = "Background Optimizer"
 
@@ -39,6 +39,7 @@ class Outcome:
         parts = [
             f"done in {self.seconds:.1f} s on {self.report.device}",
             f"final loss {self.report.loss:.5f} after {self.report.iterations} iterations",
+            f"{self.report.objects:.0%} of the frame masked as objects",
         ]
         if self.replaced:
             parts.append("loaded image replaced by the corrected image")
@@ -89,8 +90,8 @@ def process_loaded_image(
     with siril.image_lock():
         image = read_loaded_image(siril)
         model_path = _model_path(siril, output, image.name) if output.save_model or output.show_model else None
-        if model_path is not None and image.path is not None and model_path.resolve() == image.path.resolve():
-            raise OutputError(f"{model_path}: the background model would overwrite the loaded image's file")
+        if model_path is not None:  # before the fit: a bad path must not cost the user a run
+            check_new_files([model_path], [image.path] if image.path is not None else [], params.overwrite)
         result = extract_background(image.data, params, progress=progress, cancel=cancel, in_place=True)
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)
@@ -100,7 +101,14 @@ def process_loaded_image(
             siril.set_image_pixeldata(to_siril(result.corrected, image.mono_2d))
     if output.show_model:
         siril.cmd("load", str(model_path))  # a command: never inside the lock
+    log_warnings(siril, result.report)
     return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
+
+
+def log_warnings(siril, report: FitReport, name: str = "") -> None:
+    """Why a model that was fitted may not be trusted, in Siril's warning colour (not red: it succeeded)."""
+    for warning in report.warnings:
+        siril.log(f"{UNDO_NAME}: warning: {name}{warning}", s.LogColor.SALMON)
 
 
 def describe_failure(error: BaseException) -> str:

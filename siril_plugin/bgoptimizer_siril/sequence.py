@@ -15,11 +15,12 @@ from pathlib import Path
 import sirilpy as s
 
 from bgoptimizer import Cancelled, InputImageError, Parameters, extract_background
+from bgoptimizer.batch import check_new_files
 from bgoptimizer.fit import CancelCheck, ProgressCallback
 from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
-from .processing import UNDO_NAME, describe_failure
+from .processing import UNDO_NAME, describe_failure, log_warnings
 from .siril_image import default_model_path, header_from_text, save_model, to_core, to_siril
 
 __all__ = ["SequenceOutcome", "process_sequence"]
@@ -87,6 +88,9 @@ def process_sequence(
     outcome = SequenceOutcome(seq.seqname, seq.number)
     included = [index for index in range(seq.number) if seq.imgparam[index].incl]
     outcome.skipped = [index for index in range(seq.number) if not seq.imgparam[index].incl]
+    if output.save_model:  # before the first frame: the same rule as the command line's
+        frames = [Path(siril.get_seq_frame_filename(index)) for index in included]
+        check_new_files([default_model_path(siril, frame.stem) for frame in frames], frames, params.overwrite)
     previous: SplineState | None = None
     for position, index in enumerate(included):
         if cancel is not None and cancel():
@@ -120,6 +124,7 @@ def process_sequence(
         previous = result.state
         outcome.processed.append(index)
         siril.log(f"{UNDO_NAME}: {name}: {result.report.summary()}")
+        log_warnings(siril, result.report, f"{name}: ")
     if outcome.processed:
         new_name = output.prefix + seq.seqname
         if siril.create_new_seq(new_name):

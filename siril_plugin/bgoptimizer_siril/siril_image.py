@@ -14,7 +14,7 @@ import numpy as np
 from astropy.io import fits
 
 from bgoptimizer import InputImageError, Parameters
-from bgoptimizer.cli import history_line
+from bgoptimizer.batch import history_line
 from bgoptimizer.io import write_image
 from bgoptimizer.io.image_file import to_unit_range
 from bgoptimizer.pipeline import as_planar

@@ -9,7 +9,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import FileFormatError
-from .atomic import atomic_write, check_output_dir
+from .atomic import OutputFiles, atomic_write, check_output_dir
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import ImageFile
 from .png import write_png
@@ -24,6 +24,7 @@ __all__ = [
     "image_format",
     "extension_for",
     "atomic_write",
+    "OutputFiles",
     "check_output_dir",
 ]
 
@@ -60,10 +61,12 @@ def write_image(
     header: fits.Header | None = None,
     properties: dict[str, Any] | None = None,
     compress: bool = False,
+    files: OutputFiles | None = None,
 ) -> Path:
-    """Write ``(C, H, W)`` float32 data in the format the extension names, atomically."""
+    """Write ``(C, H, W)`` float32 data in the format the extension names, atomically
+    (with ``files``: when it commits, together with its other files)."""
     path = Path(path)
     header = header if header is not None else fits.Header()
     if image_format(path) == "fits":
-        return write_fits(path, data, header, compress)
-    return write_xisf(path, data, header, properties, compress)
+        return write_fits(path, data, header, compress, files)
+    return write_xisf(path, data, header, properties, compress, files)

@@ -11,7 +11,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from ..errors import FileFormatError
-from .atomic import atomic_write
+from .atomic import OutputFiles, atomic_write
 from .image_file import ImageFile, to_unit_range
 
 __all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
@@ -60,8 +60,9 @@ def _clean_header(header: fits.Header) -> fits.Header:
     return cleaned
 
 
-def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool = False) -> Path:
-    """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically.
+def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool = False,
+               files: OutputFiles | None = None) -> Path:
+    """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically (with ``files``: at its commit).
 
     Compression is lossless GZIP of the float bits (no quantization).
     """
@@ -74,17 +75,19 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
         hdus = fits.HDUList([fits.PrimaryHDU(pixels, header=header)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
-        return atomic_write(path, lambda temporary: hdus.writeto(temporary, overwrite=True, output_verify="silentfix"))
+        return atomic_write(path, lambda temporary: hdus.writeto(temporary, overwrite=True, output_verify="silentfix"),
+                            files)
 
 
 def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
-                     fill: Callable[[BandSink], object]) -> Path:
+                     fill: Callable[[BandSink], object], files: OutputFiles | None = None) -> Path:
     """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically.
 
     ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
     file, so the image is never held whole: a background model can be written
     while it is being computed and used. The file is the one :func:`write_fits`
-    writes (uncompressed); it appears only once ``fill`` has returned.
+    writes (uncompressed); it appears only once ``fill`` has returned (with
+    ``files``: at its commit).
     """
     channels, height, width = shape
     with warnings.catch_warnings():
@@ -109,4 +112,4 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
             fill(sink)
             stream.truncate(-(-(len(head) + channels * height * width * 4) // 2880) * 2880)
 
-    return atomic_write(path, write)
+    return atomic_write(path, write, files)

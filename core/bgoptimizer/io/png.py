@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
+from .atomic import OutputFiles, atomic_write
 
 __all__ = ["write_png", "to_display"]
 
@@ -24,8 +24,9 @@ def to_display(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((clipped * 255.0 + 0.5).astype(np.uint8)[:, ::-1].transpose(1, 2, 0))
 
 
-def write_png(path: str | Path, image: np.ndarray) -> Path:
-    """Write a ``(C, H, W)`` image with values in [0, 1] (C = 1 or 3) as an 8-bit PNG."""
+def write_png(path: str | Path, image: np.ndarray, files: OutputFiles | None = None) -> Path:
+    """Write a ``(C, H, W)`` image with values in [0, 1] (C = 1 or 3) as an 8-bit PNG, atomically
+    (with ``files``: at its commit)."""
     pixels = to_display(image)
     height, width, channels = pixels.shape
     color_type = {1: 0, 3: 2}[channels]
@@ -37,4 +38,4 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
         + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
         + _chunk(b"IEND", b"")
     )
-    return atomic_write(path, lambda temporary: temporary.write_bytes(data))
+    return atomic_write(path, lambda temporary: temporary.write_bytes(data), files)

@@ -14,7 +14,7 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..errors import FileFormatError
-from .atomic import atomic_write
+from .atomic import OutputFiles, atomic_write
 from .image_file import ImageFile, to_unit_range
 from .xisf_reader import read_xisf_image
 
@@ -74,9 +74,10 @@ def read_xisf(path: Path) -> ImageFile:
 
 def write_xisf(
     path: Path, data: np.ndarray, header: fits.Header, properties: dict[str, Any] | None = None,
-    compress: bool = False,
+    compress: bool = False, files: OutputFiles | None = None,
 ) -> Path:
-    """Write ``(C, H, W)`` float32 data as XISF (lz4hc with byte shuffling when compressed)."""
+    """Write ``(C, H, W)`` float32 data as XISF (lz4hc with byte shuffling when compressed), atomically
+    (with ``files``: at its commit)."""
     import xisf
 
     samples = np.ascontiguousarray(np.moveaxis(data[:, ::-1], 0, -1), dtype=np.float32)
@@ -87,4 +88,4 @@ def write_xisf(
         xisf.XISF.write(str(temporary), samples, creator_app=f"bgoptimizer {__version__}",
                         image_metadata=metadata, codec=codec, shuffle=compress)
 
-    return atomic_write(path, write)
+    return atomic_write(path, write, files)

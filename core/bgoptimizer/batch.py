@@ -1,0 +1,248 @@
+"""Files in, files out: the inputs of a run, the outputs each gives, and one file processed end to end.
+
+Everything that can refuse a run is checked by :func:`plan_run` before the
+first file is written: two inputs that would give the same output, an output
+that is an input (or the mask), outputs left by an earlier run (replaced only
+with ``overwrite``), an output folder that cannot be written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from astropy.io import fits
+
+from ._version import __version__
+from .cfa import extract_cfa_background
+from .errors import FileFormatError, OutputError
+from .fit import ProgressCallback
+from .io import (
+    ImageFile,
+    OutputFiles,
+    check_output_dir,
+    extension_for,
+    image_format,
+    read_image,
+    write_fits_bands,
+    write_image,
+    write_png,
+)
+from .io.atomic import TEMPORARY_PREFIX
+from .io.fits_io import BandSink
+from .params import Parameters
+from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MODEL_TAG",
+    "corrected_tag",
+    "is_own_output",
+    "find_inputs",
+    "Job",
+    "plan_run",
+    "check_new_files",
+    "history_line",
+    "is_cfa",
+    "FileOutcome",
+    "process_file",
+]
+
+IMAGE_SUFFIXES = (".fit", ".fits", ".fts", ".xisf")
+MODEL_TAG = "_bgModel"
+PREVIEW_TAG = "_preview"
+_CORRECTED_TAGS = {"subtract": "_bgSubtracted", "divide": "_bgDivided"}
+_OWN_TAGS = (*_CORRECTED_TAGS.values(), MODEL_TAG)
+
+
+def corrected_tag(mode: str) -> str:
+    """The corrected image's name ending: ``_bgSubtracted`` or ``_bgDivided``."""
+    return _CORRECTED_TAGS[mode]
+
+
+def is_own_output(path: Path) -> bool:
+    """An output or temporary file of this tool, judged by its name."""
+    return path.name.startswith(TEMPORARY_PREFIX) or path.stem.endswith(_OWN_TAGS)
+
+
+def _images_in(folder: Path) -> list[Path]:
+    """The folder's images, leaving out this tool's own outputs (a folder run again, or used
+    as the output folder of an earlier run, must not correct its corrected images)."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not is_own_output(p))
+
+
+def find_inputs(items: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to their images; a folder without one is an error naming it."""
+    inputs: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            found = _images_in(item)
+            if not found:
+                raise FileFormatError(f"{item}: no FITS or XISF image in this folder "
+                                      "(earlier *_bgSubtracted/_bgDivided/_bgModel outputs are left out)")
+            inputs.extend(found)
+        else:
+            inputs.append(item)
+    return inputs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and the files it gives: corrected image and model, or a preview PNG."""
+
+    source: Path
+    outputs: tuple[Path, ...]
+
+
+def _outputs(source: Path, folder: Path, params: Parameters, preview: bool) -> tuple[Path, ...]:
+    if preview:
+        return (folder / f"{source.stem}{PREVIEW_TAG}.png",)
+    suffix = extension_for(params.format or image_format(source), source)
+    return tuple(folder / f"{source.stem}{tag}{suffix}" for tag in (corrected_tag(params.mode), MODEL_TAG))
+
+
+def _identity(path: Path) -> tuple[int, int] | Path:
+    """What makes two names one file: the inode where the file exists (links, case-folding file
+    systems), else the absolute path."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return path.resolve()
+    return status.st_dev, status.st_ino
+
+
+def _listed(paths: Sequence[Path], limit: int = 3) -> str:
+    shown = ", ".join(str(p) for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: bool) -> None:
+    """Refuse outputs whose folder cannot take them, outputs that are inputs (always), and outputs
+    that exist (unless ``overwrite``)."""
+    read = {_identity(path): path for path in inputs}
+    for output in outputs:
+        if not output.parent.is_dir():
+            raise OutputError(f"{output}: the folder {output.parent} does not exist")
+        if not os.access(output.parent, os.W_OK | os.X_OK):
+            raise OutputError(f"{output}: the folder {output.parent} is not writable")
+        if _identity(output) in read:
+            same = read[_identity(output)]
+            alias = "" if same == output else f" (as {same})"
+            raise OutputError(f"{output}: is an input of this run{alias} and would be overwritten; "
+                              "inputs are never overwritten: choose another output folder or name")
+    existing = [path for path in outputs if path.exists()]
+    if existing and not overwrite:
+        raise OutputError(f"{_listed(existing)}: already exist{'s' * (len(existing) == 1)} "
+                          "(from an earlier run?); use --overwrite to replace, or another output folder")
+
+
+def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters,
+             preview: bool = False) -> list[Job]:
+    """The jobs of a run, once every output has been checked; nothing is written but missing folders.
+
+    Preview PNGs are throwaway views for tuning and are replaced without
+    ``overwrite``; they, too, never replace an input.
+    """
+    folders: dict[Path, Path] = {}
+    jobs: list[Job] = []
+    made_by: dict[tuple[int, int] | Path, Path] = {}
+    for source in inputs:
+        folder = output_dir if output_dir is not None else source.parent
+        if folder not in folders:
+            folders[folder] = check_output_dir(folder)
+        outputs = _outputs(source, folders[folder], params, preview)
+        for output in outputs:
+            other = made_by.setdefault(_identity(output), source)
+            if other != source:
+                raise OutputError(
+                    f"{other} and {source} would both be written to {output}; give the files distinct "
+                    "names or process them into separate output folders"
+                )
+        jobs.append(Job(source, outputs))
+    protected = [*inputs, *([Path(params.mask)] if params.mask else [])]
+    outputs = [output for job in jobs for output in job.outputs]
+    check_new_files(outputs, protected, overwrite=params.overwrite or preview)
+    return jobs
+
+
+def history_line(params: Parameters, what: str) -> str:
+    return f"bgoptimizer {__version__}: {what}; {params.summary()}"
+
+
+def _history_header(source: ImageFile, params: Parameters, what: str) -> fits.Header:
+    header = source.header.copy()
+    header.add_history(history_line(params, what))
+    return header
+
+
+def is_cfa(source: ImageFile) -> bool:
+    """A raw mono frame whose header names a Bayer pattern (undebayered)."""
+    return source.data.shape[0] == 1 and bool(str(source.header.get("BAYERPAT", "")).strip())
+
+
+@dataclass
+class FileOutcome:
+    """What one job did: its files, and for a fit the report and times."""
+
+    job: Job
+    report: FitReport | None = None  # None for a preview
+    seconds: float = 0.0
+    write_seconds: float = 0.0
+    bayer_pattern: str | None = None  # a raw CFA frame's pattern, modelled phase by phase
+
+    def summary(self) -> str:
+        """The lines a front end prints on success."""
+        if self.report is None:
+            return f"{self.job.source}: preview written to {self.job.outputs[0]}"
+        report = self.report
+        stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in report.seconds.items())
+        cfa = f"; raw {self.bayer_pattern} frame, each CFA phase modelled on its own" if self.bayer_pattern else ""
+        files = "".join(f"\n  -> {path}" for path in self.job.outputs)
+        return (f"{self.job.source}: done in {self.seconds:.2f}s on {report.device} "
+                f"({stages}, write {self.write_seconds:.2f}s); final loss {report.loss:.5f} after "
+                f"{report.iterations} iterations; {report.objects:.0%} of the frame masked as objects{cfa}{files}")
+
+
+def process_file(job: Job, params: Parameters, files: OutputFiles,
+                 progress: ProgressCallback | None = None) -> FileOutcome:
+    """Run one job end to end, its files written into ``files`` (they appear when it commits).
+
+    Outputs keep the input's metadata plus a HISTORY line. An uncompressed
+    FITS model is written to its file band by band while the image is
+    corrected in place, so the run holds one image, not two. A raw CFA frame
+    is modelled phase by phase (:mod:`.cfa`).
+    """
+    source = read_image(job.source)
+    if len(job.outputs) == 1:
+        write_png(job.outputs[0], preview_image(prepare(source.data, params)), files)
+        return FileOutcome(job)
+    corrected_path, model_path = job.outputs
+    model_header = _history_header(source, params, "background model")
+    pattern = str(source.header["BAYERPAT"]).strip() if is_cfa(source) else None
+    start = time.perf_counter()
+    results: list[BackgroundResult] = []
+
+    def run(model_sink: BandSink | None = None) -> None:
+        if pattern:
+            results.append(extract_cfa_background(source.data, params, progress=progress, in_place=True))
+        else:
+            results.append(extract_background(source.data, params, progress=progress, in_place=True,
+                                              model_sink=model_sink))
+
+    if image_format(model_path) == "fits" and not params.compress and not pattern:
+        write_fits_bands(model_path, source.data.shape, model_header, run, files)
+    else:
+        run()
+    result = results[0]
+    start_write = time.perf_counter()
+    if result.background is not None:
+        write_image(model_path, result.background, model_header, source.properties, params.compress, files)
+    done = "subtracted" if params.mode == "subtract" else "divided"
+    write_image(corrected_path, result.corrected, _history_header(source, params, f"background {done}"),
+                source.properties, params.compress, files)
+    end = time.perf_counter()
+    return FileOutcome(job, result.report, end - start, end - start_write, pattern)

@@ -1,0 +1,71 @@
+"""Raw colour-filter-array (Bayer) frames: one background model per CFA phase.
+
+A raw frame interleaves four photosites (e.g. GRBG) whose levels differ by
+the filters' transmission; one model fitted to the mosaic would leave that
+pattern in it. Each phase (the pixels at one position of the 2x2 cell) is a
+mono image of its own, fitted and corrected separately, and the results are
+put back in place, so the corrected frame stays a raw frame to debayer later.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fit import CancelCheck, ProgressCallback
+from .params import Parameters
+from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
+
+__all__ = ["CFA_PHASES", "extract_cfa_background"]
+
+# (row, column) offsets of the four phases within the 2x2 cell.
+CFA_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def _combined(reports: list[FitReport]) -> FitReport:
+    seconds: dict[str, float] = {}
+    for report in reports:
+        for stage, value in report.seconds.items():
+            seconds[stage] = seconds.get(stage, 0.0) + value
+    warnings = list(dict.fromkeys(warning for report in reports for warning in report.warnings))
+    return FitReport(
+        loss=max(report.loss for report in reports),
+        iterations=sum(report.iterations for report in reports),
+        stopped_early=all(report.stopped_early for report in reports),
+        samples=sum(report.samples for report in reports),
+        device=reports[0].device,
+        objects=max(report.objects for report in reports),
+        seconds=seconds,
+        warnings=warnings,
+    )
+
+
+def extract_cfa_background(
+    mosaic: np.ndarray,
+    params: Parameters | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    in_place: bool = False,
+) -> BackgroundResult:
+    """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
+
+    Returns the corrected mosaic and the model as ``(1, H, W)`` float32; the
+    report combines the four fits (worst loss and object share, summed
+    iterations, samples and times) and ``state`` is the first phase's spline.
+    """
+    image = as_planar(mosaic, "CFA frame")
+    if image.shape[0] != 1:
+        raise ValueError(f"a CFA frame has one channel; got {image.shape[0]}")
+    corrected = image if in_place else image.copy()
+    background = np.empty_like(image)
+    results: list[BackgroundResult] = []
+    for number, (row, column) in enumerate(CFA_PHASES):
+        phase_progress = None
+        if progress is not None:
+            def phase_progress(fraction: float, message: str, number: int = number) -> None:
+                progress((number + fraction) / len(CFA_PHASES), f"CFA phase {number + 1}/4: {message}")
+        phase = np.ascontiguousarray(image[:, row::2, column::2])
+        result = extract_background(phase, params, progress=phase_progress, cancel=cancel, in_place=True)
+        corrected[:, row::2, column::2] = result.corrected
+        background[:, row::2, column::2] = result.background
+        results.append(result)
+    return BackgroundResult(background, corrected, _combined([r.report for r in results]), results[0].state)
