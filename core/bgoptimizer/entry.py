@@ -12,6 +12,7 @@ as usual.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,10 @@ def collector_paused() -> Iterator[None]:
 
 
 def main() -> int:
-    with collector_paused():
-        from .cli import main as cli_main
+    try:
+        with collector_paused():
+            from .cli import main as cli_main
+    except KeyboardInterrupt:  # Ctrl-C while starting: one line, not the import's traceback
+        print("bgoptimizer: interrupted by SIGINT while starting; nothing was written", file=sys.stderr)
+        return 130
     return cli_main()

@@ -17,6 +17,8 @@ __all__ = ["OutputFiles", "atomic_write", "check_output_dir", "TEMPORARY_PREFIX"
 
 # Temporary files are hidden (leading dot) and end in ".part"; folder scans leave them out.
 TEMPORARY_PREFIX = "."
+# A write that fails with less than this left on its disk failed for want of space.
+_NEARLY_FULL = 1 << 20
 
 
 def check_output_dir(directory: str | Path) -> Path:
@@ -42,14 +44,29 @@ def _size(count: float) -> str:
     return f"{count:.0f} bytes" if power == 0 else f"{count:.1f} {units[power]}"
 
 
-def write_failure(target: Path, error: OSError) -> OutputError:
+def _disk_full(folder: Path, error: OSError) -> bool:
+    """ENOSPC/EDQUOT anywhere in the chain, or (astropy and numpy report a short write without an
+    error number) next to no space left at the moment of failure."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if getattr(cause, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    try:
+        return shutil.disk_usage(folder).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
+def _write_failure(target: Path, error: OSError, full: bool) -> OutputError:
     """One line naming the file and the cause; for a full disk, the space left there."""
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    if full:
         try:
             free = f"{_size(shutil.disk_usage(target.parent).free)} free"
         except OSError:
             free = "free space unknown"
-        return OutputError(f"{target}: the disk is full ({free} in {target.parent}); nothing was written")
+        return OutputError(f"{target}: the disk is full ({free} in {target.parent} without this run's files); "
+                           "nothing was written")
     return OutputError(f"{target}: cannot write it ({error.strerror or error})")
 
 
@@ -73,14 +90,16 @@ class OutputFiles:
             descriptor, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{target.name}.", suffix=".part",
                                                 dir=target.parent)
         except OSError as error:
-            raise write_failure(target, error) from None
+            raise _write_failure(target, error, _disk_full(target.parent, error)) from None
         os.close(descriptor)
         temporary = Path(name)
         self._pending.append((temporary, target))
         try:
             write(temporary)
         except OSError as error:
-            raise write_failure(target, error) from None
+            full = _disk_full(target.parent, error)
+            self.discard()  # the set is abandoned: free its space before measuring what is left
+            raise _write_failure(target, error, full) from None
         return target
 
     def commit(self) -> list[Path]:
@@ -96,8 +115,9 @@ class OutputFiles:
                 for target in done:  # the pair is incomplete: take back what was renamed
                     target.unlink(missing_ok=True)
                 failed = self._pending[len(done)][1]
+                full = _disk_full(failed.parent, error)
                 self.discard()
-                raise write_failure(failed, error) from None
+                raise _write_failure(failed, error, full) from None
             self._pending.clear()
         return done
 
