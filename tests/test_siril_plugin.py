@@ -204,3 +204,33 @@ def test_manifest_agrees_with_pyproject_and_entry_script():
     # Siril lists every .py of a script folder: only the entry script may be there.
     assert [p.name for p in PLUGIN_DIR.glob("*.py")] == [ENTRY_SCRIPT.name]
 
+
+
+def test_a_model_from_an_earlier_run_is_replaced_only_with_overwrite(siril, sirilpy, m94, monkeypatch, tmp_path):
+    before = _small_image(siril, m94, tmp_path)
+    model_path = tmp_path / "small_bgModel.fit"
+    model_path.write_bytes(b"the user's earlier model")
+
+    run_script(monkeypatch, "--epochs", "20")  # refused before the fit: nothing changes
+
+    (line,) = siril.lines(sirilpy.LogColor.RED)
+    assert f"{model_path}: already exists" in line and "use --overwrite" in line
+    assert model_path.read_bytes() == b"the user's earlier model"
+    assert siril.pixels_set == 0
+    np.testing.assert_array_equal(siril.image, before)
+
+    run_script(monkeypatch, "--epochs", "20", "--overwrite")
+
+    assert len(siril.lines(sirilpy.LogColor.RED)) == 1  # the first run's line only
+    assert fits.getdata(model_path).shape == before.shape and siril.pixels_set == 1
+
+
+def test_scarce_background_is_a_warning_not_a_failure(siril, sirilpy, m94, monkeypatch, tmp_path):
+    load_into(siril, tmp_path / "tiny.fit", np.ascontiguousarray(m94[:, :100, :120]))
+
+    run_script(monkeypatch, "--epochs", "20")
+
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    (warning,) = siril.lines(sirilpy.LogColor.SALMON)
+    assert "background samples for 64 control points: too few to trust the model" in warning
+    assert [line for line in siril.lines(sirilpy.LogColor.GREEN) if "of the frame masked as objects" in line]
