@@ -192,17 +192,17 @@ def _small_disk_available() -> bool:
 @pytest.mark.skipif(not _small_disk_available(), reason="needs unshare and a tmpfs mount (user namespaces)")
 @pytest.mark.parametrize("options", [(), ("--compress",), ("--format", "xisf")])
 def test_a_full_disk_leaves_neither_file_and_says_so_once(tmp_path, options):
-    """A real 2 MB file system: room for one of the two 1.44 MB files, not for the pair."""
+    """A real 1.6 MB file system: room for the model (1.44 MB, compressed 0.8), not for the pair."""
     image = _sky(tmp_path / "img.fits")
     disk = tmp_path / "disk"
     disk.mkdir()
-    command = (f"mount -t tmpfs -o size=2000k none {disk} && {sys.executable} -m bgoptimizer {image} {disk} "
+    command = (f"mount -t tmpfs -o size=1600k none {disk} && {sys.executable} -m bgoptimizer {image} {disk} "
                f"--epochs 20 {' '.join(options)}; echo rc=$?; ls -a {disk}")
     run = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True)
     assert "rc=1" in run.stdout, run.stdout + run.stderr
     assert run.stdout.split("rc=1")[1].split() == [".", ".."]  # no model alone, no temporary file
     (line,) = run.stderr.strip().splitlines()
-    assert re.fullmatch(rf"bgoptimizer: error: {image}: {disk}/img_bg\w+\.\w+: the disk is full \(2\.0 MB free "
+    assert re.fullmatch(rf"bgoptimizer: error: {image}: {disk}/img_bg\w+\.\w+: the disk is full \(1\.6 MB free "
                         rf"in {disk} without this run's files\); nothing was written", line), line
 
 

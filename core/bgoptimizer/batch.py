@@ -21,20 +21,21 @@ from .cfa import extract_cfa_background
 from .errors import FileFormatError, OutputError
 from .fit import ProgressCallback
 from .io import (
+    BandSink,
     ImageFile,
     OutputFiles,
     check_output_dir,
     extension_for,
     image_format,
     read_image,
-    write_fits_bands,
     write_image,
+    write_image_bands,
     write_png,
 )
 from .io.atomic import TEMPORARY_PREFIX
-from .io.fits_io import BandSink
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
+from .progress import scaled
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -56,6 +57,8 @@ MODEL_TAG = "_bgModel"
 PREVIEW_TAG = "_preview"
 _CORRECTED_TAGS = {"subtract": "_bgSubtracted", "divide": "_bgDivided"}
 _OWN_TAGS = (*_CORRECTED_TAGS.values(), MODEL_TAG)
+# Share of a file's progress bar given to the fit; the rest shows the corrected image's write.
+_FIT_SHARE = 0.95
 
 
 def corrected_tag(mode: str) -> str:
@@ -225,24 +228,30 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
     pattern = str(source.header["BAYERPAT"]).strip() if is_cfa(source) else None
     start = time.perf_counter()
     results: list[BackgroundResult] = []
+    fitting = scaled(progress, 0.0, _FIT_SHARE)
 
     def run(model_sink: BandSink | None = None) -> None:
         if pattern:
-            results.append(extract_cfa_background(source.data, params, progress=progress, in_place=True))
+            results.append(extract_cfa_background(source.data, params, progress=fitting, in_place=True))
         else:
-            results.append(extract_background(source.data, params, progress=progress, in_place=True,
+            results.append(extract_background(source.data, params, progress=fitting, in_place=True,
                                               model_sink=model_sink))
 
-    if image_format(model_path) == "fits" and not params.compress and not pattern:
-        write_fits_bands(model_path, source.data.shape, model_header, run, files)
-    else:
+    if pattern:  # four fits, each of a quarter of the frame: the model is assembled whole
         run()
+    else:  # the model goes to its file band by band as it is computed
+        write_image_bands(model_path, source.data.shape, run, model_header, source.properties, params.compress,
+                          files)
     result = results[0]
     start_write = time.perf_counter()
+    if progress is not None:
+        progress(_FIT_SHARE, f"write {corrected_path.name}")
     if result.background is not None:
         write_image(model_path, result.background, model_header, source.properties, params.compress, files)
     done = "subtracted" if params.mode == "subtract" else "divided"
     write_image(corrected_path, result.corrected, _history_header(source, params, f"background {done}"),
                 source.properties, params.compress, files)
+    if progress is not None:
+        progress(1.0, "written")
     end = time.perf_counter()
     return FileOutcome(job, result.report, end - start, end - start_write, pattern)

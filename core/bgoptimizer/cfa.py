@@ -14,6 +14,7 @@ import numpy as np
 from .fit import CancelCheck, ProgressCallback
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
+from .progress import scaled
 
 __all__ = ["CFA_PHASES", "extract_cfa_background"]
 
@@ -59,10 +60,8 @@ def extract_cfa_background(
     background = np.empty_like(image)
     results: list[BackgroundResult] = []
     for number, (row, column) in enumerate(CFA_PHASES):
-        phase_progress = None
-        if progress is not None:
-            def phase_progress(fraction: float, message: str, number: int = number) -> None:
-                progress((number + fraction) / len(CFA_PHASES), f"CFA phase {number + 1}/4: {message}")
+        phase_progress = scaled(progress, number / len(CFA_PHASES), (number + 1) / len(CFA_PHASES),
+                                f"CFA phase {number + 1}/4: ")
         phase = np.ascontiguousarray(image[:, row::2, column::2])
         result = extract_background(phase, params, progress=phase_progress, cancel=cancel, in_place=True)
         corrected[:, row::2, column::2] = result.corrected

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .errors import Cancelled
+from .progress import ProgressCallback
 from .spline import SplineState, bending_matrix, polynomial_terms, radial_basis, term_count
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "optimize",
 ]
 
-ProgressCallback = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
 
 # Scale of the per-pixel log loss: residuals well below it count linearly, above it logarithmically.

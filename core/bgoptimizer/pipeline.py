@@ -23,6 +23,7 @@ from .mask import MISSING_TOLERANCE, missing_to_nan, reduce_user_mask, threshold
 from .memory import release_freed_memory
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
 from .params import Parameters
+from .progress import scaled
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
 from .stretch import ChannelStretch, fit_stretch
 from .tensors import tensor_view
@@ -137,10 +138,7 @@ def as_planar(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def _stage(progress: ProgressCallback | None, stage: str) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    start, end = _STAGES[stage]
-    return lambda fraction, message: progress(start + (end - start) * fraction, message)
+    return scaled(progress, *_STAGES[stage])
 
 
 def _sample_step(height: int, width: int) -> int:

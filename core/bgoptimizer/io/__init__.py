@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,18 @@ from astropy.io import fits
 
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write, check_output_dir
-from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
+from .fits_io import FITS_EXTENSIONS, BandSink, read_fits, write_fits, write_fits_bands
 from .image_file import ImageFile
 from .png import write_png
-from .xisf_io import read_xisf, write_xisf
+from .xisf_io import read_xisf, write_xisf, write_xisf_bands
 
 __all__ = [
     "ImageFile",
     "read_image",
     "write_image",
     "write_fits_bands",
+    "write_image_bands",
+    "BandSink",
     "write_png",
     "image_format",
     "extension_for",
@@ -70,3 +73,21 @@ def write_image(
     if image_format(path) == "fits":
         return write_fits(path, data, header, compress, files)
     return write_xisf(path, data, header, properties, compress, files)
+
+
+def write_image_bands(
+    path: str | Path,
+    shape: tuple[int, int, int],
+    fill: Callable[[BandSink], object],
+    header: fits.Header | None = None,
+    properties: dict[str, Any] | None = None,
+    compress: bool = False,
+    files: OutputFiles | None = None,
+) -> Path:
+    """Write the ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows (top to
+    bottom), in the format the extension names, atomically; held whole only for compressed XISF."""
+    path = Path(path)
+    header = header if header is not None else fits.Header()
+    if image_format(path) == "fits":
+        return write_fits_bands(path, shape, header, fill, files, compress)
+    return write_xisf_bands(path, shape, header, properties, fill, files, compress)

@@ -12,6 +12,7 @@ from astropy.utils.exceptions import AstropyWarning
 
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
+from .fits_tiles import TiledGzipWriter
 from .image_file import ImageFile, to_unit_range
 
 __all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
@@ -19,6 +20,8 @@ __all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
 BandSink = Callable[[int, np.ndarray], None]
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
+# Bands of an image in memory handed to the band writer: about this many pixels per channel.
+_WRITE_BAND_PIXELS = 1 << 20
 
 # Structure and scaling keywords are rewritten by astropy for the float32 output.
 _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE",
@@ -64,31 +67,19 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
                files: OutputFiles | None = None) -> Path:
     """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically (with ``files``: at its commit).
 
-    Compression is lossless GZIP of the float bits (no quantization).
+    Compression is lossless GZIP of the float bits (no quantization), see :mod:`.fits_tiles`.
     """
-    pixels = np.ascontiguousarray(data[0] if data.shape[0] == 1 else data, dtype=np.float32)
-    header = _clean_header(header)
-    if compress:
-        image = fits.CompImageHDU(pixels, header=header, compression_type="GZIP_2", quantize_level=0.0)
-        hdus = fits.HDUList([fits.PrimaryHDU(), image])
-    else:
-        hdus = fits.HDUList([fits.PrimaryHDU(pixels, header=header)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AstropyWarning)
-        return atomic_write(path, lambda temporary: hdus.writeto(temporary, overwrite=True, output_verify="silentfix"),
-                            files)
+    band = max(1, _WRITE_BAND_PIXELS // max(1, data.shape[2]))
+
+    def fill(sink: BandSink) -> None:
+        for top in range(0, data.shape[1], band):
+            sink(top, data[:, top : top + band])
+
+    return write_fits_bands(path, data.shape, header, fill, files, compress)
 
 
-def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
-                     fill: Callable[[BandSink], object], files: OutputFiles | None = None) -> Path:
-    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically.
-
-    ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
-    file, so the image is never held whole: a background model can be written
-    while it is being computed and used. The file is the one :func:`write_fits`
-    writes (uncompressed); it appears only once ``fill`` has returned (with
-    ``files``: at its commit).
-    """
+def _image_header(header: fits.Header, shape: tuple[int, int, int]) -> fits.Header:
+    """The primary header of a float32 image of ``shape`` with ``header``'s keywords."""
     channels, height, width = shape
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
@@ -98,10 +89,31 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
         full = hdu.header.copy()
     for axis, size in enumerate((width, height, channels)[: full["NAXIS"]], 1):
         full[f"NAXIS{axis}"] = size
-    head = full.tostring().encode("ascii")
+    return full
+
+
+def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
+                     fill: Callable[[BandSink], object], files: OutputFiles | None = None,
+                     compress: bool = False) -> Path:
+    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically.
+
+    ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
+    file, so the image is never held whole: a background model can be written
+    while it is being computed and used. Uncompressed, bands may come in any
+    order; compressed (:mod:`.fits_tiles`), top to bottom. The file appears
+    only once ``fill`` has returned (with ``files``: at its commit).
+    """
+    channels, height, width = shape
+    image_header = _image_header(header, shape)
 
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:
+            if compress:
+                tiles = TiledGzipWriter(stream, shape, image_header)
+                fill(tiles.add)
+                tiles.finish()
+                return
+            head = image_header.tostring().encode("ascii")
             stream.write(head)
 
             def sink(top: int, rows: np.ndarray) -> None:

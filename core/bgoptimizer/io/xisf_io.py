@@ -1,4 +1,10 @@
-"""XISF at the planar float32 edge: our reader (:mod:`.xisf_reader`), the ``xisf`` package's writer.
+"""XISF at the planar float32 edge: our reader (:mod:`.xisf_reader`) and writer.
+
+The writer replaces the ``xisf`` package's, which held 4.4-4.9x the image and
+compressed with lz4hc at 27 MB/s: uncompressed output is written band by band,
+compressed output is one zstd stream of the byte-shuffled samples (about
+1 GB/s, 69 % of the size on the M94 stack against lz4hc's 76 %; zstd needs
+PixInsight 1.8.9 or newer).
 
 XISF stores rows top-down while FITS (and Siril) store them bottom-up: rows
 are flipped here so the rest of the code sees FITS order.
@@ -6,19 +12,35 @@ are flipped here so the rest of the code sees FITS order.
 
 from __future__ import annotations
 
+import os
+import struct
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+import zstandard
 from astropy.io import fits
 
 from .._version import __version__
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
+from .fits_io import BandSink
 from .image_file import ImageFile, to_unit_range
-from .xisf_reader import read_xisf_image
+from .xisf_reader import SIGNATURE, read_xisf_image
 
-__all__ = ["read_xisf", "write_xisf"]
+__all__ = ["read_xisf", "write_xisf", "write_xisf_bands"]
+
+# Room left in the header for the final data-block size and position (a few digits more at most).
+_HEADER_SLACK = 256
+# The data block starts at a multiple of this (PixInsight aligns to pages too).
+_ALIGNMENT = 4096
+# Samples shuffled and compressed per step: about this many pixels.
+_SHUFFLE_BAND_PIXELS = 1 << 20
+_ZSTD_LEVEL = 3
+_ZSTD_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _keyword_value(text: str) -> Any:
@@ -47,21 +69,6 @@ def _header_from_keywords(keywords: list[tuple[str, str, str]]) -> fits.Header:
     return header
 
 
-def _keywords_from_header(header: fits.Header) -> dict[str, list[dict[str, str]]]:
-    keywords: dict[str, list[dict[str, str]]] = {}
-    for card in header.cards:
-        if card.keyword in ("HISTORY", "COMMENT"):
-            entry = {"value": "", "comment": str(card.value)}
-        elif isinstance(card.value, str):
-            entry = {"value": f"'{card.value}'", "comment": card.comment}
-        elif isinstance(card.value, bool):
-            entry = {"value": "T" if card.value else "F", "comment": card.comment}
-        else:
-            entry = {"value": str(card.value), "comment": card.comment}
-        keywords.setdefault(card.keyword, []).append(entry)
-    return keywords
-
-
 def read_xisf(path: Path) -> ImageFile:
     """The first image of a XISF file as ``(C, H, W)`` float32 in FITS row order."""
     image = read_xisf_image(path)
@@ -72,20 +79,147 @@ def read_xisf(path: Path) -> ImageFile:
     return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, image.properties, "xisf", path)
 
 
+def _keyword_elements(header: fits.Header) -> list[str]:
+    """``FITSKeyword`` elements, values written as FITS writes them (strings quoted)."""
+    elements = []
+    for card in header.cards:
+        if card.keyword in ("HISTORY", "COMMENT"):
+            value, comment = "", str(card.value)
+        elif isinstance(card.value, bool):
+            value, comment = "T" if card.value else "F", card.comment
+        elif isinstance(card.value, str):
+            value, comment = "'" + card.value.replace("'", "''") + "'", card.comment
+        else:
+            value, comment = str(card.value), card.comment
+        elements.append(f'<FITSKeyword name={quoteattr(card.keyword)} value={quoteattr(value)} '
+                        f'comment={quoteattr(comment)}/>')
+    return elements
+
+
+def _property_elements(properties: dict[str, Any]) -> list[str]:
+    """The scalar ``Property`` elements the reader kept (strings as text, others as a value attribute)."""
+    elements = []
+    for prop in properties.values():
+        identity, kind, value = quoteattr(str(prop["id"])), quoteattr(str(prop["type"])), str(prop["value"])
+        if prop["type"] == "String":
+            elements.append(f"<Property id={identity} type={kind}>{escape(value)}</Property>")
+        else:
+            elements.append(f"<Property id={identity} type={kind} value={quoteattr(value)}/>")
+    return elements
+
+
+def _xml_header(shape: tuple[int, int, int], location: tuple[int, int], compression: str | None,
+                header: fits.Header, properties: dict[str, Any]) -> bytes:
+    channels, height, width = shape
+    attributes = (f'geometry="{width}:{height}:{channels}" sampleFormat="Float32" bounds="0:1" '
+                  f'colorSpace="{"Gray" if channels == 1 else "RGB"}" location="attachment:{location[0]}:{location[1]}"')
+    if compression:
+        attributes += f' compression="{compression}"'
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<xisf version="1.0" xmlns="http://www.pixinsight.com/xisf" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://www.pixinsight.com/xisf http://pixinsight.com/xisf/xisf-1.0.xsd">',
+        f"<Image {attributes}>",
+        *_property_elements(properties),
+        *_keyword_elements(header),
+        "</Image>",
+        "<Metadata>",
+        f'<Property id="XISF:CreationTime" type="TimePoint" value="{created}"/>',
+        f'<Property id="XISF:CreatorApplication" type="String">bgoptimizer {__version__}</Property>',
+        "</Metadata>",
+        "</xisf>",
+    ]
+    return "\n".join(lines).encode("utf-8")
+
+
+class _XisfLayout:
+    """Signature, XML header and one attached data block; the header is rewritten at the end with the
+    block's final size, padded (XML allows trailing white space) to the length reserved for it."""
+
+    def __init__(self, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any],
+                 compression: str | None) -> None:
+        self.shape, self.header, self.properties, self.compression = shape, header, properties, compression
+        draft = _xml_header(shape, (0, 0), compression, header, properties)
+        self.reserved = len(draft) + _HEADER_SLACK
+        self.position = -(-(16 + self.reserved) // _ALIGNMENT) * _ALIGNMENT
+
+    def head(self, size: int) -> bytes:
+        xml = _xml_header(self.shape, (self.position, size), self.compression, self.header, self.properties)
+        if len(xml) > self.reserved:
+            raise ValueError("XISF header outgrew its reserved space")
+        xml += b" " * (self.reserved - len(xml))
+        return SIGNATURE + struct.pack("<II", self.reserved, 0) + xml + bytes(self.position - 16 - self.reserved)
+
+
+def write_xisf_bands(
+    path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
+    fill: Callable[[BandSink], object], files: OutputFiles | None = None, compress: bool = False,
+) -> Path:
+    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of FITS rows, as XISF.
+
+    Uncompressed, each band goes straight to its place in the file (rows
+    flipped to XISF's top-down order), so the image is never held whole.
+    Compressed (zstd, byte-shuffled), the bands are gathered first: shuffling
+    takes byte k of every sample before byte k + 1 of any. The file appears
+    once complete (with ``files``: at its commit).
+    """
+    channels, height, width = shape
+    layout = _XisfLayout(shape, header, dict(properties or {}),
+                         f"zstd+sh:{channels * height * width * 4}:4" if compress else None)
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "r+b") as stream:
+            if compress:
+                image = np.empty(shape, np.float32)
+
+                def gather(top: int, rows: np.ndarray) -> None:
+                    image[:, top : top + rows.shape[1]] = rows
+
+                fill(gather)
+                stream.seek(layout.position)
+                size = _write_shuffled_zstd(stream, image)
+            else:
+                def sink(top: int, rows: np.ndarray) -> None:
+                    for channel in range(channels):
+                        stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * 4)
+                        stream.write(np.ascontiguousarray(rows[channel, ::-1], dtype="<f4").tobytes())
+
+                fill(sink)
+                size = channels * height * width * 4
+                stream.truncate(layout.position + size)
+            stream.seek(0)
+            stream.write(layout.head(size))
+
+    return atomic_write(path, write, files)
+
+
+def _write_shuffled_zstd(stream: BinaryIO, image: np.ndarray) -> int:
+    """Write the byte-shuffled little-endian samples (XISF planar order) as one zstd frame; its size."""
+    channels, height, width = image.shape
+    band = max(1, _SHUFFLE_BAND_PIXELS // width)
+    start = stream.tell()
+    compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, threads=_ZSTD_THREADS)
+    with compressor.stream_writer(stream, size=image.size * 4, closefd=False) as packed:
+        for byte in range(4):
+            for channel in range(channels):
+                for top in range(height, 0, -band):  # XISF rows top-down: FITS rows from the last
+                    rows = image[channel, max(0, top - band) : top][::-1]
+                    packed.write(np.ascontiguousarray(rows, "<f4").view(np.uint8)[..., byte::4].tobytes())
+    return stream.tell() - start
+
+
 def write_xisf(
     path: Path, data: np.ndarray, header: fits.Header, properties: dict[str, Any] | None = None,
     compress: bool = False, files: OutputFiles | None = None,
 ) -> Path:
-    """Write ``(C, H, W)`` float32 data as XISF (lz4hc with byte shuffling when compressed), atomically
+    """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
     (with ``files``: at its commit)."""
-    import xisf
+    band = max(1, _SHUFFLE_BAND_PIXELS // max(1, data.shape[2]))
 
-    samples = np.ascontiguousarray(np.moveaxis(data[:, ::-1], 0, -1), dtype=np.float32)
-    metadata = {"FITSKeywords": _keywords_from_header(header), "XISFProperties": dict(properties or {})}
-    codec = "lz4hc" if compress else None
+    def fill(sink: BandSink) -> None:
+        for top in range(0, data.shape[1], band):
+            sink(top, data[:, top : top + band])
 
-    def write(temporary: Path) -> None:
-        xisf.XISF.write(str(temporary), samples, creator_app=f"bgoptimizer {__version__}",
-                        image_metadata=metadata, codec=codec, shuffle=compress)
-
-    return atomic_write(path, write, files)
+    return write_xisf_bands(path, data.shape, header, properties, fill, files, compress)

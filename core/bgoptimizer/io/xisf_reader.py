@@ -5,7 +5,7 @@ writes small and compressed images that way) and never verifies checksums, so
 reading is done here: monolithic files with attachment, inline or embedded
 blocks (base64 or hex), zlib / lz4 / lz4hc / zstd compression with or without
 byte shuffling, sha1 / sha256 / sha512 checksums, planar or normal pixel storage.
-Writing stays with the ``xisf`` package.
+Writing is :mod:`.xisf_io`'s.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import numpy as np
 
 from ..errors import FileFormatError
 
-__all__ = ["XisfImage", "read_xisf_image"]
+__all__ = ["SIGNATURE", "XisfImage", "read_xisf_image"]
 
-_SIGNATURE = b"XISF0100"
+SIGNATURE = b"XISF0100"
 _NAMESPACE = "{http://www.pixinsight.com/xisf}"
 _SAMPLE_TYPES = {
     "UInt8": np.uint8,
@@ -166,7 +166,7 @@ def read_xisf_image(path: str | Path) -> XisfImage:
         content = Path(path).read_bytes()
     except OSError as error:
         raise FileFormatError(f"{source}: cannot read ({error.strerror})") from None
-    if content[:8] != _SIGNATURE:
+    if content[:8] != SIGNATURE:
         raise FileFormatError(f"{source}: not an XISF file (bad signature)")
     if len(content) < 16:
         raise FileFormatError(f"{source}: truncated XISF file")
