@@ -96,3 +96,61 @@ def test_fits_bands_failing_midway_leave_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="cancelled"):
         write_fits_bands(tmp_path / "model.fits", (1, 4, 4), fits.Header(), fill)
     assert list(tmp_path.iterdir()) == []
+
+
+def _fitsverify(path) -> str:
+    """fitsverify's verdict; CI installs it, elsewhere the check is skipped when it is missing."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("fitsverify") is None:
+        if os.environ.get("CI"):
+            pytest.fail("fitsverify is not installed (.ci/run installs it)")
+        pytest.skip("fitsverify is not installed")
+    return subprocess.run(["fitsverify", "-q", str(path)], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("shape", [(1, 37, 53), (3, 50, 20), (3, 16, 9)])
+def test_compressed_fits_reads_back_bit_exact_and_verifies(tmp_path, monkeypatch, shape, wide):
+    import bgoptimizer.io.fits_tiles as tiles
+
+    if wide:  # 64-bit descriptors, which images above 2 GB get
+        monkeypatch.setattr(tiles, "_WIDE_BYTES", 0)
+    data = np.random.default_rng(1).random(shape, dtype=np.float32)
+    data[0, 3, 4] = np.nan
+    header = fits.Header()
+    header["OBJECT"] = ("M94", "target")
+    header["ZENITH"] = 12.5  # a user keyword that only looks like the convention's
+    header.add_history("stacked")
+    path = write_image(tmp_path / "c.fits", data, header, compress=True)
+    table = fits.getheader(path, 1, disable_image_compression=True)
+    assert (table["ZCMPTYPE"], table["ZQUANTIZ"], table["ZTILE2"]) == ("GZIP_2", "NONE", min(16, shape[1]))
+    assert table["TFORM1"].startswith("1QB" if wide else "1PB")
+    with fits.open(path) as hdus:
+        np.testing.assert_array_equal(hdus[1].data, data[0] if shape[0] == 1 else data)
+        assert hdus[1].header["OBJECT"] == "M94" and hdus[1].header["ZENITH"] == 12.5
+        assert "stacked" in str(hdus[1].header["HISTORY"])
+    assert _fitsverify(path) == f"verification OK: {path}"
+
+
+def test_compressed_fits_bands_must_come_in_order(tmp_path):
+    def fill(sink):
+        sink(10, np.zeros((1, 10, 4), np.float32))
+
+    with pytest.raises(ValueError, match="top to bottom: row 10 after 0"):
+        write_fits_bands(tmp_path / "model.fits", (1, 20, 4), fits.Header(), fill, compress=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("options", [(), ("--compress",)])
+def test_every_fits_the_cli_writes_passes_fitsverify(tmp_path, options):
+    from bgoptimizer.cli import main
+
+    for source in (M94, RAW_U16):
+        assert main([str(source), str(tmp_path), "--epochs", "20", *options]) == 0
+    written = sorted(tmp_path.glob("*_bg*.fit"))
+    assert len(written) == 4
+    for path in written:
+        assert _fitsverify(path) == f"verification OK: {path}"

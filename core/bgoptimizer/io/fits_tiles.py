@@ -27,6 +27,9 @@ __all__ = ["TiledGzipWriter"]
 _TILE_ROWS = 16
 _LEVEL = 1
 _BLOCK = 2880
+# 'P' descriptors (32-bit) address a heap of up to 2 GiB; images above this many bytes get 'Q' (64-bit),
+# with room for deflate's growth of incompressible data.
+_WIDE_BYTES = (1 << 31) - (1 << 27)
 # Image keywords not copied into the table's header: its structure, or the convention's own.
 _NOT_COPIED = re.compile(
     r"SIMPLE|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|XTENSION|EXTNAME|TFIELDS|THEAP|T(TYPE|FORM|DIM)\d+"
@@ -60,8 +63,7 @@ class TiledGzipWriter:
         self.channels, self.height, self.width = shape
         self.keywords = [card for card in image_header.cards if not _NOT_COPIED.fullmatch(card.keyword)]
         self.tiles_per_channel = -(-self.height // _TILE_ROWS)
-        # 'P' descriptors address a heap of up to 2 GiB; beyond (deflate may grow random data a little), 'Q'.
-        self.wide = self.channels * self.height * self.width * 4 > (1 << 31) - (1 << 27)
+        self.wide = self.channels * self.height * self.width * 4 > _WIDE_BYTES
         self.descriptors = np.zeros((self.channels * self.tiles_per_channel, 2), np.int64)
         self.header_size = len(self._headers(0, 0))
         self.heap_start = self.header_size + self.descriptors.size * (8 if self.wide else 4)
