@@ -307,3 +307,10 @@ def test_divide_mode_names_its_output_divided(tmp_path):
     assert _files(tmp_path) == ["flat.fits", "flat_bgDivided.fits", "flat_bgModel.fits"]
     assert main([str(tmp_path), "--overwrite", "--epochs", "20"]) == 0  # outputs of either mode are not inputs
     assert "flat_bgSubtracted.fits" in _files(tmp_path)
+
+
+def test_a_file_given_twice_is_processed_once(tmp_path, capsys):
+    image = _sky(tmp_path / "img.fits")
+    assert main([str(image), str(tmp_path / "." / "img.fits"), "--epochs", "20"]) == 0
+    assert capsys.readouterr().out.count("done in") == 1
+    assert _files(tmp_path) == ["img.fits", "img_bgModel.fits", "img_bgSubtracted.fits"]

@@ -147,13 +147,18 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
              preview: bool = False) -> list[Job]:
     """The jobs of a run, once every output has been checked; nothing is written but missing folders.
 
-    Preview PNGs are throwaway views for tuning and are replaced without
-    ``overwrite``; they, too, never replace an input.
+    A file given twice (under any name) is processed once. Preview PNGs are
+    throwaway views for tuning and are replaced without ``overwrite``; they,
+    too, never replace an input.
     """
     folders: dict[Path, Path] = {}
     jobs: list[Job] = []
     made_by: dict[tuple[int, int] | Path, Path] = {}
+    seen: set[tuple[int, int] | Path] = set()
     for source in inputs:
+        if _identity(source) in seen:  # each file once, under whichever name came first
+            continue
+        seen.add(_identity(source))
         folder = output_dir if output_dir is not None else source.parent
         if folder not in folders:
             folders[folder] = check_output_dir(folder)
