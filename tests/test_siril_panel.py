@@ -91,7 +91,7 @@ def _alive(root) -> bool:
     return True
 
 
-def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display):
+def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display, monkeypatch):
     from PIL import ImageGrab
 
     root = panel.root
@@ -135,11 +135,23 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     ImageGrab.grab(xdisplay=display).save(tmp_path / "panel.png")
     assert (tmp_path / "panel.png").stat().st_size > 10_000
 
-    # Cancel a long fit: the image stays as it was.
+    # Run again: the model of the first run is in the way; declining runs nothing.
+    import bgoptimizer_siril.panel as panel_module
+
     before = siril.image.copy()
+    questions = []
+    answers = iter([False, True])
+    monkeypatch.setattr(panel_module.messagebox, "askyesno",
+                        lambda title, message, parent: questions.append(message) or next(answers))
+    _click(root, panel.buttons["run"])
+    assert questions == ["crop_bgModel.fit already exists (from an earlier run?). Replace it?"]
+    assert panel.status.get().startswith("not run: ") and not panel.busy and siril.pixels_set == 1
+
+    # Accepted: a long fit, cancelled: the image stays as it was.
     _type(root, panel.widgets["epochs"], "100000")
     _type(root, panel.widgets["patience"], "100000")
     _click(root, panel.buttons["run"])
+    assert len(questions) == 2
     _pump(root, lambda: "fit" in panel.status.get())
     _click(root, panel.buttons["cancel"])
     _pump(root, lambda: panel.idle)

@@ -22,6 +22,7 @@ from .errors import (
     InputImageError,
     MaskError,
     OutputError,
+    OutputExists,
     ParameterError,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "InputImageError",
     "MaskError",
     "OutputError",
+    "OutputExists",
     "ParameterError",
     "Parameters",
     "parameter_specs",

@@ -18,7 +18,7 @@ from astropy.io import fits
 
 from ._version import __version__
 from .cfa import extract_cfa_background
-from .errors import FileFormatError, OutputError
+from .errors import FileFormatError, OutputError, OutputExists
 from .fit import ProgressCallback
 from .io import (
     BandSink,
@@ -139,8 +139,8 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
                               "inputs are never overwritten: choose another output folder or name")
     existing = [path for path in outputs if path.exists()]
     if existing and not overwrite:
-        raise OutputError(f"{_listed(existing)}: already exist{'s' * (len(existing) == 1)} "
-                          "(from an earlier run?); use --overwrite to replace, or another output folder")
+        raise OutputExists(f"{_listed(existing)}: already exist{'s' * (len(existing) == 1)} "
+                           "(from an earlier run?); use --overwrite to replace, or another output folder", existing)
 
 
 def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters,

@@ -11,6 +11,7 @@ __all__ = [
     "InputImageError",
     "FileFormatError",
     "OutputError",
+    "OutputExists",
     "MaskError",
     "Cancelled",
 ]
@@ -34,6 +35,14 @@ class FileFormatError(BgOptimizerError):
 
 class OutputError(BgOptimizerError):
     """An output file cannot be written."""
+
+
+class OutputExists(OutputError):
+    """Outputs of an earlier run are in the way; replacing them needs the user's word (``overwrite``)."""
+
+    def __init__(self, message: str, paths: list) -> None:
+        super().__init__(message)
+        self.paths = paths
 
 
 class MaskError(BgOptimizerError, ValueError):

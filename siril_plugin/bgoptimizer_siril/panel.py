@@ -11,19 +11,28 @@ import queue
 import threading
 import tkinter as tk
 from collections.abc import Callable
-from tkinter import filedialog, ttk
+from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 import numpy as np
 import sirilpy as s
 
-from bgoptimizer import Cancelled, ParameterError, Parameters, parameter_specs, prepare, preview_image
+from bgoptimizer import (
+    Cancelled,
+    OutputError,
+    OutputExists,
+    ParameterError,
+    Parameters,
+    parameter_specs,
+    prepare,
+    preview_image,
+)
 from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io.png import to_display
 from bgoptimizer.params import GROUPS, ParameterSpec
 
 from .options import OUTPUT_HELP, OutputOptions
-from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
+from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
 
@@ -340,7 +349,17 @@ class Panel:
             return
         try:
             params, output = self.parameters(), self.output_options()
-        except ParameterError as error:
+            if not output.sequence:
+                check_model_path(self.siril, params, output)
+        except OutputExists as exists:  # a model of an earlier run: ask, as a desktop program does
+            names = ", ".join(path.name for path in exists.paths)
+            if not messagebox.askyesno("Replace the background model?",
+                                       f"{names} already exists (from an earlier run?). Replace it?",
+                                       parent=self.root):
+                self._report("failed", f"not run: {exists}")
+                return
+            params = params.replace(overwrite=True)
+        except (ParameterError, OutputError) as error:
             self._report("failed", str(error))
             return
         self.cancel_requested.clear()

@@ -21,9 +21,17 @@ from bgoptimizer.batch import check_new_files
 from bgoptimizer.fit import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
-from .siril_image import default_model_path, read_loaded_image, save_model, to_siril
+from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model, to_siril
 
-__all__ = ["UNDO_NAME", "Outcome", "SirilProgress", "process_loaded_image", "log_warnings", "describe_failure"]
+__all__ = [
+    "UNDO_NAME",
+    "Outcome",
+    "SirilProgress",
+    "check_model_path",
+    "process_loaded_image",
+    "log_warnings",
+    "describe_failure",
+]
 
 UNDO_NAME = "Background Optimizer"
 
@@ -64,11 +72,19 @@ class SirilProgress:
         self.siril.update_progress(f"{self.prefix}: {message}", min(max(fraction, 0.0), 1.0))
 
 
-def _model_path(siril, output: OutputOptions, name: str) -> Path:
+def check_model_path(siril, params: Parameters, output: OutputOptions) -> Path | None:
+    """Where the loaded image's model goes (None when it is not saved), once checked as the command
+    line checks its outputs: never the image's own file, an existing file only with ``overwrite``."""
+    if not (output.save_model or output.show_model):
+        return None
+    image_path = loaded_image_path(siril)
     if output.model_path:
         path = Path(output.model_path)
-        return path if path.is_absolute() else Path(siril.get_siril_wd()) / path
-    return default_model_path(siril, name)
+        path = path if path.is_absolute() else Path(siril.get_siril_wd()) / path
+    else:
+        path = default_model_path(siril, image_path.stem if image_path is not None else "image")
+    check_new_files([path], [image_path] if image_path is not None else [], params.overwrite)
+    return path
 
 
 def process_loaded_image(
@@ -88,10 +104,8 @@ def process_loaded_image(
         raise s.NoImageError("no image is loaded in Siril: load one first")
     start = time.perf_counter()
     with siril.image_lock():
+        model_path = check_model_path(siril, params, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        model_path = _model_path(siril, output, image.name) if output.save_model or output.show_model else None
-        if model_path is not None:  # before the fit: a bad path must not cost the user a run
-            check_new_files([model_path], [image.path] if image.path is not None else [], params.overwrite)
         result = extract_background(image.data, params, progress=progress, cancel=cancel, in_place=True)
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)

@@ -25,6 +25,7 @@ __all__ = [
     "to_core",
     "to_siril",
     "read_loaded_image",
+    "loaded_image_path",
     "default_model_path",
     "save_model",
 ]
@@ -71,13 +72,17 @@ def to_siril(data: np.ndarray, mono_2d: bool) -> np.ndarray:
 def read_loaded_image(siril) -> LoadedImage:
     """Pixels, header and file of the loaded image (call inside ``image_lock``)."""
     data, mono_2d = to_core(siril.get_image_pixeldata(), "loaded image")
+    return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), loaded_image_path(siril),
+                       mono_2d)
+
+
+def loaded_image_path(siril) -> Path | None:
+    """The file the loaded image came from, when Siril knows it."""
     filename = siril.get_image_filename()
-    path = None
-    if filename:
-        path = Path(filename)
-        if not path.is_absolute():
-            path = Path(siril.get_siril_wd()) / path
-    return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), path, mono_2d)
+    if not filename:
+        return None
+    path = Path(filename)
+    return path if path.is_absolute() else Path(siril.get_siril_wd()) / path
 
 
 def default_model_path(siril, name: str) -> Path:
