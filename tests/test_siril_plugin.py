@@ -67,7 +67,7 @@ def test_headless_run_replaces_image_and_saves_model(siril, sirilpy, m94, m94_ow
     assert siril.progress and siril.progress[-1] == ("", 0.0)  # progress shown, then reset
 
 
-def test_headless_uint16_mono_frame_comes_back_as_float32_2d(siril, sirilpy, monkeypatch, tmp_path):
+def test_headless_uint16_mono_frame_comes_back_16_bit_2d(siril, sirilpy, monkeypatch, tmp_path):
     raw = fits.getdata(RAW_U16)  # 16-bit camera frame, BZERO 32768
     pixels = raw.astype(np.uint16)
     load_into(siril, tmp_path / "raw.fit", pixels)
@@ -75,11 +75,10 @@ def test_headless_uint16_mono_frame_comes_back_as_float32_2d(siril, sirilpy, mon
     run_script(monkeypatch, "--epochs", "50", "--no-model")
 
     assert siril.lines(sirilpy.LogColor.RED) == []
-    assert siril.image.dtype == np.float32 and siril.image.shape == pixels.shape
+    assert siril.image.dtype == np.uint16 and siril.image.shape == pixels.shape  # Siril's bit depth kept
     assert not list(tmp_path.glob("*_bgModel.fit"))
-    # Scaled to [0, 1] on the way in: the corrected level stays near the input's.
-    level = np.median(pixels) / 65535.0
-    assert abs(np.median(siril.image) - level) < 0.05 * level
+    # Scaled to [0, 1] on the way in and back to 16 bits: the corrected level stays near the input's.
+    assert abs(float(np.median(siril.image)) - float(np.median(pixels))) < 0.05 * float(np.median(pixels))
 
 
 def test_show_model_loads_the_model_instead(siril, sirilpy, m94, monkeypatch, tmp_path):
@@ -105,14 +104,14 @@ def _small_image(siril, m94, tmp_path) -> np.ndarray:
 @pytest.mark.parametrize(
     "situation, argv, cause",
     [
-        ("no image", (), "no image loaded"),
+        ("no image", (), "failed: no image is loaded in Siril: load one first"),
         ("busy", (), "Siril is busy"),
         ("dialog", (), "dialog is open"),
         ("fine", ("--points", "2"), "bad option: points must be >= 4"),
         ("fine", ("--quantile", "high"), "bad option: argument --quantile: invalid float value: 'high'"),
         ("fine", ("--order", "6"), "bad option: argument --order"),
         ("fine", ("--bogus",), "bad option: unrecognized arguments: --bogus"),
-        ("fine", ("--threshold-min", "0.999"), "MaskError"),
+        ("fine", ("--threshold-min", "0.999"), "downscaled pixels are background (1198 outside threshold_min"),
         ("fine", ("--model", "small.fit"), "small.fit: is an input of this run and would be overwritten"),
         ("fine", ("--mask", "missing_mask.fits"), "missing_mask.fits: no such file"),
         ("fine", ("--model", "nowhere/m.fit"), "nowhere does not exist"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from astropy.io import fits
 
 from ._version import __version__
-from .cfa import extract_cfa_background
+from .cfa import bayer_pattern, extract_cfa_background
 from .errors import FileFormatError, OutputError, OutputExists
 from .fit import ProgressCallback
 from .io import (
@@ -46,8 +46,8 @@ __all__ = [
     "Job",
     "plan_run",
     "check_new_files",
+    "correction_done",
     "history_line",
-    "is_cfa",
     "FileOutcome",
     "process_file",
 ]
@@ -177,6 +177,11 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     return jobs
 
 
+def correction_done(params: Parameters) -> str:
+    """What the corrected image's HISTORY line says was done."""
+    return "background subtracted" if params.mode == "subtract" else "background divided"
+
+
 def history_line(params: Parameters, what: str) -> str:
     return f"bgoptimizer {__version__}: {what}; {params.summary()}"
 
@@ -185,11 +190,6 @@ def _history_header(source: ImageFile, params: Parameters, what: str) -> fits.He
     header = source.header.copy()
     header.add_history(history_line(params, what))
     return header
-
-
-def is_cfa(source: ImageFile) -> bool:
-    """A raw mono frame whose header names a Bayer pattern (undebayered)."""
-    return source.data.shape[0] == 1 and bool(str(source.header.get("BAYERPAT", "")).strip())
 
 
 @dataclass
@@ -230,7 +230,7 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
         return FileOutcome(job)
     corrected_path, model_path = job.outputs
     model_header = _history_header(source, params, "background model")
-    pattern = str(source.header["BAYERPAT"]).strip() if is_cfa(source) else None
+    pattern = bayer_pattern(source.data, source.header)
     start = time.perf_counter()
     results: list[BackgroundResult] = []
     fitting = scaled(progress, 0.0, _FIT_SHARE)
@@ -253,8 +253,7 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
         progress(_FIT_SHARE, f"write {corrected_path.name}")
     if result.background is not None:
         write_image(model_path, result.background, model_header, source.properties, params.compress, files)
-    done = "subtracted" if params.mode == "subtract" else "divided"
-    write_image(corrected_path, result.corrected, _history_header(source, params, f"background {done}"),
+    write_image(corrected_path, result.corrected, _history_header(source, params, correction_done(params)),
                 source.properties, params.compress, files)
     if progress is not None:
         progress(1.0, "written")

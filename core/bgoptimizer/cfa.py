@@ -10,16 +10,23 @@ put back in place, so the corrected frame stays a raw frame to debayer later.
 from __future__ import annotations
 
 import numpy as np
+from astropy.io import fits
 
 from .fit import CancelCheck, ProgressCallback
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
 from .progress import scaled
 
-__all__ = ["CFA_PHASES", "extract_cfa_background"]
+__all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background"]
 
 # (row, column) offsets of the four phases within the 2x2 cell.
 CFA_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def bayer_pattern(image: np.ndarray, header: fits.Header) -> str | None:
+    """The Bayer pattern of a raw mono frame (``BAYERPAT``), or None for anything else."""
+    pattern = str(header.get("BAYERPAT", "")).strip()
+    return pattern if pattern and np.ndim(image) in (2, 3) and (np.ndim(image) == 2 or image.shape[0] == 1) else None
 
 
 def _combined(reports: list[FitReport]) -> FitReport:

@@ -24,8 +24,9 @@ OUTPUT_HELP = {
     "model_path": "where to save the background model instead of <image>_bgModel.fit",
     "show_model": "load the background model as the current image instead of the corrected image "
     "(the model file is saved for that)",
-    "sequence": "process every included frame of the loaded sequence; the corrected frames form a new "
-    "sequence named with the prefix",
+    "sequence": "process every included frame of the sequence NAME in Siril's working directory (read from "
+    "NAME.seq, or the files NAME00001.fit...; what batch scripts use, as Siril refuses load_seq in scripts), "
+    "or without NAME of the loaded sequence; the corrected frames form a new sequence named with the prefix",
     "save_models": "with --sequence: also save each frame's background model as <frame>_bgModel.fit",
     "prefix": "file-name prefix of the corrected frames and of the new sequence",
 }
@@ -40,6 +41,7 @@ class OutputOptions:
     model_path: str | None = None
     show_model: bool = False
     sequence: bool = False
+    sequence_name: str | None = None  # a sequence in the working directory instead of the loaded one
     prefix: str = DEFAULT_PREFIX
 
     def __post_init__(self) -> None:
@@ -64,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--model", dest="model_path", metavar="PATH", help=OUTPUT_HELP["model_path"])
     output.add_argument("--no-model", dest="save_model", action="store_false", help="do not save the background model")
     output.add_argument("--show-model", action="store_true", help=OUTPUT_HELP["show_model"])
-    output.add_argument("--sequence", "-seq", action="store_true", help=OUTPUT_HELP["sequence"])
+    output.add_argument("--sequence", "-seq", nargs="?", const="", default=None, metavar="NAME",
+                        help=OUTPUT_HELP["sequence"])
     output.add_argument("--save-models", action="store_true", help=OUTPUT_HELP["save_models"])
     output.add_argument("--prefix", default=DEFAULT_PREFIX, help=OUTPUT_HELP["prefix"] + f" (default: {DEFAULT_PREFIX})")
     add_parameter_options(parser, siril=True)
@@ -76,10 +79,11 @@ def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
     args = build_parser().parse_args(list(argv))
     output = OutputOptions(
         replace=not args.show_model,
-        save_model=args.save_models if args.sequence else args.save_model or args.show_model,
+        save_model=args.save_models if args.sequence is not None else args.save_model or args.show_model,
         model_path=args.model_path,
         show_model=args.show_model,
-        sequence=args.sequence,
+        sequence=args.sequence is not None,
+        sequence_name=args.sequence or None,
         prefix=args.prefix,
     )
     return parameters_from_args(args), output

@@ -6,10 +6,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import sirilpy as s
 import torch
+from astropy.io import fits
 
 from bgoptimizer import (
+    BackgroundResult,
     BgOptimizerError,
     Cancelled,
     FitReport,
@@ -18,16 +21,20 @@ from bgoptimizer import (
     extract_background,
 )
 from bgoptimizer.batch import check_new_files
-from bgoptimizer.fit import CancelCheck, ProgressCallback
+from bgoptimizer.cfa import bayer_pattern, extract_cfa_background
+from bgoptimizer.fit import CancelCheck
+from bgoptimizer.progress import ProgressCallback
+from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
-from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model, to_siril
+from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model
 
 __all__ = [
     "UNDO_NAME",
     "Outcome",
     "SirilProgress",
     "check_model_path",
+    "extract",
     "process_loaded_image",
     "log_warnings",
     "describe_failure",
@@ -106,17 +113,26 @@ def process_loaded_image(
     with siril.image_lock():
         model_path = check_model_path(siril, params, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        result = extract_background(image.data, params, progress=progress, cancel=cancel, in_place=True)
+        result = extract(image.data, image.header, params, progress, cancel)
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)
-            siril.set_image_pixeldata(to_siril(result.corrected, image.mono_2d))
+            siril.set_image_pixeldata(image.layout.back(result.corrected))
     if output.show_model:
         siril.cmd("load", str(model_path))  # a command: never inside the lock
     log_warnings(siril, result.report)
     return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
+
+
+def extract(data: np.ndarray, header: fits.Header, params: Parameters, progress: ProgressCallback | None = None,
+            cancel: CancelCheck | None = None, initial: SplineState | None = None) -> BackgroundResult:
+    """The engine on Siril's pixels, in place: a raw CFA frame (``BAYERPAT``) phase by phase, otherwise
+    from ``initial``'s control points when given (the previous frame of a sequence)."""
+    if bayer_pattern(data, header):
+        return extract_cfa_background(data, params, progress=progress, cancel=cancel, in_place=True)
+    return extract_background(data, params, progress=progress, cancel=cancel, initial=initial, in_place=True)
 
 
 def log_warnings(siril, report: FitReport, name: str = "") -> None:
@@ -128,7 +144,9 @@ def log_warnings(siril, report: FitReport, name: str = "") -> None:
 def describe_failure(error: BaseException) -> str:
     """A one-line cause for the log, naming what the user can do about it."""
     if isinstance(error, s.NoImageError):
-        return f"no image loaded ({error})"
+        return "no image is loaded in Siril: load one first"
+    if isinstance(error, s.NoSequenceError):
+        return "no sequence is loaded in Siril: load one (Sequence tab), or name one: --sequence NAME"
     if isinstance(error, s.ProcessingThreadBusyError):
         return "Siril is busy with another operation; run again when it has finished"
     if isinstance(error, s.ImageDialogOpenError):
@@ -143,7 +161,7 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, ParameterError):
         return f"bad option: {error}"
     if isinstance(error, BgOptimizerError):
-        return f"{type(error).__name__}: {error}"
+        return str(error)
     if isinstance(error, s.SirilError):
         return f"Siril refused the request: {error}"
     return f"unexpected {type(error).__name__}: {error}"

@@ -1,29 +1,49 @@
-"""Background extraction for every included frame of the sequence loaded in Siril.
+"""Background extraction for every included frame of a Siril sequence.
 
-Each corrected frame is written by Siril with a prefix (``bkg_`` by default,
-as ``seqsubsky`` does) and the frames then form a new sequence, ready for
+The sequence is the one loaded in Siril (the GUI), or, named with
+``--sequence NAME``, the one in the working directory: Siril 1.4 refuses
+``load_seq`` in scripts, so its frames are then found from ``NAME.seq``
+(frame numbers and included flags) or, where Siril has not written that file
+yet (right after ``convert`` in a script), from the files ``NAME#####.fit``.
+Each corrected frame is written with a prefix (``bkg_`` by default, as
+``seqsubsky`` does) and the frames then form a new sequence, ready for
 registration and stacking. A frame that fails is reported and skipped; the
 original sequence is never modified.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import sirilpy as s
+from astropy.io import fits
 
-from bgoptimizer import Cancelled, InputImageError, Parameters, extract_background
-from bgoptimizer.batch import check_new_files
-from bgoptimizer.fit import CancelCheck, ProgressCallback
+from bgoptimizer import Cancelled, InputImageError, Parameters
+from bgoptimizer.batch import check_new_files, correction_done, history_line
+from bgoptimizer.fit import CancelCheck
+from bgoptimizer.io import read_image, write_image
+from bgoptimizer.progress import ProgressCallback, scaled
 from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
-from .processing import UNDO_NAME, describe_failure, log_warnings
-from .siril_image import default_model_path, header_from_text, save_model, to_core, to_siril
+from .processing import UNDO_NAME, describe_failure, extract, log_warnings
+from .siril_image import PixelLayout, default_model_path, header_from_text, save_model, to_core
 
-__all__ = ["SequenceOutcome", "process_sequence"]
+__all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
+
+_FITS_SUFFIXES = (".fit", ".fits", ".fts")
+
+
+@dataclass(frozen=True)
+class SequenceFrame:
+    index: int  # position in the sequence, from 0
+    path: Path
+    included: bool
 
 
 @dataclass
@@ -57,7 +77,51 @@ class SequenceOutcome:
         return text
 
 
-def _check_writable(seq) -> None:
+def read_sequence_file(folder: Path, name: str) -> list[SequenceFrame]:
+    """The frames of the FITS sequence ``name`` in ``folder``, from its ``.seq`` file or its files."""
+    seq_file = folder / f"{name}.seq"
+    if not seq_file.is_file():
+        pattern = re.compile(rf"{re.escape(name)}(\d+)({'|'.join(map(re.escape, _FITS_SUFFIXES))})")
+        found = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := pattern.fullmatch(p.name)))
+        if not found:
+            raise InputImageError(f"sequence {name}: no {seq_file.name} and no {name}00001.fit-like files in {folder}")
+        return [SequenceFrame(index, path, True) for index, (_, path) in enumerate(found)]
+    digits, frames = 5, []
+    for line in seq_file.read_text(errors="replace").splitlines():
+        if line.startswith("S "):
+            fields = re.fullmatch(r"S\s+(?:'[^']*'|\S+)\s+(-?\d+)\s+(\d+)\s+(\d+)\s+(\d+).*", line)
+            if fields is None:
+                raise InputImageError(f"{seq_file}: unreadable sequence line {line!r}")
+            digits = int(fields.group(4))
+        elif line[:2] in ("TS", "TF", "TA"):
+            kind = {"TS": "SER", "TF": "FITSEQ", "TA": "film"}[line[:2]]
+            raise InputImageError(f"sequence {name} is a {kind} sequence: corrected frames are written only for "
+                                  "sequences of FITS files; convert it first (Siril's 'convert' command)")
+        elif line.startswith("I "):
+            number, included = (int(value) for value in line.split()[1:3])
+            stem = f"{name}{number:0{digits}d}"
+            path = next((folder / f"{stem}{suffix}" for suffix in _FITS_SUFFIXES
+                         if (folder / f"{stem}{suffix}").is_file()), folder / f"{stem}.fit")
+            frames.append(SequenceFrame(len(frames), path, bool(included)))
+    if not frames:
+        raise InputImageError(f"{seq_file}: the sequence lists no frame")
+    return frames
+
+
+@dataclass
+class _Frames:
+    """Where the frames come from and where the corrected ones go: Siril's loaded sequence, or files."""
+
+    name: str
+    frames: list[SequenceFrame]
+    read: Callable[[SequenceFrame], tuple[np.ndarray, fits.Header, PixelLayout | None]]
+    write: Callable[[SequenceFrame, np.ndarray, PixelLayout | None, fits.Header, str], Path]  # prefix -> file
+
+
+def _loaded(siril) -> _Frames:
+    if not siril.is_sequence_loaded():
+        raise s.NoSequenceError("no sequence is loaded in Siril: load one, or name it (--sequence NAME)")
+    seq = siril.get_seq()
     kind = getattr(seq, "type", None)
     if kind is not None and int(kind) != int(s.SequenceType.SEQ_REGULAR):
         name = s.SequenceType(int(kind)).name.removeprefix("SEQ_")
@@ -65,6 +129,33 @@ def _check_writable(seq) -> None:
             f"sequence {seq.seqname} is a {name} sequence: Siril writes corrected frames only for sequences "
             "of FITS files; convert it to FITS files first (Siril's 'convert' command)"
         )
+
+    def read(frame: SequenceFrame) -> tuple[np.ndarray, fits.Header, PixelLayout | None]:
+        data, layout = to_core(siril.get_seq_frame_pixeldata(frame.index), frame.path.name)
+        return data, header_from_text(siril.get_seq_frame_header(frame.index, return_as="str")), layout
+
+    def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
+              prefix: str) -> Path:
+        siril.set_seq_frame_pixeldata(frame.index, layout.back(corrected), prefix)
+        return frame.path.with_name(prefix + frame.path.name)
+
+    frames = [SequenceFrame(index, Path(siril.get_seq_frame_filename(index)), bool(seq.imgparam[index].incl))
+              for index in range(seq.number)]
+    return _Frames(seq.seqname, frames, read, write)
+
+
+def _named(siril, name: str) -> _Frames:
+    folder = Path(siril.get_siril_wd())
+
+    def read(frame: SequenceFrame) -> tuple[np.ndarray, fits.Header, PixelLayout | None]:
+        image = read_image(frame.path)
+        return image.data, image.header, None
+
+    def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
+              prefix: str) -> Path:
+        return write_image(folder / (prefix + frame.path.name), corrected, header)
+
+    return _Frames(name, read_sequence_file(folder, name), read, write)
 
 
 def process_sequence(
@@ -78,55 +169,49 @@ def process_sequence(
 
     Every fit after the first starts from the previous frame's control
     points. Cancelling abandons the frame being fitted (nothing of it is
-    written) and keeps the frames already finished.
+    written) and keeps the frames already finished. Models (``save_model``)
+    are checked like the command line's outputs before the first frame.
     """
-    if not siril.is_sequence_loaded():
-        raise s.NoSequenceError("no sequence is loaded in Siril: load one first")
-    seq = siril.get_seq()
-    _check_writable(seq)
+    source = _named(siril, output.sequence_name) if output.sequence_name else _loaded(siril)
     start = time.perf_counter()
-    outcome = SequenceOutcome(seq.seqname, seq.number)
-    included = [index for index in range(seq.number) if seq.imgparam[index].incl]
-    outcome.skipped = [index for index in range(seq.number) if not seq.imgparam[index].incl]
-    if output.save_model:  # before the first frame: the same rule as the command line's
-        frames = [Path(siril.get_seq_frame_filename(index)) for index in included]
-        check_new_files([default_model_path(siril, frame.stem) for frame in frames], frames, params.overwrite)
+    outcome = SequenceOutcome(source.name, len(source.frames))
+    included = [frame for frame in source.frames if frame.included]
+    outcome.skipped = [frame.index for frame in source.frames if not frame.included]
+    folder = Path(siril.get_siril_wd())  # where Siril writes prefixed frames, and we the models
+    planned = [folder / (output.prefix + frame.path.name) for frame in included]
+    if output.save_model:
+        planned += [default_model_path(siril, frame.path.stem) for frame in included]
+    check_new_files(planned, [frame.path for frame in source.frames], params.overwrite)
     previous: SplineState | None = None
-    for position, index in enumerate(included):
+    for position, frame in enumerate(included):
         if cancel is not None and cancel():
             outcome.cancelled = True
             break
-        label = f"frame {index + 1}/{seq.number}"
-        frame_progress = None
-        if progress is not None:
-            def frame_progress(fraction: float, message: str, position: int = position, label: str = label) -> None:
-                progress((position + fraction) / len(included), f"{label}: {message}")
-        name = label
+        name = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
-            frame_file = Path(siril.get_seq_frame_filename(index))
-            name = f"{label} ({frame_file.name})"
-            data, mono_2d = to_core(siril.get_seq_frame_pixeldata(index), name)
-            result = extract_background(
-                data, params, progress=frame_progress, cancel=cancel, initial=previous, in_place=True
-            )
-            siril.set_seq_frame_pixeldata(index, to_siril(result.corrected, mono_2d), output.prefix)
+            data, header, layout = source.read(frame)
+            result = extract(data, header, params, scaled(progress, position / len(included),
+                                                          (position + 1) / len(included), f"{name}: "),
+                             cancel, previous)
+            corrected_header = header.copy()
+            corrected_header.add_history(history_line(params, correction_done(params)))
+            source.write(frame, result.corrected, layout, corrected_header, output.prefix)
             if output.save_model:
-                header = header_from_text(siril.get_seq_frame_header(index, return_as="str"))
-                save_model(default_model_path(siril, frame_file.stem), result.background, header, params)
+                save_model(default_model_path(siril, frame.path.stem), result.background, header, params)
         except Cancelled:
             outcome.cancelled = True
             break
         except Exception as error:  # noqa: BLE001 - one bad frame must not stop the others
             cause = describe_failure(error)
-            outcome.failed.append((index, cause))
+            outcome.failed.append((frame.index, cause))
             siril.log(f"{UNDO_NAME}: {name} failed: {cause}", s.LogColor.RED)
             continue
         previous = result.state
-        outcome.processed.append(index)
+        outcome.processed.append(frame.index)
         siril.log(f"{UNDO_NAME}: {name}: {result.report.summary()}")
         log_warnings(siril, result.report, f"{name}: ")
     if outcome.processed:
-        new_name = output.prefix + seq.seqname
+        new_name = output.prefix + source.name
         if siril.create_new_seq(new_name):
             outcome.new_sequence = new_name
     outcome.seconds = time.perf_counter() - start

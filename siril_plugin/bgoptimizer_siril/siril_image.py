@@ -7,11 +7,13 @@ integer scaling and the mono axis need converting.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
 
 from bgoptimizer import InputImageError, Parameters
 from bgoptimizer.batch import history_line
@@ -23,7 +25,7 @@ __all__ = [
     "LoadedImage",
     "header_from_text",
     "to_core",
-    "to_siril",
+    "PixelLayout",
     "read_loaded_image",
     "loaded_image_path",
     "default_model_path",
@@ -33,12 +35,28 @@ __all__ = [
 MODEL_SUFFIX = "_bgModel.fit"
 
 
+@dataclass(frozen=True)
+class PixelLayout:
+    """How Siril handed the pixels out: 2-D for mono or not, float32 or 16-bit. Results go back the
+    same way, as Siril's own processing keeps an image's bit depth (``subsky`` keeps 16 bits)."""
+
+    mono_2d: bool
+    dtype: np.dtype
+
+    def back(self, data: np.ndarray) -> np.ndarray:
+        """A core result ``(C, H, W)`` float32 in this layout."""
+        if self.dtype == np.uint16:  # the core keeps results in [0, 1] for such data: round to 16 bits
+            data = np.rint(np.clip(data, 0.0, 1.0) * 65535.0).astype(np.uint16)
+        data = np.ascontiguousarray(data, dtype=self.dtype)
+        return data[0] if self.mono_2d else data
+
+
 @dataclass
 class LoadedImage:
     data: np.ndarray  # (C, H, W) float32 in [0, 1]
     header: fits.Header
     path: Path | None  # the file Siril loaded it from, when known
-    mono_2d: bool  # Siril gave a 2-D array: give 2-D back
+    layout: PixelLayout  # how to give results back
 
     @property
     def name(self) -> str:
@@ -46,34 +64,37 @@ class LoadedImage:
 
 
 def header_from_text(text: str | None) -> fits.Header:
-    """Siril's header text (cards one per line, or 80-character cards run together) as a `Header`."""
+    """Siril's header text as a `Header`: cards one per line (or 80-character cards run together),
+    ending with ``END`` and a NUL, which are not cards."""
     if not text:
         return fits.Header()
-    if "\n" in text:
-        return fits.Header.fromstring(text, sep="\n")
-    return fits.Header.fromstring(text)
+    text = text.replace("\x00", "")
+    cards = text.split("\n") if "\n" in text else [text[i : i + 80] for i in range(0, len(text), 80)]
+    kept = []
+    for card in cards:
+        if card.rstrip() == "END":
+            break
+        if card.strip():
+            kept.append(card)
+    with warnings.catch_warnings():  # a non-standard card is kept as astropy can; it is fixed on writing
+        warnings.simplefilter("ignore", AstropyWarning)
+        return fits.Header.fromstring("\n".join(kept), sep="\n")
 
 
-def to_core(pixels: np.ndarray, source: str) -> tuple[np.ndarray, bool]:
-    """Siril pixels as float32 ``(C, H, W)`` in [0, 1], and whether they came as a 2-D array."""
+def to_core(pixels: np.ndarray, source: str) -> tuple[np.ndarray, PixelLayout]:
+    """Siril pixels as float32 ``(C, H, W)`` in [0, 1], and how they came."""
     if pixels is None:
         raise InputImageError(f"{source}: Siril returned no pixel data")
     if pixels.dtype not in (np.float32, np.uint16):
         raise InputImageError(f"{source}: unexpected pixel type {pixels.dtype} (Siril gives float32 or uint16)")
-    return as_planar(to_unit_range(pixels, source), source), pixels.ndim == 2
-
-
-def to_siril(data: np.ndarray, mono_2d: bool) -> np.ndarray:
-    """A core result in the layout Siril gave, always float32."""
-    data = np.ascontiguousarray(data, dtype=np.float32)
-    return data[0] if mono_2d else data
+    return as_planar(to_unit_range(pixels, source), source), PixelLayout(pixels.ndim == 2, pixels.dtype)
 
 
 def read_loaded_image(siril) -> LoadedImage:
     """Pixels, header and file of the loaded image (call inside ``image_lock``)."""
-    data, mono_2d = to_core(siril.get_image_pixeldata(), "loaded image")
+    data, layout = to_core(siril.get_image_pixeldata(), "loaded image")
     return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), loaded_image_path(siril),
-                       mono_2d)
+                       layout)
 
 
 def loaded_image_path(siril) -> Path | None:
@@ -94,4 +115,4 @@ def save_model(path: Path, background: np.ndarray, header: fits.Header, params: 
     """Write the background model atomically with the image's header and a HISTORY line."""
     header = header.copy()
     header.add_history(history_line(params, "background model"))
-    return write_image(path, background, header)
+    return write_image(path, background, header, compress=params.compress)
