@@ -240,3 +240,10 @@ def test_every_public_name_of_the_package_resolves():
         assert getattr(bgoptimizer, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = bgoptimizer.nothing
+
+
+def test_help_shows_integer_ranges_whole_and_zero_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "same result. [0, 2147483647] (default: 0)" in printed

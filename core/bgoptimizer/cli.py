@@ -72,8 +72,8 @@ def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) 
         if siril and not spec.siril:
             continue
         group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
-        default = f" (default: {spec.default})" if spec.default not in (None, False) else ""
-        span = f" [{spec.low:g}, {spec.high:g}]" if spec.low is not None else ""
+        default = f" (default: {spec.default})" if spec.default is not None and spec.default is not False else ""
+        span = f" [{spec.show(spec.low)}, {spec.show(spec.high)}]" if spec.low is not None else ""
         text = spec.help.replace("%", "%%")  # argparse formats help strings with %
         if spec.type is bool:
             # --name / --no-name, so that a default of True can be switched off too.

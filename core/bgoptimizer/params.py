@@ -272,6 +272,10 @@ class ParameterSpec:
         """The command-line and batch option name, e.g. ``--threshold-min``."""
         return "--" + self.name.replace("_", "-")
 
+    def show(self, value: float) -> str:
+        """A bound or value as people read it: integers whole (2147483647, not 2.14748e+09)."""
+        return str(int(value)) if self.type is int else f"{value:g}"
+
     def parse(self, text: str) -> Any:
         """Convert an option string to this parameter's type, naming it on error."""
         if self.optional and text.lower() in ("", "none"):

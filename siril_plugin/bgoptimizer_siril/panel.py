@@ -233,7 +233,8 @@ class Panel:
         if spec.name == "device":
             ttk.Label(frame, text=self.detected_device, style="Muted.TLabel").grid(
                 row=row, column=2, sticky="w", padx=4)
-        span = f" Range {spec.low:g} to {spec.high:g}." if spec.low is not None and spec.high is not None else ""
+        bounded = spec.low is not None and spec.high is not None
+        span = f" Range {spec.show(spec.low)} to {spec.show(spec.high)}." if bounded else ""
         for target in (label, widget):
             Tooltip(target, spec.help + span, self.colors)
         self.fields[spec.name] = variable
