@@ -1,0 +1,206 @@
+"""The plugin in the real Siril 1.4.4 of ``../shared/siril`` (``siril-cli`` running Siril scripts).
+
+Siril's Python environment (sirilpy, the CPU build of torch, our dependencies)
+is prepared once per test run (:func:`real_siril`); each test then runs a
+Siril script in its own working directory and reads Siril's log and files.
+Selected with ``-m siril``; CI runs them (``.ci/run`` installs Siril).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from .conftest import DATA, ENTRY_SCRIPT, M94, RAW_U16, injected_gradient
+
+pytestmark = pytest.mark.siril
+
+INSTALLER = DATA.parent / "siril" / "install.sh"
+SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
+ROOT = ENTRY_SCRIPT.parents[1]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"the real Siril is needed in CI: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Siril:
+    home: Path
+
+    def run(self, workdir: Path, *commands: str, timeout: float = 600) -> str:
+        """Run a Siril script (``requires`` first, as users write them); Siril's log, one line a message."""
+        script = workdir / "test.ssf"
+        script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
+        completed = subprocess.run([str(SIRIL_CLI), "-d", str(workdir), "-s", str(script)], capture_output=True,
+                                   text=True, timeout=timeout, env={**os.environ, "HOME": str(self.home)})
+        return completed.stdout + completed.stderr
+
+    def plugin(self, *args: str) -> str:
+        return " ".join(["pyscript", str(ENTRY_SCRIPT), *args])
+
+
+@pytest.fixture(scope="session")
+def real_siril(tmp_path_factory) -> Siril:
+    """Siril installed (``../shared/siril/install.sh``) and its Python venv prepared once."""
+    if not SIRIL_CLI.exists():
+        if not INSTALLER.exists() or shutil.which("apt-get") is None:
+            _unavailable("no Siril in /opt/siril and no installer")
+        subprocess.run(["bash", str(INSTALLER)], check=True, capture_output=True)
+    home = Path(os.environ.get("BGOPTIMIZER_SIRIL_HOME") or tmp_path_factory.mktemp("siril-home"))
+    python = home / ".local" / "share" / "siril" / "venv" / "bin" / "python"
+    siril = Siril(home)
+    if not python.exists():  # the first pyscript creates Siril's venv with sirilpy
+        probe = tmp_path_factory.mktemp("siril-venv")
+        (probe / "probe.py").write_text("import sirilpy\n")
+        siril.run(probe, f"pyscript {probe / 'probe.py'}")
+    if not python.exists():
+        _unavailable("Siril did not create its Python environment")
+    # What the plugin would install on first use, with torch's CPU build (as on a machine without a GPU).
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0", "numpy>=1.24", "astropy>=5.3",
+                    "lz4>=4.0", "zstandard>=0.21"], check=True, capture_output=True)
+    return siril
+
+
+def _messages(log: str) -> list[str]:
+    return [line[5:] for line in log.splitlines() if line.startswith("log: ")]
+
+
+def _assert_clean_success(log: str) -> None:
+    """A successful run: our summary, and no warning, error or stray command in the log."""
+    messages = _messages(log)
+    assert [m for m in messages if m.startswith("Background Optimizer: done in")], log
+    bad = [m for m in messages if re.search(r"WARNING|[Ee]rror|Traceback|failed|^END$|install", m)]
+    assert bad == [], bad
+    assert sum(m == "Running command: requires" for m in messages) == 1  # the script's own, not ours
+
+
+def _stat_means(log: str) -> list[float]:
+    """Channel means of Siril's last ``stat`` (0-65535 scale)."""
+    lines = [m for m in _messages(log) if re.match(r"(Red|Green|Blue|Gray) layer: Mean:", m)]
+    return [float(re.search(r"Mean: ([-\d.e+]+)", m).group(1)) for m in lines[-3:]]
+
+
+def _fitsverify(path: Path) -> str:
+    if shutil.which("fitsverify") is None:
+        _unavailable("fitsverify is not installed")
+    return subprocess.run(["fitsverify", "-q", str(path)], capture_output=True, text=True).stdout.strip()
+
+
+def _m94_with_gradient(path: Path) -> np.ndarray:
+    """The M94 stack (its header crosses a 2880-byte block) plus a known gradient, written as Siril would."""
+    header = fits.getheader(M94)
+    stack = fits.getdata(M94).astype(np.float32)
+    valid = stack > 0
+    shape = injected_gradient(*stack.shape[1:], float(np.median(stack[valid])))
+    pixels = np.where(valid, stack + np.stack([shape, 0.8 * shape, 0.6 * shape]), 0).astype(np.float32)
+    fits.PrimaryHDU(pixels, header=header).writeto(path)
+    return pixels
+
+
+def test_default_run_corrects_the_image_and_writes_a_valid_model(real_siril, tmp_path):
+    pixels = _m94_with_gradient(tmp_path / "m94.fit")
+
+    log = real_siril.run(tmp_path, "load m94", real_siril.plugin(), "save m94_corrected",
+                         "load m94_bgModel", "stat")
+
+    _assert_clean_success(log)
+    model_path = tmp_path / "m94_bgModel.fit"
+    assert _fitsverify(model_path) == f"verification OK: {model_path}"
+    model = fits.getdata(model_path)
+    assert "END" not in [card.keyword for card in fits.getheader(model_path).cards]
+    # Siril reads the model as written (the header's blocks counted right): its means are the model's.
+    np.testing.assert_allclose(_stat_means(log), model.reshape(3, -1).mean(axis=1) * 65535, rtol=1e-3)
+    corrected = fits.getdata(tmp_path / "m94_corrected.fit")
+    gradient = pixels - fits.getdata(M94)
+    for channel in range(3):  # the injected gradient is gone: the corrected sky is flat to a few % of it
+        residual = corrected[channel] - fits.getdata(M94)[channel]
+        quadrants = [np.median(residual[r : r + 960, c : c + 540]) for r in (0, 960) for c in (0, 540)]
+        assert np.ptp(quadrants) < 0.1 * np.ptp(gradient[channel])
+
+
+def test_show_model_and_compress(real_siril, tmp_path):
+    _m94_with_gradient(tmp_path / "m94.fit")
+
+    log = real_siril.run(tmp_path, "load m94", real_siril.plugin("--show-model", "--compress"), "stat")
+
+    _assert_clean_success(log)
+    model_path = tmp_path / "m94_bgModel.fit"
+    assert fits.getheader(model_path, 1, disable_image_compression=True)["ZCMPTYPE"] == "GZIP_2"
+    assert _fitsverify(model_path) == f"verification OK: {model_path}"
+    model = fits.getdata(model_path)
+    np.testing.assert_allclose(_stat_means(log), model.reshape(3, -1).mean(axis=1) * 65535, rtol=1e-3)
+
+
+def test_a_16_bit_raw_frame_stays_16_bit(real_siril, tmp_path):
+    shutil.copy(RAW_U16, tmp_path / "raw.fit")
+
+    log = real_siril.run(tmp_path, "load raw", real_siril.plugin("--epochs", "50"), "save raw_corrected")
+
+    _assert_clean_success(log)
+    corrected = tmp_path / "raw_corrected.fit"
+    assert fits.getheader(corrected)["BITPIX"] == 16
+    before, after = fits.getdata(RAW_U16).astype(float), fits.getdata(corrected).astype(float)
+    for row, column in ((0, 0), (0, 1), (1, 0), (1, 1)):  # each CFA phase keeps its level
+        assert np.median(after[row::2, column::2]) == pytest.approx(np.median(before[row::2, column::2]), rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "commands, cause",
+    [
+        (("load m94", "PLUGIN --points 2"), "failed: bad option: points must be >= 4; got 2"),
+        (("load m94", "PLUGIN --model nowhere/m.fit"), "nowhere does not exist"),
+        (("PLUGIN",), "failed: no image is loaded in Siril: load one first"),
+        (("PLUGIN --sequence missing_",), "failed: sequence missing_: no missing_.seq and no missing_00001.fit"),
+        (("load tiny", "PLUGIN"), "downscale 8: the image (16x16) shrinks to 2x2 pixels"),
+    ],
+)
+def test_failures_are_one_line_and_change_nothing(real_siril, tmp_path, commands, cause):
+    _m94_with_gradient(tmp_path / "m94.fit")
+    fits.PrimaryHDU(np.random.default_rng(0).random((16, 16), np.float32)).writeto(tmp_path / "tiny.fit")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    log = real_siril.run(tmp_path, *(c.replace("PLUGIN", real_siril.plugin()) for c in commands))
+
+    (line,) = [m for m in _messages(log) if "Background Optimizer:" in m]
+    assert cause in line, line
+    assert not [m for m in _messages(log) if "Traceback" in m or "WARNING" in m]
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "test.ssf"}
+    assert after == {name: data for name, data in before.items() if name != "test.ssf"}
+
+
+def test_a_sequence_end_to_end_in_one_script(real_siril, tmp_path):
+    """convert, our --sequence NAME, then register and stack the corrected sequence, headless."""
+    stack = fits.getdata(M94).astype(np.float32)
+    header = fits.getheader(M94)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for number, (dy, dx) in enumerate([(0, 0), (7, 4), (-5, 9), (3, -6)]):
+        crop = stack[:, 500 + dy : 1300 + dy, 200 + dx : 800 + dx]
+        sky = float(np.median(crop))
+        gradient = injected_gradient(800, 600, sky * (1 + number) / 3)
+        fits.PrimaryHDU((crop + gradient).astype(np.float32), header=header).writeto(raw / f"light{number}.fit")
+
+    log = real_siril.run(tmp_path, "cd raw", "convert light -out=..", "cd ..",
+                         real_siril.plugin("--sequence", "light_", "--epochs", "100"),
+                         "register bkg_light_", "stack r_bkg_light_ rej 3 3 -norm=addscale -out=result")
+
+    messages = _messages(log)
+    summary = [m for m in messages if m.startswith("Background Optimizer: sequence light_:")]
+    assert summary and "4 frames corrected" in summary[0] and "new sequence bkg_light_" in summary[0], log
+    assert sorted(p.name for p in tmp_path.glob("bkg_light_*.fit")) == [f"bkg_light_{n:05d}.fit" for n in range(1, 5)]
+    assert (tmp_path / "result.fit").is_file(), log
+    for path in tmp_path.glob("bkg_light_*.fit"):
+        assert _fitsverify(path) == f"verification OK: {path}"
+    assert not [m for m in messages if re.search(r"WARNING|Traceback|Background Optimizer: .*failed", m)]
+
