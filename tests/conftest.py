@@ -70,8 +70,10 @@ def load_into(state, path: Path, pixels: np.ndarray) -> None:
     """Write ``pixels`` as a FITS file with M94's keywords and make it Siril's loaded image."""
     from astropy.io import fits
 
+    from .sirilpy_double import siril_header_text
+
     header = fits.getheader(M94)
     fits.PrimaryHDU(pixels, header=header).writeto(path, overwrite=True)
     state.image = pixels.copy()
-    state.header = fits.getheader(path).tostring(sep="\n")
+    state.header = siril_header_text(fits.getheader(path))
     state.filename = str(path)

@@ -132,6 +132,11 @@ class SirilState:
 STATE: SirilState | None = None
 
 
+def siril_header_text(header) -> str:
+    """A header as Siril 1.4.4 hands it out: cards one per line, then ``END`` and a NUL (measured)."""
+    return header.tostring(sep="\n", endcard=False, padding=False) + "\nEND\x00"
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
@@ -266,7 +271,7 @@ class SirilInterface:
             if not path.is_file():
                 raise CommandError(f"load: no file {path}")
             self._state.image = _read_fits_pixels(path)
-            self._state.header = fits.getheader(path).tostring(sep="\n")
+            self._state.header = siril_header_text(fits.getheader(path))
             self._state.filename = str(path)
         elif args[0] == "requires":
             if _version_tuple(args[1]) > (1, 4, 4):
@@ -312,7 +317,7 @@ class SirilInterface:
 
     def get_seq_frame_header(self, frame: int, return_as: str = "str"):
         header = fits.getheader(self._require_sequence().frames[frame])
-        return dict(header) if return_as == "dict" else header.tostring(sep="\n")
+        return dict(header) if return_as == "dict" else siril_header_text(header)
 
     def set_seq_frame_pixeldata(self, index: int, image_data: np.ndarray, prefix: str) -> bool:
         _check_pixels(image_data)

@@ -51,6 +51,7 @@ def test_headless_run_replaces_image_and_saves_model(siril, sirilpy, m94, m94_ow
     model = fits.getdata(model_path).astype(np.float32)
     header = fits.getheader(model_path)
     assert header["INSTRUME"] == "Seestar S50" and header["STACKCNT"] == 7
+    assert "END" not in [card.keyword for card in header.cards]  # Siril's END + NUL is not a card
     assert any("bgoptimizer" in str(line) for line in header["HISTORY"])
     errors = [relative_rms(r, g, v) for r, g, v in zip(model - m94_own_background, gradient, valid)]
     assert max(errors) <= 0.03, errors
