@@ -130,7 +130,7 @@ def test_headless_failures_are_logged_red_and_change_nothing(
         def exhausted(*args, **kwargs):
             raise MemoryError
 
-        monkeypatch.setattr(processing, "extract_background", exhausted)
+        monkeypatch.setattr(processing, "extract_frame_background", exhausted)
 
     run_script(monkeypatch, "--epochs", "20", *argv)
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from astropy.io import fits
 
 from ._version import __version__
-from .cfa import bayer_pattern, extract_cfa_background
+from .cfa import bayer_pattern, extract_frame_background
 from .errors import FileFormatError, OutputError, OutputExists
-from .fit import ProgressCallback
 from .io import (
     BandSink,
     ImageFile,
@@ -34,8 +33,8 @@ from .io import (
 )
 from .io.atomic import TEMPORARY_PREFIX
 from .params import Parameters
-from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
-from .progress import scaled
+from .pipeline import BackgroundResult, FitReport, prepare, preview_image
+from .progress import ProgressCallback, scaled
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -219,10 +218,11 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
                  progress: ProgressCallback | None = None) -> FileOutcome:
     """Run one job end to end, its files written into ``files`` (they appear when it commits).
 
-    Outputs keep the input's metadata plus a HISTORY line. An uncompressed
-    FITS model is written to its file band by band while the image is
-    corrected in place, so the run holds one image, not two. A raw CFA frame
-    is modelled phase by phase (:mod:`.cfa`).
+    Outputs keep the input's metadata plus a HISTORY line. The model is
+    written to its file band by band while the image is corrected in place,
+    so the run holds one image, not two (compressed XISF and raw CFA frames
+    hold the model too). A raw CFA frame is modelled phase by phase
+    (:mod:`.cfa`).
     """
     source = read_image(job.source)
     if len(job.outputs) == 1:
@@ -230,32 +230,22 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
         return FileOutcome(job)
     corrected_path, model_path = job.outputs
     model_header = _history_header(source, params, "background model")
-    pattern = bayer_pattern(source.data, source.header)
     start = time.perf_counter()
     results: list[BackgroundResult] = []
-    fitting = scaled(progress, 0.0, _FIT_SHARE)
 
-    def run(model_sink: BandSink | None = None) -> None:
-        if pattern:
-            results.append(extract_cfa_background(source.data, params, progress=fitting, in_place=True))
-        else:
-            results.append(extract_background(source.data, params, progress=fitting, in_place=True,
-                                              model_sink=model_sink))
+    def run(model_sink: BandSink) -> None:
+        results.append(extract_frame_background(source.data, source.header, params,
+                                                scaled(progress, 0.0, _FIT_SHARE), model_sink=model_sink))
 
-    if pattern:  # four fits, each of a quarter of the frame: the model is assembled whole
-        run()
-    else:  # the model goes to its file band by band as it is computed
-        write_image_bands(model_path, source.data.shape, run, model_header, source.properties, params.compress,
-                          files)
+    # The model goes to its file band by band as it is computed (a raw frame's once its phases are done).
+    write_image_bands(model_path, source.data.shape, run, model_header, source.properties, params.compress, files)
     result = results[0]
     start_write = time.perf_counter()
     if progress is not None:
         progress(_FIT_SHARE, f"write {corrected_path.name}")
-    if result.background is not None:
-        write_image(model_path, result.background, model_header, source.properties, params.compress, files)
     write_image(corrected_path, result.corrected, _history_header(source, params, correction_done(params)),
                 source.properties, params.compress, files)
     if progress is not None:
         progress(1.0, "written")
     end = time.perf_counter()
-    return FileOutcome(job, result.report, end - start, end - start_write, pattern)
+    return FileOutcome(job, result.report, end - start, end - start_write, bayer_pattern(source.data, source.header))

@@ -12,15 +12,19 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from .fit import CancelCheck, ProgressCallback
+from .bands import BandSink
+from .fit import CancelCheck
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
-from .progress import scaled
+from .progress import ProgressCallback, scaled
+from .spline import SplineState
 
-__all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background"]
+__all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background", "extract_frame_background"]
 
 # (row, column) offsets of the four phases within the 2x2 cell.
 CFA_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+# Bands of the assembled model handed to a sink: about this many pixels.
+_SINK_BAND_PIXELS = 1 << 20
 
 
 def bayer_pattern(image: np.ndarray, header: fits.Header) -> str | None:
@@ -53,12 +57,15 @@ def extract_cfa_background(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     in_place: bool = False,
+    model_sink: BandSink | None = None,
 ) -> BackgroundResult:
     """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
 
-    Returns the corrected mosaic and the model as ``(1, H, W)`` float32; the
-    report combines the four fits (worst loss and object share, summed
-    iterations, samples and times) and ``state`` is the first phase's spline.
+    Returns the corrected mosaic and the model as ``(1, H, W)`` float32 (the
+    model handed to ``model_sink`` in bands instead, once assembled, as
+    :func:`~bgoptimizer.extract_background` does); the report combines the
+    four fits (worst loss and object share, summed iterations, samples and
+    times) and ``state`` is the first phase's spline.
     """
     image = as_planar(mosaic, "CFA frame")
     if image.shape[0] != 1:
@@ -74,4 +81,26 @@ def extract_cfa_background(
         corrected[:, row::2, column::2] = result.corrected
         background[:, row::2, column::2] = result.background
         results.append(result)
+    if model_sink is not None:
+        band = max(1, _SINK_BAND_PIXELS // image.shape[2])
+        for top in range(0, image.shape[1], band):
+            model_sink(top, background[:, top : top + band])
+        background = None
     return BackgroundResult(background, corrected, _combined([r.report for r in results]), results[0].state)
+
+
+def extract_frame_background(
+    image: np.ndarray,
+    header: fits.Header,
+    params: Parameters | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    initial: SplineState | None = None,
+    model_sink: BandSink | None = None,
+) -> BackgroundResult:
+    """The engine on a frame as read from a file or from Siril, in place: a raw CFA frame (its header
+    names a Bayer pattern) phase by phase, any other from ``initial``'s control points when given."""
+    if bayer_pattern(image, header):
+        return extract_cfa_background(image, params, progress, cancel, in_place=True, model_sink=model_sink)
+    return extract_background(image, params, progress=progress, cancel=cancel, initial=initial, in_place=True,
+                              model_sink=model_sink)

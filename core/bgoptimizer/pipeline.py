@@ -10,11 +10,11 @@ import dataclasses
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from .bands import BandSink
 from .device import describe_device, resolve_device
 from .downscale import block_centers, block_reduce, reduced_size
 from .errors import InputImageError, MaskError, ParameterError
@@ -27,9 +27,6 @@ from .progress import scaled
 from .spline import SplineState, evaluate_grid, initial_centers, solve_interpolation
 from .stretch import ChannelStretch, fit_stretch
 from .tensors import tensor_view
-
-if TYPE_CHECKING:  # io stays optional for array users
-    from .io.fits_io import BandSink
 
 __all__ = [
     "Prepared",

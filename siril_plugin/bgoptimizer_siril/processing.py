@@ -6,25 +6,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import sirilpy as s
 import torch
-from astropy.io import fits
 
 from bgoptimizer import (
-    BackgroundResult,
     BgOptimizerError,
     Cancelled,
     FitReport,
     ParameterError,
     Parameters,
-    extract_background,
 )
 from bgoptimizer.batch import check_new_files
-from bgoptimizer.cfa import bayer_pattern, extract_cfa_background
+from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.fit import CancelCheck
 from bgoptimizer.progress import ProgressCallback
-from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
 from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model
@@ -34,7 +29,6 @@ __all__ = [
     "Outcome",
     "SirilProgress",
     "check_model_path",
-    "extract",
     "process_loaded_image",
     "log_warnings",
     "describe_failure",
@@ -113,7 +107,7 @@ def process_loaded_image(
     with siril.image_lock():
         model_path = check_model_path(siril, params, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        result = extract(image.data, image.header, params, progress, cancel)
+        result = extract_frame_background(image.data, image.header, params, progress, cancel)
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)
         replaced = output.replace and not output.show_model
@@ -124,15 +118,6 @@ def process_loaded_image(
         siril.cmd("load", str(model_path))  # a command: never inside the lock
     log_warnings(siril, result.report)
     return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
-
-
-def extract(data: np.ndarray, header: fits.Header, params: Parameters, progress: ProgressCallback | None = None,
-            cancel: CancelCheck | None = None, initial: SplineState | None = None) -> BackgroundResult:
-    """The engine on Siril's pixels, in place: a raw CFA frame (``BAYERPAT``) phase by phase, otherwise
-    from ``initial``'s control points when given (the previous frame of a sequence)."""
-    if bayer_pattern(data, header):
-        return extract_cfa_background(data, params, progress=progress, cancel=cancel, in_place=True)
-    return extract_background(data, params, progress=progress, cancel=cancel, initial=initial, in_place=True)
 
 
 def log_warnings(siril, report: FitReport, name: str = "") -> None:

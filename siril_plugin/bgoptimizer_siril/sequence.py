@@ -25,13 +25,14 @@ from astropy.io import fits
 
 from bgoptimizer import Cancelled, InputImageError, Parameters
 from bgoptimizer.batch import check_new_files, correction_done, history_line
+from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.fit import CancelCheck
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.progress import ProgressCallback, scaled
 from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
-from .processing import UNDO_NAME, describe_failure, extract, log_warnings
+from .processing import UNDO_NAME, describe_failure, log_warnings
 from .siril_image import PixelLayout, default_model_path, header_from_text, save_model, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
@@ -190,9 +191,8 @@ def process_sequence(
         name = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
             data, header, layout = source.read(frame)
-            result = extract(data, header, params, scaled(progress, position / len(included),
-                                                          (position + 1) / len(included), f"{name}: "),
-                             cancel, previous)
+            part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
+            result = extract_frame_background(data, header, params, part, cancel, previous)
             corrected_header = header.copy()
             corrected_header.add_history(history_line(params, correction_done(params)))
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)

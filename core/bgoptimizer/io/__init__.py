@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write, check_output_dir
-from .fits_io import FITS_EXTENSIONS, BandSink, read_fits, write_fits, write_fits_bands
+from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import ImageFile
 from .png import write_png
 from .xisf_io import read_xisf, write_xisf, write_xisf_bands

@@ -10,6 +10,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
+from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
@@ -17,7 +18,6 @@ from .image_file import ImageFile, to_unit_range
 
 __all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
 
-BandSink = Callable[[int, np.ndarray], None]
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
 # Bands of an image in memory handed to the band writer: about this many pixels per channel.

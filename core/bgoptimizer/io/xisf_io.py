@@ -25,9 +25,9 @@ import zstandard
 from astropy.io import fits
 
 from .._version import __version__
+from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
-from .fits_io import BandSink
 from .image_file import ImageFile, to_unit_range
 from .xisf_reader import SIGNATURE, read_xisf_image
 
