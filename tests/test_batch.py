@@ -314,3 +314,24 @@ def test_a_file_given_twice_is_processed_once(tmp_path, capsys):
     assert main([str(image), str(tmp_path / "." / "img.fits"), "--epochs", "20"]) == 0
     assert capsys.readouterr().out.count("done in") == 1
     assert _files(tmp_path) == ["img.fits", "img_bgModel.fits", "img_bgSubtracted.fits"]
+
+
+def test_a_gpu_out_of_memory_fails_that_file_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
+    import torch
+
+    first, second = _sky(tmp_path / "a.fits", 1), _sky(tmp_path / "b.fits", 2)
+    real = batch.extract_frame_background
+
+    def exhausted(image, header, *args, **kwargs):
+        if image.shape[2] == 400 and not exhausted.raised:  # the first file only
+            exhausted.raised = True
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(image, header, *args, **kwargs)
+
+    exhausted.raised = False
+    monkeypatch.setattr(batch, "extract_frame_background", exhausted)
+    assert main([str(first), str(second), "--epochs", "20"]) == 1
+    err = capsys.readouterr().err
+    assert f"bgoptimizer: error: {first}: out of memory; try a larger --downscale" in err
+    assert "(OutOfMemoryError)" in err and "Traceback" not in err
+    assert _files(tmp_path) == ["a.fits", "b.fits", "b_bgModel.fits", "b_bgSubtracted.fits"]

@@ -17,7 +17,7 @@ from typing import TextIO
 from . import __version__
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
-from .errors import BgOptimizerError
+from .errors import OUT_OF_MEMORY, BgOptimizerError, is_out_of_memory
 from .interrupts import Interrupted, interrupts_deferred, interrupts_raised
 from .io import OutputFiles
 from .params import Parameters, ParameterSpec, parameter_specs
@@ -170,9 +170,11 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress
                 print(f"bgoptimizer: error: {_naming(job.source, error)}", file=err)
                 failed.append(job.source)
                 continue
-            except MemoryError:
+            except Exception as error:
+                if not is_out_of_memory(error):
+                    raise
                 progress.close()
-                print(f"bgoptimizer: error: {job.source}: out of memory", file=err)
+                print(f"bgoptimizer: error: {job.source}: {OUT_OF_MEMORY} ({type(error).__name__})", file=err)
                 failed.append(job.source)
                 continue
             progress.close()
@@ -197,10 +199,18 @@ def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutc
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "demo":
-        from .demo import main as demo_main
+    try:
+        with interrupts_raised():
+            if argv and argv[0] == "demo":
+                from .demo import main as demo_main
 
-        return demo_main(argv[1:])
+                return demo_main(argv[1:])
+            return _run(argv)
+    except Interrupted as stop:  # the line saying what is complete is printed where the work was
+        return stop.exit_code
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -214,11 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
         return 2
-    try:
-        with interrupts_raised():
-            _, failed = run_jobs(jobs, params, TerminalProgress())
     except Interrupted as stop:
-        return stop.exit_code
+        print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",
+              file=sys.stderr)
+        raise
+    _, failed = run_jobs(jobs, params, TerminalProgress())
     if failed and len(jobs) > 1:
         print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(map(str, failed))}",
               file=sys.stderr)

@@ -14,7 +14,12 @@ __all__ = [
     "OutputExists",
     "MaskError",
     "Cancelled",
+    "is_out_of_memory",
+    "OUT_OF_MEMORY",
 ]
+
+# What the CLI and the plugin say when memory runs out, in the CPU's RAM or on the GPU.
+OUT_OF_MEMORY = "out of memory; try a larger --downscale, fewer --points, or --device cpu if the GPU ran out"
 
 
 class BgOptimizerError(Exception):
@@ -51,3 +56,9 @@ class MaskError(BgOptimizerError, ValueError):
 
 class Cancelled(BgOptimizerError):
     """The user asked to stop; nothing was changed."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Memory ran out: Python's `MemoryError` or torch's (CUDA/MPS) ``OutOfMemoryError``, a
+    `RuntimeError` recognized by name so that this module needs no torch."""
+    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"

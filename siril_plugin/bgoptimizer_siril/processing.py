@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sirilpy as s
-import torch
 
 from bgoptimizer import (
     BgOptimizerError,
@@ -18,6 +17,7 @@ from bgoptimizer import (
 )
 from bgoptimizer.batch import check_new_files
 from bgoptimizer.cfa import extract_frame_background
+from bgoptimizer.errors import OUT_OF_MEMORY, is_out_of_memory
 from bgoptimizer.fit import CancelCheck
 from bgoptimizer.progress import ProgressCallback
 
@@ -138,11 +138,8 @@ def describe_failure(error: BaseException) -> str:
         return "an image processing dialog is open in Siril; close it and run again"
     if isinstance(error, Cancelled):
         return "cancelled; the image was not changed"
-    if isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)):
-        return (
-            "out of memory; try a larger --downscale, fewer --points, or --device cpu if the GPU ran out "
-            f"({type(error).__name__})"
-        )
+    if is_out_of_memory(error):
+        return f"{OUT_OF_MEMORY} ({type(error).__name__})"
     if isinstance(error, ParameterError):
         return f"bad option: {error}"
     if isinstance(error, BgOptimizerError):
