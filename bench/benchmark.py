@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.cli import build_parser, parameters_from_args
+from bgoptimizer.arguments import parameters_from_args
+from bgoptimizer.cli import build_parser
 from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import gradient, make_scene

@@ -134,7 +134,7 @@ def test_in_place_correction_equals_the_copy_and_reuses_the_input():
 
 
 def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
-    from bgoptimizer.pipeline import _correct
+    from bgoptimizer.correct import correct
 
     rng = np.random.default_rng(3)
     background = np.broadcast_to(np.linspace(0.0, 0.2, 300, dtype=np.float32), (1, 200, 300)).copy()
@@ -142,7 +142,7 @@ def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
     image[0, 50, 280] = 0.001  # a cold pixel where the model is high: its result is negative
     image[0, :10, :10] = 0.0  # missing
     image[0, 20, 20] = np.nan  # missing
-    corrected = _correct(image, [(0, background)], "subtract")
+    corrected = correct(image, [(0, background)], "subtract")
     missing = (image == 0) | np.isnan(image)
     assert (corrected[missing] == 0).all()
     assert corrected[~missing].min() == 0.0  # shifted up by the most negative result, no lower
@@ -151,7 +151,7 @@ def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
     shift = -(0.001 - background[0, 50, 280] + 0.1)
     assert abs(np.median(corrected[~missing]) - (0.2 + shift)) < 0.001
     in_place = image.copy()
-    np.testing.assert_array_equal(_correct(in_place, [(0, background)], "subtract", out=in_place), corrected)
+    np.testing.assert_array_equal(correct(in_place, [(0, background)], "subtract", out=in_place), corrected)
 
 
 def test_flipped_read_only_view_is_accepted_and_left_alone():
@@ -165,11 +165,11 @@ def test_flipped_read_only_view_is_accepted_and_left_alone():
 
 
 def test_divide_by_a_model_reaching_zero_is_refused():
+    from bgoptimizer.correct import correct
     from bgoptimizer.errors import InputImageError
-    from bgoptimizer.pipeline import _correct
 
     image = np.full((1, 20, 30), 0.1, np.float32)
     model = np.full_like(image, 0.05)
     model[0, 12, 7] = 0.0
     with pytest.raises(InputImageError, match="mode=divide"):
-        _correct(image, [(0, model[:, :10]), (10, model[:, 10:])], "divide")
+        correct(image, [(0, model[:, :10]), (10, model[:, 10:])], "divide")

@@ -6,7 +6,8 @@ import torch
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share
 from bgoptimizer.fit import noise_levels
-from bgoptimizer.pipeline import _MAX_FIT_SAMPLES, Prepared, _fit_data
+from bgoptimizer.preparation import Prepared
+from bgoptimizer.samples import MAX_FIT_SAMPLES, fit_data
 from bgoptimizer.synthetic import make_scene
 
 CPU = torch.device("cpu")
@@ -36,9 +37,9 @@ def _plane_with_a_hole(height: int, width: int, noise: float) -> tuple[np.ndarra
 def test_bins_keep_every_pixel_and_sit_at_their_centroids():
     height, width = 180, 250  # 45k pixels, 38k of them background: 2 x 2 bins
     prepared = _prepared(*_plane_with_a_hole(height, width, noise=0.0))
-    data = _fit_data(prepared, CPU, binned=True)
-    pixels = _fit_data(prepared, CPU)
-    assert len(data.points) <= _MAX_FIT_SAMPLES < len(pixels.points)
+    data = fit_data(prepared, CPU, binned=True)
+    pixels = fit_data(prepared, CPU)
+    assert len(data.points) <= MAX_FIT_SAMPLES < len(pixels.points)
     # The weights of the bins add up to those of the pixels (missing pixels weigh nothing).
     assert abs(float(data.weights.sum()) * 4 - prepared.mask_ds.sum()) < 0.1
     # A plane's weighted mean over a bin is its value at the weighted centroid.
@@ -49,7 +50,7 @@ def test_bins_keep_every_pixel_and_sit_at_their_centroids():
 def test_bins_keep_the_noise_of_the_pixels():
     """The robust loss's scale stays the pixels' noise, not the bins' (half of it)."""
     prepared = _prepared(*_plane_with_a_hole(180, 250, noise=1e-3))
-    binned, pixels = _fit_data(prepared, CPU, binned=True), _fit_data(prepared, CPU)
+    binned, pixels = fit_data(prepared, CPU, binned=True), fit_data(prepared, CPU)
     assert len(binned.points) < len(pixels.points)
     assert torch.equal(binned.noise, pixels.noise)
     assert np.allclose(binned.noise.numpy(), 1e-3, rtol=0.05)
@@ -57,7 +58,7 @@ def test_bins_keep_the_noise_of_the_pixels():
 
 def test_few_pixels_are_used_as_they_are():
     fit_ds, mask_ds = _plane_with_a_hole(90, 120, noise=1e-3)
-    data = _fit_data(_prepared(fit_ds, mask_ds), CPU, binned=True)
+    data = fit_data(_prepared(fit_ds, mask_ds), CPU, binned=True)
     assert len(data.points) == (mask_ds > 0).sum()
     assert np.isclose(float(data.noise[0, 0]), noise_levels(fit_ds, mask_ds)[0])
 
@@ -67,5 +68,5 @@ def test_light_dome_under_a_large_nebula_on_a_large_frame():
     of the masked nebula was noisy enough to take in 10.6 % of it; binned, 7.9 %."""
     scene = make_scene(3000, 2000, gradient_kind="dome", nebula=True, seed=11)
     result = extract_background(scene.image, Parameters())
-    assert result.report.samples > 4 * _MAX_FIT_SAMPLES
+    assert result.report.samples > 4 * MAX_FIT_SAMPLES
     assert absorbed_share(result.background, scene.background, scene.nebula) <= 8.5

@@ -1,4 +1,5 @@
-"""Full-resolution images handed over in bands of rows, so that no stage holds a second whole image."""
+"""Full-resolution images handed over in bands of rows, so that no stage holds a second whole image,
+and the regular subsample their statistics are taken on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,22 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["BandSink"]
+__all__ = ["BAND_PIXELS", "BandSink", "sample_step", "band_rows"]
 
 # ``sink(top, rows)`` takes the rows ``(C, n, W)`` float32 that start at row ``top`` (FITS order).
 BandSink = Callable[[int, np.ndarray], None]
+
+# Statistics (stretch, offsets) are taken on a regular subsample of about this many pixels
+# (the 0.99 quantile of 500k samples is off by ~1e-4 in rank: nothing next to the noise).
+_STAT_SAMPLES = 500_000
+# Full-resolution bands hold about this many pixels per channel.
+BAND_PIXELS = 500_000
+
+
+def sample_step(height: int, width: int) -> int:
+    return max(1, int(np.sqrt(height * width / _STAT_SAMPLES)))
+
+
+def band_rows(width: int, multiple: int) -> int:
+    rows = max(1, BAND_PIXELS // max(width, 1))
+    return max(multiple, rows // multiple * multiple)

@@ -13,10 +13,9 @@ import numpy as np
 from astropy.io import fits
 
 from .bands import BandSink
-from .fit import CancelCheck
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
-from .progress import ProgressCallback, scaled
+from .progress import CancelCheck, ProgressCallback, scaled
 from .spline import SplineState
 
 __all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background", "extract_frame_background"]

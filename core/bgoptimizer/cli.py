@@ -1,4 +1,4 @@
-"""Command-line tool: ``bgoptimizer INPUT... [OUTPUT_DIR] [options]`` and ``bgoptimizer demo``.
+"""Command-line tool: ``bgoptimizer INPUT... [OUTPUT_DIR] [options]`` (``bgoptimizer demo``: :mod:`.demo`).
 
 Every option is generated from :mod:`bgoptimizer.params`. Exit codes: 0 when
 every file succeeded, 1 when any failed (the others are still processed), 2
@@ -15,21 +15,15 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .arguments import add_parameter_options, parameters_from_args
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
 from .errors import OUT_OF_MEMORY, BgOptimizerError, is_out_of_memory
-from .interrupts import Interrupted, interrupts_deferred, interrupts_raised
+from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 from .io import OutputFiles
-from .params import Parameters, ParameterSpec, parameter_specs
+from .params import Parameters
 
-__all__ = [
-    "main",
-    "build_parser",
-    "add_parameter_options",
-    "parameters_from_args",
-    "run_jobs",
-    "TerminalProgress",
-]
+__all__ = ["main", "build_parser", "run_jobs", "TerminalProgress"]
 
 
 class TerminalProgress:
@@ -55,46 +49,6 @@ class TerminalProgress:
             self.stream.write("\n")
             self.stream.flush()
         self._last = -1.0
-
-
-def _argument_type(spec: ParameterSpec):
-    def convert(text: str):
-        return spec.parse(text)
-
-    convert.__name__ = spec.type.__name__
-    return convert
-
-
-def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) -> None:
-    """One option per parameter, grouped as in the panel; ``siril`` keeps only those that apply inside Siril."""
-    groups: dict[str, argparse._ArgumentGroup] = {}
-    for spec in parameter_specs():
-        if siril and not spec.siril:
-            continue
-        group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
-        default = f" (default: {spec.default})" if spec.default is not None and spec.default is not False else ""
-        span = f" [{spec.show(spec.low)}, {spec.show(spec.high)}]" if spec.low is not None else ""
-        text = spec.help.replace("%", "%%")  # argparse formats help strings with %
-        if spec.type is bool:
-            # --name / --no-name, so that a default of True can be switched off too.
-            group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=spec.default,
-                               help=text)
-            continue
-        choices = [c for c in spec.choices if c is not None] if spec.choices else None
-        group.add_argument(
-            spec.flag,
-            dest=spec.name,
-            type=_argument_type(spec),
-            choices=choices,
-            default=spec.default,
-            metavar=None if choices else spec.type.__name__.upper(),
-            help=text + span + default,
-        )
-
-
-def parameters_from_args(args: argparse.Namespace) -> Parameters:
-    """The `Parameters` an argparse result holds; options it lacks keep their defaults."""
-    return Parameters(**{spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,15 +153,7 @@ def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutc
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        with interrupts_raised():
-            if argv and argv[0] == "demo":
-                from .demo import main as demo_main
-
-                return demo_main(argv[1:])
-            return _run(argv)
-    except Interrupted as stop:  # the line saying what is complete is printed where the work was
-        return stop.exit_code
+    return exit_code_when_interrupted(lambda: _run(argv))
 
 
 def _run(argv: list[str]) -> int:

@@ -11,6 +11,7 @@ from astropy.io import fits
 
 from .batch import plan_run
 from .cli import TerminalProgress, run_jobs
+from .interrupts import exit_code_when_interrupted
 from .io import check_output_dir, read_image, write_image, write_png
 from .params import Parameters
 from .stretch import fit_stretch
@@ -57,6 +58,10 @@ def display_stretch(image: np.ndarray) -> np.ndarray:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return exit_code_when_interrupted(lambda: _run(argv))
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="bgoptimizer demo",
         description="Build a synthetic linear sky (stars, a faint nebula, noise, a known gradient), "

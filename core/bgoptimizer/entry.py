@@ -29,10 +29,15 @@ def collector_paused() -> Iterator[None]:
 
 
 def main() -> int:
+    """``bgoptimizer demo [...]`` runs :mod:`.demo`, anything else the command line (:mod:`.cli`)."""
+    demo = sys.argv[1:2] == ["demo"]
     try:
         with collector_paused():
-            from .cli import main as cli_main
+            if demo:
+                from .demo import main as run
+            else:
+                from .cli import main as run
     except KeyboardInterrupt:  # Ctrl-C while starting: one line, not the import's traceback
         print("bgoptimizer: interrupted by SIGINT while starting; nothing was written", file=sys.stderr)
         return 130
-    return cli_main()
+    return run(sys.argv[2:] if demo else sys.argv[1:])

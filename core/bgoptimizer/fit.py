@@ -16,14 +16,13 @@ a GPU is not stalled by a sync per iteration.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .errors import Cancelled
-from .progress import ProgressCallback
+from .progress import CancelCheck, ProgressCallback
 from .spline import SplineState, bending_matrix, polynomial_terms, radial_basis, term_count
 
 __all__ = [
@@ -37,7 +36,6 @@ __all__ = [
     "optimize",
 ]
 
-CancelCheck = Callable[[], bool]
 
 # Scale of the per-pixel log loss: residuals well below it count linearly, above it logarithmically.
 LOSS_SCALE = 1e-3

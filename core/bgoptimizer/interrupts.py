@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Interrupted", "interrupts_raised", "interrupts_deferred"]
+__all__ = ["Interrupted", "interrupts_raised", "interrupts_deferred", "exit_code_when_interrupted"]
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -76,3 +76,13 @@ def interrupts_deferred() -> Iterator[None]:
         if not _deferring and _pending is not None:
             signum, _pending = _pending, None
             raise Interrupted(signum)
+
+
+def exit_code_when_interrupted(run: Callable[[], int]) -> int:
+    """``run()``'s exit code, or the signal's when one arrives (the line saying what is complete is
+    printed where the work was)."""
+    try:
+        with interrupts_raised():
+            return run()
+    except Interrupted as stop:
+        return stop.exit_code

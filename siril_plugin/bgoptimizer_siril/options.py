@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bgoptimizer import ParameterError, Parameters
-from bgoptimizer.cli import add_parameter_options, parameters_from_args
+from bgoptimizer.arguments import add_parameter_options, parameters_from_args
 
 __all__ = ["OutputOptions", "OUTPUT_HELP", "DEFAULT_PREFIX", "build_parser", "parse_arguments"]
 

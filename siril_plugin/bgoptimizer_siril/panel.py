@@ -28,7 +28,7 @@ from bgoptimizer import (
     preview_image,
 )
 from bgoptimizer.device import describe_device, resolve_device
-from bgoptimizer.io.png import to_display
+from bgoptimizer.io import to_display
 from bgoptimizer.params import GROUPS, ParameterSpec
 
 from .options import OUTPUT_HELP, OutputOptions

@@ -18,8 +18,7 @@ from bgoptimizer import (
 from bgoptimizer.batch import check_new_files
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.errors import OUT_OF_MEMORY, is_out_of_memory
-from bgoptimizer.fit import CancelCheck
-from bgoptimizer.progress import ProgressCallback
+from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
 from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model

@@ -26,9 +26,8 @@ from astropy.io import fits
 from bgoptimizer import Cancelled, InputImageError, Parameters
 from bgoptimizer.batch import check_new_files, correction_done, history_line
 from bgoptimizer.cfa import extract_frame_background
-from bgoptimizer.fit import CancelCheck
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.progress import ProgressCallback, scaled
+from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
 from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions

@@ -17,9 +17,8 @@ from astropy.utils.exceptions import AstropyWarning
 
 from bgoptimizer import InputImageError, Parameters
 from bgoptimizer.batch import history_line
-from bgoptimizer.io import write_image
-from bgoptimizer.io.image_file import to_unit_range
-from bgoptimizer.pipeline import as_planar
+from bgoptimizer.io import to_unit_range, write_image
+from bgoptimizer.preparation import as_planar
 
 __all__ = [
     "LoadedImage",

@@ -13,8 +13,8 @@ from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write, check_output_dir
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
-from .image_file import ImageFile
-from .png import write_png
+from .image_file import ImageFile, to_unit_range
+from .png import to_display, write_png
 from .xisf_io import read_xisf, write_xisf, write_xisf_bands
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "write_image_bands",
     "BandSink",
     "write_png",
+    "to_display",
+    "to_unit_range",
     "image_format",
     "extension_for",
     "atomic_write",

@@ -1,0 +1,50 @@
+"""Command-line options generated from the parameter spec, shared by the ``bgoptimizer`` command and
+the Siril plugin's batch arguments (same names, defaults, ranges and help)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .params import Parameters, ParameterSpec, parameter_specs
+
+__all__ = ["add_parameter_options", "parameters_from_args"]
+
+
+def _argument_type(spec: ParameterSpec):
+    def convert(text: str):
+        return spec.parse(text)
+
+    convert.__name__ = spec.type.__name__
+    return convert
+
+
+def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) -> None:
+    """One option per parameter, grouped as in the panel; ``siril`` keeps only those that apply inside Siril."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for spec in parameter_specs():
+        if siril and not spec.siril:
+            continue
+        group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
+        default = f" (default: {spec.default})" if spec.default is not None and spec.default is not False else ""
+        span = f" [{spec.show(spec.low)}, {spec.show(spec.high)}]" if spec.low is not None else ""
+        text = spec.help.replace("%", "%%")  # argparse formats help strings with %
+        if spec.type is bool:
+            # --name / --no-name, so that a default of True can be switched off too.
+            group.add_argument(spec.flag, action=argparse.BooleanOptionalAction, default=spec.default,
+                               help=text)
+            continue
+        choices = [c for c in spec.choices if c is not None] if spec.choices else None
+        group.add_argument(
+            spec.flag,
+            dest=spec.name,
+            type=_argument_type(spec),
+            choices=choices,
+            default=spec.default,
+            metavar=None if choices else spec.type.__name__.upper(),
+            help=text + span + default,
+        )
+
+
+def parameters_from_args(args: argparse.Namespace) -> Parameters:
+    """The `Parameters` an argparse result holds; options it lacks keep their defaults."""
+    return Parameters(**{spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})

@@ -1,0 +1,88 @@
+"""Step 8: the model removed from the image (subtracted or divided out), keeping its sky level."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from .bands import band_rows, sample_step
+from .errors import InputImageError
+from .mask import MISSING_TOLERANCE
+from .tensors import tensor_view
+
+__all__ = ["correct"]
+
+def _valid(image: np.ndarray) -> np.ndarray:
+    return np.abs(image) > MISSING_TOLERANCE  # False for NaN too
+
+
+def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mode: str,
+             out: np.ndarray | None = None) -> np.ndarray:
+    """Remove the background, keeping the original level; missing pixels stay 0 (step 8).
+
+    The model comes in bands of rows, ``(top, (C, rows, W))``, each used once,
+    so that it never has to be held whole. ``out`` (which may be ``image``
+    itself) receives the result instead of a new array. A first pass writes
+    the raw difference or ratio (NaN where pixels are missing), measures its
+    range and samples the model; a second, in place, restores each channel's
+    level, shifts/rescales when the range demands it (a shift only when the
+    input had no negative value) and zeroes the missing pixels. With
+    ``out=image``, a failure leaves ``image`` partly corrected.
+    """
+    channels, height, width = image.shape
+    step = sample_step(height, width)
+    sample = image[:, ::step, ::step].copy()  # before ``out`` may overwrite it
+    model_sample = np.empty_like(sample)
+    corrected = np.empty_like(image, dtype=np.float32) if out is None else out
+    pixels, result = tensor_view(image), tensor_view(corrected)
+    lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
+    input_low = np.inf
+    missing = False
+    for top, model in model_bands:
+        bottom = top + model.shape[1]
+        first = -(-top // step) * step  # the first sampled row in this band
+        model_sample[:, first // step : -(-bottom // step)] = model[:, first - top :: step, ::step]
+        for channel in range(channels):
+            values = torch.from_numpy(model[channel])
+            if mode == "divide" and bool((values <= 0).any()):
+                raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
+            source, target = pixels[channel, top:bottom], result[channel, top:bottom]
+            invalid = torch.from_numpy(~_valid(image[channel, top:bottom]))
+            input_low = min(input_low, float(source.nan_to_num(nan=np.inf).min()))
+            (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
+            measured = target
+            if bool(invalid.any()):
+                missing = True
+                target.masked_fill_(invalid, np.nan)
+                measured = target[~invalid]
+            if measured.numel():
+                low, high = torch.aminmax(measured)
+                lowest[channel] = min(lowest[channel], float(low))
+                highest[channel] = max(highest[channel], float(high))
+
+    gain = np.ones(channels)
+    offset = np.zeros(channels)
+    for channel in range(channels):
+        valid = _valid(sample[channel])
+        if mode == "divide":
+            gain[channel] = np.mean(model_sample[channel][valid])
+        else:
+            level = np.median(sample[channel][valid])
+            offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
+    lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
+    ceiling = max(1.0, float(np.nanmax(sample)))
+    # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
+    # survey frames) keep their level as it is, negative sky included.
+    shift = -float(lowest.min()) if lowest.min() < 0 <= input_low else 0.0
+    top_value = float(highest.max()) + shift
+    scale = ceiling / top_value if top_value > ceiling else 1.0
+    band = band_rows(width, 1)
+    for top in range(0, height, band):
+        for channel in range(channels):
+            target = result[channel, top : top + band]
+            target.mul_(float(gain[channel] * scale)).add_(float((offset[channel] + shift) * scale))
+            if missing:
+                target.nan_to_num_(nan=0.0)
+    return corrected
