@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 
 from ._version import __version__
@@ -45,6 +46,7 @@ __all__ = [
     "Job",
     "plan_run",
     "check_new_files",
+    "read_mask",
     "correction_done",
     "history_line",
     "FileOutcome",
@@ -176,6 +178,11 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     return jobs
 
 
+def read_mask(params: Parameters) -> np.ndarray | None:
+    """The pixels of the mask file ``params.mask`` names (the method takes arrays, not files)."""
+    return None if params.mask is None else read_image(params.mask).data
+
+
 def correction_done(params: Parameters) -> str:
     """What the corrected image's HISTORY line says was done."""
     return "background subtracted" if params.mode == "subtract" else "background divided"
@@ -226,7 +233,7 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
     """
     source = read_image(job.source)
     if len(job.outputs) == 1:
-        write_png(job.outputs[0], preview_image(prepare(source.data, params)), files)
+        write_png(job.outputs[0], preview_image(prepare(source.data, params, read_mask(params))), files)
         return FileOutcome(job)
     corrected_path, model_path = job.outputs
     model_header = _history_header(source, params, "background model")
@@ -234,8 +241,8 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
     results: list[BackgroundResult] = []
 
     def run(model_sink: BandSink) -> None:
-        results.append(extract_frame_background(source.data, source.header, params,
-                                                scaled(progress, 0.0, _FIT_SHARE), model_sink=model_sink))
+        results.append(extract_frame_background(source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
+                                                model_sink=model_sink, mask=read_mask(params)))
 
     # The model goes to its file band by band as it is computed (a raw frame's once its phases are done).
     write_image_bands(model_path, source.data.shape, run, model_header, source.properties, params.compress, files)

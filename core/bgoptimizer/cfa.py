@@ -57,6 +57,7 @@ def extract_cfa_background(
     cancel: CancelCheck | None = None,
     in_place: bool = False,
     model_sink: BandSink | None = None,
+    mask: np.ndarray | None = None,
 ) -> BackgroundResult:
     """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
 
@@ -76,7 +77,8 @@ def extract_cfa_background(
         phase_progress = scaled(progress, number / len(CFA_PHASES), (number + 1) / len(CFA_PHASES),
                                 f"CFA phase {number + 1}/4: ")
         phase = np.ascontiguousarray(image[:, row::2, column::2])
-        result = extract_background(phase, params, progress=phase_progress, cancel=cancel, in_place=True)
+        phase_mask = None if mask is None else np.asarray(mask)[..., row::2, column::2]
+        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True)
         corrected[:, row::2, column::2] = result.corrected
         background[:, row::2, column::2] = result.background
         results.append(result)
@@ -96,10 +98,11 @@ def extract_frame_background(
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
     model_sink: BandSink | None = None,
+    mask: np.ndarray | None = None,
 ) -> BackgroundResult:
     """The engine on a frame as read from a file or from Siril, in place: a raw CFA frame (its header
     names a Bayer pattern) phase by phase, any other from ``initial``'s control points when given."""
     if bayer_pattern(image, header):
-        return extract_cfa_background(image, params, progress, cancel, in_place=True, model_sink=model_sink)
-    return extract_background(image, params, progress=progress, cancel=cancel, initial=initial, in_place=True,
-                              model_sink=model_sink)
+        return extract_cfa_background(image, params, progress, cancel, in_place=True, model_sink=model_sink,
+                                      mask=mask)
+    return extract_background(image, params, mask, progress, cancel, initial, in_place=True, model_sink=model_sink)

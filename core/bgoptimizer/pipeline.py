@@ -201,7 +201,8 @@ def extract_background(
         Method parameters; defaults when omitted.
     mask : `~numpy.ndarray`, optional
         Full-resolution weights in [0, 1], ``(H, W)``, ``(1, H, W)`` or
-        ``(C, H, W)``: 1 = background, 0 = ignore. Overrides ``params.mask``.
+        ``(C, H, W)``: 1 = background, 0 = ignore; ``params.mask``, if set,
+        is its file's name (for messages), read by the front end.
     progress : callable, optional
         ``progress(fraction, message)``, called from this thread.
     cancel : callable, optional

@@ -76,7 +76,11 @@ def prepare(
     mask: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
 ) -> Prepared:
-    """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4)."""
+    """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4).
+
+    ``mask`` is the user's full-resolution mask (1 = background); when
+    ``params.mask`` names its file, the name is used in messages only.
+    """
     image = as_planar(image)
     channels, height, width = image.shape
     factor = params.downscale
@@ -117,9 +121,8 @@ def prepare(
 
     mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
     if mask is None and params.mask is not None:
-        from .io import read_image  # deferred: io is optional for array users
-
-        mask = read_image(params.mask).data
+        raise ParameterError(f"mask {params.mask}: pass the mask's pixels (mask=...); the file is read by the "
+                             "front end (the command line, the Siril plugin), not by the method")
     if mask is not None:
         source = params.mask or "mask"
         mask_ds = mask_ds * reduce_user_mask(

@@ -27,6 +27,7 @@ from bgoptimizer import (
     prepare,
     preview_image,
 )
+from bgoptimizer.batch import read_mask
 from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io import to_display
 from bgoptimizer.params import GROUPS, ParameterSpec
@@ -342,7 +343,7 @@ class Panel:
             if not self.siril.is_image_loaded():
                 raise s.NoImageError("no image is loaded in Siril: load one first")
             self._preview_source = to_core(self.siril.get_image_pixeldata(), "loaded image")[0]
-        prepared = prepare(self._preview_source, params)
+        prepared = prepare(self._preview_source, params, read_mask(params))
         self.events.put(("preview", _fit_preview(preview_image(prepared))))
 
     def run(self) -> None:

@@ -15,7 +15,7 @@ from bgoptimizer import (
     ParameterError,
     Parameters,
 )
-from bgoptimizer.batch import check_new_files
+from bgoptimizer.batch import check_new_files, read_mask
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.errors import OUT_OF_MEMORY, is_out_of_memory
 from bgoptimizer.progress import CancelCheck, ProgressCallback
@@ -106,7 +106,7 @@ def process_loaded_image(
     with siril.image_lock():
         model_path = check_model_path(siril, params, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        result = extract_frame_background(image.data, image.header, params, progress, cancel)
+        result = extract_frame_background(image.data, image.header, params, progress, cancel, mask=read_mask(params))
         if model_path is not None:
             save_model(model_path, result.background, image.header, params)
         replaced = output.replace and not output.show_model

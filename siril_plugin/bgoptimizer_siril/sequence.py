@@ -24,7 +24,7 @@ import sirilpy as s
 from astropy.io import fits
 
 from bgoptimizer import Cancelled, InputImageError, Parameters
-from bgoptimizer.batch import check_new_files, correction_done, history_line
+from bgoptimizer.batch import check_new_files, correction_done, history_line, read_mask
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
@@ -182,6 +182,7 @@ def process_sequence(
     if output.save_model:
         planned += [default_model_path(siril, frame.path.stem) for frame in included]
     check_new_files(planned, [frame.path for frame in source.frames], params.overwrite)
+    mask = read_mask(params)  # one mask for every frame
     previous: SplineState | None = None
     for position, frame in enumerate(included):
         if cancel is not None and cancel():
@@ -191,7 +192,7 @@ def process_sequence(
         try:
             data, header, layout = source.read(frame)
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
-            result = extract_frame_background(data, header, params, part, cancel, previous)
+            result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask)
             corrected_header = header.copy()
             corrected_header.add_history(history_line(params, correction_done(params)))
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
