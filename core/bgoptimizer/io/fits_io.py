@@ -16,7 +16,7 @@ from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
 from .image_file import ImageFile, to_unit_range
 
-__all__ = ["read_fits", "write_fits", "write_fits_bands", "FITS_EXTENSIONS"]
+__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "FITS_EXTENSIONS"]
 
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
@@ -51,10 +51,11 @@ def read_fits(path: Path) -> ImageFile:
         samples = samples[None]
     if samples.ndim != 3 or samples.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
-    return ImageFile(to_unit_range(samples, str(path), reuse=True), _clean_header(header), {}, "fits", path)
+    return ImageFile(to_unit_range(samples, str(path), reuse=True), clean_header(header), {}, "fits", path)
 
 
-def _clean_header(header: fits.Header) -> fits.Header:
+def clean_header(header: fits.Header) -> fits.Header:
+    """The keywords without those describing how samples were stored (the output's are its own)."""
     cleaned = header.copy()
     for key in _STRUCTURAL:
         cleaned.remove(key, ignore_missing=True, remove_all=True)
@@ -84,7 +85,7 @@ def _image_header(header: fits.Header, shape: tuple[int, int, int]) -> fits.Head
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         # A one-pixel image of the right dimensionality gets the structural keywords; then the sizes.
-        hdu = fits.PrimaryHDU(np.zeros((1,) * (2 if channels == 1 else 3), np.float32), header=_clean_header(header))
+        hdu = fits.PrimaryHDU(np.zeros((1,) * (2 if channels == 1 else 3), np.float32), header=clean_header(header))
         hdu.verify("silentfix")
         full = hdu.header.copy()
     for axis, size in enumerate((width, height, channels)[: full["NAXIS"]], 1):

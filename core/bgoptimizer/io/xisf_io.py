@@ -28,6 +28,7 @@ from .._version import __version__
 from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
+from .fits_io import clean_header
 from .image_file import ImageFile, to_unit_range
 from .xisf_reader import SIGNATURE, read_xisf_image
 
@@ -75,7 +76,7 @@ def read_xisf(path: Path) -> ImageFile:
     planar = image.samples[:, ::-1]
     if planar.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: {planar.shape[0]} channels; expected mono or RGB")
-    header = _header_from_keywords(image.keywords)
+    header = clean_header(_header_from_keywords(image.keywords))  # e.g. BITPIX 16 and BZERO of the source
     return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, image.properties, "xisf", path)
 
 
