@@ -48,17 +48,12 @@ def _param(
 
 @dataclass(frozen=True)
 class Parameters:
-    """Parameters of the background optimizer.
+    """The method's parameters and the options of a run, each with its default, range and help.
 
-    Defaults follow the method's reference except where measurement chose
-    otherwise (README, "Benchmark"): quantile 0.99, 64 control points,
-    500 epochs; patience 20 (the reference's 50 gave the same results after
-    the robust solve, 30 iterations later); the fit in the linear domain with
-    a quadratic polynomial part (gradients keep their shape there, and a
-    quadratic trend crosses a masked nebula unbent) and the r^5 kernel with
-    smoothing 1e-5 (a light dome's curvature, too, crosses it, and a sharp
-    corner glow is still followed); object protection and the bending-energy
-    smoothing are additions of ours.
+    Where a default differs from the original method's, measurement chose it
+    (docs/benchmarks.md). Options marked ``shapes_result=False`` (device,
+    compression, format, overwrite) change how a run goes, not its result,
+    and stay out of the HISTORY line.
     """
 
     downscale: int = _param(

@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from bgoptimizer import InputImageError, Parameters
-from bgoptimizer.batch import history_line
+from bgoptimizer.batch import MODEL_TAG, history_line
 from bgoptimizer.io import to_unit_range, write_image
 from bgoptimizer.preparation import as_planar
 
@@ -31,7 +31,6 @@ __all__ = [
     "save_model",
 ]
 
-MODEL_SUFFIX = "_bgModel.fit"
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def loaded_image_path(siril) -> Path | None:
 
 def default_model_path(siril, name: str) -> Path:
     """``<name>_bgModel.fit`` in Siril's working directory."""
-    return Path(siril.get_siril_wd()) / f"{name}{MODEL_SUFFIX}"
+    return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}.fit"
 
 
 def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters) -> Path:
