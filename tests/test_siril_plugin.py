@@ -9,8 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-import tomllib
 from astropy.io import fits
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # 3.10: the same parser as a package
+    import tomli as tomllib
 
 from bgoptimizer import Parameters, __version__, extract_background
 
