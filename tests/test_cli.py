@@ -128,7 +128,7 @@ def test_infinite_pixels(sky_file, tmp_path, capsys):
     data = read_image(sky_file).data.copy()
     data[0, 10, 10] = np.inf
     path = write_image(tmp_path / "inf.fits", data)
-    _fails([path], capsys, r"1 pixels are infinite", tmp_path)
+    _fails([path], capsys, r"inf.fits: the image has 1 infinite pixel; repair or clip them first", tmp_path)
 
 
 def test_constant_image(tmp_path, capsys):

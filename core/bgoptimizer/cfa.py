@@ -67,7 +67,7 @@ def extract_cfa_background(
     four fits (worst loss and object share, summed iterations, samples and
     times) and ``state`` is the first phase's spline.
     """
-    image = as_planar(mosaic, "CFA frame")
+    image = as_planar(mosaic, "the CFA frame")
     if image.shape[0] != 1:
         raise ValueError(f"a CFA frame has one channel; got {image.shape[0]}")
     corrected = image if in_place else image.copy()

@@ -49,19 +49,19 @@ class Prepared:
         return self.shape[2] / self.length, self.shape[1] / self.length
 
 
-def as_planar(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Check an image and return it as float32 ``(C, H, W)`` with C = 1 or 3."""
+def as_planar(image: np.ndarray, name: str = "the image") -> np.ndarray:
+    """Check an image and return it as float32 ``(C, H, W)`` with C = 1 or 3 (``name`` says which)."""
     array = np.asarray(image)
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[0] not in (1, 3):
-        raise InputImageError(f"{name}: expected (H, W) or (C, H, W) with C = 1 or 3, got shape {array.shape}")
+        raise InputImageError(f"{name} has shape {array.shape}; expected (H, W) or (C, H, W) with C = 1 or 3")
     if array.dtype.kind not in "fiu":
-        raise InputImageError(f"{name}: unsupported pixel type {array.dtype}")
+        raise InputImageError(f"{name} has pixels of type {array.dtype}; expected numbers")
     array = array.astype(np.float32, copy=False)
     if np.isinf(array).any():
         count = int(np.isinf(array).sum())
-        raise InputImageError(f"{name}: {count} pixels are infinite; repair or clip them first")
+        raise InputImageError(f"{name} has {count} infinite pixel{'s' * (count != 1)}; repair or clip them first")
     return array
 
 

@@ -90,7 +90,7 @@ def to_core(pixels: np.ndarray, source: str) -> tuple[np.ndarray, PixelLayout]:
 
 def read_loaded_image(siril) -> LoadedImage:
     """Pixels, header and file of the loaded image (call inside ``image_lock``)."""
-    data, layout = to_core(siril.get_image_pixeldata(), "loaded image")
+    data, layout = to_core(siril.get_image_pixeldata(), "the loaded image")
     return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), loaded_image_path(siril),
                        layout)
 
