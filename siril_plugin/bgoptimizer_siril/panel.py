@@ -342,7 +342,7 @@ class Panel:
         if self._preview_source is None:
             if not self.siril.is_image_loaded():
                 raise s.NoImageError("no image is loaded in Siril: load one first")
-            self._preview_source = to_core(self.siril.get_image_pixeldata(), "loaded image")[0]
+            self._preview_source = to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
         prepared = prepare(self._preview_source, params, read_mask(params))
         self.events.put(("preview", _fit_preview(preview_image(prepared))))
 
