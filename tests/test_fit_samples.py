@@ -5,9 +5,8 @@ import torch
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share
-from bgoptimizer.fit import noise_levels
 from bgoptimizer.preparation import Prepared
-from bgoptimizer.samples import MAX_FIT_SAMPLES, fit_data
+from bgoptimizer.samples import MAX_FIT_SAMPLES, fit_data, noise_levels
 from bgoptimizer.synthetic import make_scene
 
 CPU = torch.device("cpu")

@@ -6,8 +6,9 @@ import torch
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share, gradient_error
-from bgoptimizer.fit import FitData, robust_solve
 from bgoptimizer.objects import _box_average, _dilate, _labels, _reach
+from bgoptimizer.samples import FitData
+from bgoptimizer.start import robust_solve
 from bgoptimizer.synthetic import gradient as synthetic_gradient
 from bgoptimizer.synthetic import make_scene
 

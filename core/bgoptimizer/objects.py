@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .fit import noise_levels
+from .samples import noise_levels
 from .spline import SplineState, evaluate_grid
 from .stretch import ChannelStretch
 

@@ -4,8 +4,8 @@
      scale, midtones transfer), downscale it by a NaN-aware block median and
      weight the pixels the thresholds and a user mask keep.
 5.   :mod:`.objects`: find large faint objects and mask them too (optional).
-6.   :mod:`.samples` and :mod:`.start`: the background samples and the
-     starting spline; :mod:`.fit`: the robust solve and Adam.
+6.   :mod:`.samples`, :mod:`.start` and :mod:`.optimize`: the background
+     samples, the starting spline (robust solve), and Adam on :mod:`.losses`.
 7.   :mod:`.reconstruct`: the spline at full resolution, stretch undone.
 8.   :mod:`.correct`: the model subtracted or divided out.
 
@@ -26,16 +26,16 @@ import torch
 from .bands import BandSink
 from .correct import correct
 from .device import describe_device, resolve_device
-from .fit import optimize, robust_solve
 from .memory import release_freed_memory
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
+from .optimize import optimize
 from .params import Parameters
 from .preparation import Prepared, as_planar, prepare, preview_image
 from .progress import CancelCheck, ProgressCallback, scaled
 from .reconstruct import model_bands
 from .samples import MAX_FIT_SAMPLES, fit_data, grid_coordinates, subset
 from .spline import SplineState
-from .start import initial_state, layout
+from .start import initial_state, layout, robust_solve
 
 __all__ = [
     "Prepared",

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .downscale import block_centers, reduced_size
 from .errors import MaskError
-from .fit import FitData, noise_levels
 from .preparation import MIN_SAMPLES, Prepared
 
-__all__ = ["MAX_FIT_SAMPLES", "fit_data", "subset", "grid_coordinates"]
+__all__ = ["MAX_FIT_SAMPLES", "FitData", "noise_levels", "fit_data", "subset", "grid_coordinates"]
+
+
+@dataclass
+class FitData:
+    """Background samples on the fitting device: the pixels not fully masked."""
+
+    points: torch.Tensor  # (P, 2) coordinates
+    values: torch.Tensor  # (C, P) stretched, downscaled image
+    weights: torch.Tensor  # (1, P) or (C, P) mask weights in (0, 1]
+    noise: torch.Tensor  # (C, 1) noise level of each channel, stretched units
+
+
+def noise_levels(data_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+    """Per-channel noise sigma ``(C,)`` of the downscaled image, from neighbour differences.
+
+    The median absolute second difference of three horizontally adjacent
+    background pixels ignores most objects and cancels the gradient's local
+    slope, which a first difference counts as noise (a gradient 50x the noise
+    doubled that estimate and halved every object's significance).
+    """
+    background = mask_ds.max(axis=0) > 0
+    triples = background[:, 2:] & background[:, 1:-1] & background[:, :-2]
+    levels = []
+    for channel in data_ds:
+        curvature = np.abs(channel[:, 2:] - 2.0 * channel[:, 1:-1] + channel[:, :-2])[triples]
+        curvature = curvature[np.isfinite(curvature)]
+        sigma = float(np.median(curvature)) / (0.6745 * np.sqrt(6.0)) if curvature.size else 0.0
+        levels.append(sigma)
+    levels = np.asarray(levels, np.float32)
+    # A noiseless (synthetic or heavily smoothed) image still needs a finite scale.
+    return np.maximum(levels, floor)
 
 # The fits work on at most this many background samples. The final fit averages bins of pixels
 # (:func:`fit_data`): a random 12k of the 94k pixels of a 3000x2000 frame left the fill of a large

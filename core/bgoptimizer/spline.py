@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "polynomial_basis",
     "SplineState",
     "polynomial_terms",
     "term_count",
@@ -269,3 +270,9 @@ def initial_centers(
             chosen = np.vstack([chosen, candidates[np.argmax(gaps)]])
         return chosen.astype(np.float32)
     raise ValueError(f"init must be 'random' or 'grid'; got {layout!r}")
+
+
+def polynomial_basis(centers: torch.Tensor, degree: int) -> torch.Tensor:
+    """Orthonormal ``(N, N)`` Q of P (the polynomial terms at the centers): its first M columns
+    span P, the rest the null space of ``P^T`` (the side conditions ``P^T w = 0``)."""
+    return torch.linalg.qr(polynomial_terms(centers, degree), mode="complete")[0]

@@ -1,16 +1,91 @@
-"""The starting spline: control points laid out (or taken from a previous fit) and their first weights."""
+"""The starting spline: control points laid out (or taken from a previous fit) and their first weights.
+
+With the robust loss the weights come from iteratively reweighted least
+squares for fixed control points (the Cauchy loss is linear in the weights
+there); object detection's many fits are such solves too.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .fit import FitData, robust_solve
+from .losses import ROBUST_SCALE
 from .params import Parameters
 from .preparation import Prepared
-from .spline import SplineState, initial_centers, solve_interpolation
+from .samples import FitData
+from .spline import (
+    SplineState,
+    bending_matrix,
+    initial_centers,
+    polynomial_basis,
+    polynomial_terms,
+    radial_basis,
+    solve_interpolation,
+    term_count,
+)
 
-__all__ = ["layout", "initial_state"]
+__all__ = ["layout", "robust_solve", "initial_state"]
+
+# Reweighting rounds of the robust starting solve ...
+IRLS_ROUNDS = 10
+# ... of which all but the last few solve on every IRLS_STRIDE-th sample only: early rounds just
+# find which samples to trust, and the normal matrices (samples x points^2) are the solve's cost.
+IRLS_FULL_ROUNDS = 3
+IRLS_STRIDE = 4
+# Ridge on all unknowns of the robust solve, keeping it nonsingular when control points coincide.
+IRLS_TIKHONOV = 1e-9
+
+
+def robust_solve(
+    data: FitData, centers: torch.Tensor, order: int, smoothing: float = 0.0, degree: int = 1
+) -> SplineState:
+    """Weights and polynomial part for fixed ``centers`` minimizing the Cauchy loss plus bending
+    energy, by IRLS.
+
+    Each round is a weighted least-squares solve per channel; the reweighting
+    makes stars and nebulae (large residuals) count little. The kernel
+    weights are kept in the null space of the side conditions ``P^T w = 0``
+    (a basis ``Z`` from a QR of ``P``), where ``w^T K w`` is the spline's
+    bending energy and ``smoothing`` x it a proper roughness penalty: it keeps
+    the surface from bulging across masked areas, where no data hold it. The
+    polynomial part (degree ``degree``) is not penalized: a trend of that
+    degree crosses a masked area unbent.
+    """
+    count = len(centers)
+    points = data.points
+    centers64 = centers.double()
+    terms = term_count(degree)
+    null_space = polynomial_basis(centers64, degree)[:, terms:]  # (N, N - M)
+    free = count - terms
+    basis = torch.cat(
+        [
+            null_space.T @ radial_basis(points, centers, order).double(),
+            polynomial_terms(points.double(), degree).T,
+        ]
+    )  # (N, P): N - M kernel combinations and the polynomial part
+    regularizer = torch.eye(count, dtype=torch.float64, device=basis.device) * IRLS_TIKHONOV
+    if smoothing > 0.0:
+        regularizer[:free, :free] += smoothing * null_space.T @ bending_matrix(centers64, order) @ null_space
+    values = data.values.double()
+    weights = data.weights.double().expand_as(values)
+    scale = (ROBUST_SCALE * data.noise).double()
+    for round_ in range(IRLS_ROUNDS):
+        part = slice(None, None, 1 if round_ >= IRLS_ROUNDS - IRLS_FULL_ROUNDS else IRLS_STRIDE)
+        solutions = []
+        for channel in range(values.shape[0]):
+            used, trust = basis[:, part], weights[channel, part]
+            weighted = used * trust
+            normal = weighted @ used.T / trust.sum()
+            rhs = weighted @ values[channel, part] / trust.sum()
+            # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
+            solutions.append(torch.linalg.solve(normal + regularizer, rhs))
+        theta = torch.stack(solutions, dim=1)  # (N, C)
+        residual = (values - theta.T @ basis) / scale
+        weights = data.weights.double() / (1.0 + residual * residual)
+    kernel_weights = (null_space @ theta[:free]).float()
+    return SplineState(centers.clone(), kernel_weights.contiguous(), theta[free:].float().contiguous(), order)
+
 
 def layout(prepared: Prepared, params: Parameters, count: int | None = None, layout: str | None = None) -> np.ndarray:
     """Control points laid out by ``params`` (or the given count and layout), seeded."""
