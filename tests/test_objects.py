@@ -6,7 +6,7 @@ import torch
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import absorbed_share, gradient_error
-from bgoptimizer.objects import _box_average, _dilate, _labels, _reach
+from bgoptimizer.morphology import box_average, components, dilate, reach
 from bgoptimizer.samples import FitData
 from bgoptimizer.start import robust_solve
 from bgoptimizer.synthetic import gradient as synthetic_gradient
@@ -120,12 +120,12 @@ def test_components_and_reach_follow_eight_connectivity():
     flags = np.zeros((6, 8), bool)
     flags[0, 0] = flags[1, 1] = flags[2, 2] = True  # one diagonal chain
     flags[4, 5:8] = True  # a second component
-    labels = _labels(flags)
+    labels = components(flags)
     assert labels[0, 0] == labels[1, 1] == labels[2, 2] != labels[4, 6]
     assert (labels[~flags] == -1).all()
     start = np.zeros_like(flags)
     start[2, 2] = True
-    assert (_reach(start, flags) == (flags & (np.arange(6)[:, None] < 3))).all()
+    assert (reach(start, flags) == (flags & (np.arange(6)[:, None] < 3))).all()
 
 
 def test_box_average_and_dilation_match_a_direct_window_loop():
@@ -133,7 +133,7 @@ def test_box_average_and_dilation_match_a_direct_window_loop():
     values = rng.normal(size=(23, 31))
     valid = rng.random((23, 31)) > 0.3
     flags = rng.random((23, 31)) > 0.97
-    average, dilated = _box_average(values, valid, 7), _dilate(flags, 4)
+    average, dilated = box_average(values, valid, 7), dilate(flags, 4)
     for row in range(23):
         for col in range(31):
             window = (slice(max(row - 3, 0), row + 4), slice(max(col - 3, 0), col + 4))

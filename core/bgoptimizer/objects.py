@@ -23,8 +23,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from .morphology import box_average, components, dilate, median3, reach
 from .samples import noise_levels
 from .spline import SplineState, evaluate_grid
 from .stretch import ChannelStretch
@@ -93,97 +93,24 @@ class _Excess:
         return np.nan_to_num(total / np.sqrt(len(self.stretches)), nan=0.0)
 
 
-def _image(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None, None]
-
-
-def _median3(values: np.ndarray) -> np.ndarray:
-    height, width = values.shape
-    padded = F.pad(_image(values), (1, 1, 1, 1), mode="replicate")
-    windows = padded.unfold(2, 3, 1).unfold(3, 3, 1).reshape(height, width, 9)
-    return windows.median(dim=-1).values.numpy()
-
-
-def _box_sum(values: np.ndarray, radius: int) -> np.ndarray:
-    """Sum of ``values`` over the ``(2 radius + 1)``-square around each pixel, clipped at the edges.
-
-    Differences of cumulative sums along each axis: the cost does not grow
-    with the box, which reaches a tenth of the image for a large object's wings.
-    """
-    total = values.astype(np.float64)
-    for axis in (0, 1):
-        size = total.shape[axis]
-        cumulative = np.concatenate([np.zeros_like(total.take([0], axis)), total.cumsum(axis)], axis)
-        index = np.arange(size)
-        upper = np.minimum(index + radius + 1, size)
-        lower = np.maximum(index - radius, 0)
-        total = cumulative.take(upper, axis) - cumulative.take(lower, axis)
-    return total
-
-
-def _box_average(values: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
-    """Mean of the valid ``values`` in a ``size`` x ``size`` box (``size`` odd) around each pixel."""
-    radius = size // 2
-    count = _box_sum(valid, radius)
-    return (_box_sum(np.where(valid, values, 0.0), radius) / np.maximum(count, 1e-6)).astype(np.float32)
-
-
 def _box_significance(significance: np.ndarray, valid: np.ndarray, sky: np.ndarray, size: int) -> np.ndarray:
     """Box average of the (clipped) excess, standardized robustly over the ``sky`` pixels.
 
     Not over all valid pixels: an object covering a good part of the frame
     would raise their median and spread and so hide its own faint extent.
     """
-    average = _box_average(np.clip(significance, -3.0, 3.0), valid, size)
+    average = box_average(np.clip(significance, -3.0, 3.0), valid, size)
     inside = average[sky]
     center = float(np.median(inside))
     spread = 1.4826 * float(np.median(np.abs(inside - center)))
     return (average - center) / max(spread, 1e-6)
 
 
-def _labels(flags: np.ndarray) -> np.ndarray:
-    """Connected components (8-neighbourhood) of ``flags``: each pixel's component number, -1 off it.
-
-    Minimum-label propagation with pointer jumping (each label is a pixel's
-    flat index, and a pixel takes its label's label), which converges in a
-    few passes even for long, winding components. The 3x3 minimum is taken as
-    two 1-D passes, over the flags' bounding box only.
-    """
-    result = np.full(flags.shape, -1, np.int32)
-    rows, cols = np.nonzero(flags.any(axis=1))[0], np.nonzero(flags.any(axis=0))[0]
-    if not len(rows):
-        return result
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    inside_box = flags[box]
-    height, width = inside_box.shape
-    outside = height * width
-    labels = np.where(inside_box, np.arange(outside, dtype=np.int32).reshape(height, width), outside)
-    padded = np.full((height + 2, width + 2), outside, np.int32)
-    while True:
-        padded[1:-1, 1:-1] = labels
-        across = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
-        smallest = np.minimum(np.minimum(across[:-2], across[1:-1]), across[2:])
-        smallest = np.where(inside_box, smallest, outside)
-        members = smallest[inside_box]
-        smallest[inside_box] = np.append(smallest.ravel(), outside)[members]
-        if np.array_equal(smallest, labels):
-            result[box] = np.where(inside_box, labels, -1)
-            return result
-        labels = smallest
-
-
-def _reach(start: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Pixels of ``allowed`` connected (8-neighbourhood) to ``start``."""
-    labels = _labels(allowed)
-    touched = np.unique(labels[start & allowed])
-    return allowed & np.isin(labels, touched)
-
-
 def _off_border(flags: np.ndarray) -> np.ndarray:
     border = np.zeros_like(flags)
     border[[0, -1], :] = True
     border[:, [0, -1]] = True
-    return flags & ~_reach(border, flags)
+    return flags & ~reach(border, flags)
 
 
 def _beyond_misfit(smoothed: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -199,7 +126,7 @@ def _beyond_misfit(smoothed: np.ndarray, valid: np.ndarray) -> np.ndarray:
     deficits = (smoothed < -_SEED_SIGMA) & valid
     if not deficits.any():
         return flags
-    labels = _labels(flags)
+    labels = components(flags)
     numbers, areas = np.unique(labels[flags], return_counts=True)
     standing = (areas > deficits.sum()) | (_peaks(labels, smoothed)[numbers] > -smoothed[valid].min())
     return flags & np.isin(labels, numbers[standing])
@@ -213,27 +140,20 @@ def _peaks(labels: np.ndarray, level: np.ndarray) -> np.ndarray:
     return peaks
 
 
-def _dilate(flags: np.ndarray, radius: int) -> np.ndarray:
-    """Square dilation: pixels with a flagged pixel within ``radius`` along both axes."""
-    if radius <= 0:
-        return flags
-    return _box_sum(flags, radius) > 0.5
-
-
 def _above_peak_share(objects: np.ndarray, level: np.ndarray) -> np.ndarray:
     """The pixels of each object whose ``level`` is at least ``_PEAK_SHARE`` of the object's peak."""
-    labels = _labels(objects)
+    labels = components(objects)
     return objects & (level >= _PEAK_SHARE * _peaks(labels, level)[labels])
 
 
 def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
     """Each object grown by a share of its equivalent radius (at least ``min_margin``)."""
-    labels = _labels(objects)
+    labels = components(objects)
     numbers, areas = np.unique(labels[objects], return_counts=True)
     margins = np.maximum(min_margin, np.rint(_WING_SHARE * np.sqrt(areas / np.pi)).astype(int))
     grown = np.zeros_like(objects)
     for margin in np.unique(margins):
-        grown |= _dilate(np.isin(labels, numbers[margins == margin]), int(margin))
+        grown |= dilate(np.isin(labels, numbers[margins == margin]), int(margin))
     return grown
 
 
@@ -252,17 +172,17 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
     limit = _MAX_OBJECT_SHARE * max(int(valid.sum()), 1)
 
     excess = _Excess(data_ds, stretches, coordinates)
-    core = _beyond_misfit(_median3(excess(solve(None, True))), valid)
+    core = _beyond_misfit(median3(excess(solve(None, True))), valid)
     masked = _with_wings(core, min_margin)
     if not core.any() or (masked & valid).sum() > limit:
         return np.zeros_like(valid)
     for _ in range(_MAX_ROUNDS):
         significance = excess(solve(masked, False))
-        smoothed = _median3(significance)
+        smoothed = median3(significance)
         seeds = (smoothed > _KEEP_SIGMA) & valid & core
         extent = _box_significance(significance, valid, valid & ~masked, box) > _EXTENT_SIGMA
-        grown = _above_peak_share(_reach(seeds, extent), _box_average(smoothed, valid, box))
-        grown = _reach(seeds, grown)
+        grown = _above_peak_share(reach(seeds, extent), box_average(smoothed, valid, box))
+        grown = reach(seeds, grown)
         if np.array_equal(grown, core):
             break
         candidate = _with_wings(grown, min_margin)
