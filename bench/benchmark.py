@@ -42,18 +42,20 @@ def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool
     scene = make_scene(width, height, channels, gradient_kind=gradient, nebula=nebula, seed=11)
     with tempfile.TemporaryDirectory() as folder:
         source = write_image(Path(folder) / "scene.fits", scene.image)
+        report = Path(folder) / "report.json"
         start = time.perf_counter()
         completed = subprocess.run(
-            [sys.executable, "-c", _CLI_WITH_PEAK, str(source), *extra], capture_output=True, text=True, check=False
+            [sys.executable, "-c", _CLI_WITH_PEAK, str(source), "--report", str(report), *extra],
+            capture_output=True, text=True, check=False,
         )
         wall = time.perf_counter() - start
         if completed.returncode != 0:
             raise RuntimeError(completed.stderr)
         peak_kib = int(re.search(r"VmHWM:\s*(\d+) kB", completed.stdout).group(1))
         model = read_image(Path(folder) / "scene_bgModel.fits").data
-    stages = {name: float(sec) for name, sec in re.findall(r"(prepare|fit|reconstruct|correct|write) ([\d.]+)s",
-                                                           completed.stdout)}
-    iterations = int(re.search(r"after (\d+) iterations", completed.stdout).group(1))
+        (result,) = json.loads(report.read_text())["files"]
+    stages = {**result["stages"], "write": result["write_seconds"]}
+    iterations = result["iterations"]
     rms, worst = gradient_error(model, scene.background)
     absorbed = absorbed_share(model, scene.background, scene.nebula) if nebula else float("nan")
     image_mb = scene.image.nbytes / 2**20

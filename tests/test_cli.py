@@ -243,3 +243,19 @@ def test_help_shows_integer_ranges_whole_and_zero_defaults(capsys):
         main(["--help"])
     printed = " ".join(capsys.readouterr().out.split())
     assert "same result. [0, 2147483647] (default: 0)" in printed
+
+
+def test_report_holds_each_outcome_for_scripts(sky_file, tmp_path):
+    import json
+
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(b"garbage" * 500)
+    report = tmp_path / "report.json"
+    assert main([str(sky_file), str(bad), "-o", str(tmp_path / "out"), "--epochs", "20", "--report", str(report)]) == 1
+    files = json.loads(report.read_text())["files"]
+    good, failed = files
+    assert good["input"] == str(sky_file) and good["iterations"] == 20 and good["objects"] == 0.0
+    out = tmp_path / "out"
+    assert good["outputs"] == [str(out / "sky_bgSubtracted.fits"), str(out / "sky_bgModel.fits")]
+    assert set(good["stages"]) == {"prepare", "fit", "reconstruct", "correct"} and good["warnings"] == []
+    assert failed["input"] == str(bad) and "not a readable FITS file" in failed["error"]

@@ -208,6 +208,17 @@ class FileOutcome:
     write_seconds: float = 0.0
     bayer_pattern: str | None = None  # a raw CFA frame's pattern, modelled phase by phase
 
+    def as_dict(self) -> dict[str, object]:
+        """The outcome as plain values (``--report``)."""
+        record: dict[str, object] = {"input": str(self.job.source), "outputs": [str(p) for p in self.job.outputs]}
+        if self.report is not None:
+            report = self.report
+            record.update(seconds=self.seconds, write_seconds=self.write_seconds, stages=dict(report.seconds),
+                          device=report.device, loss=report.loss, iterations=report.iterations,
+                          samples=report.samples, objects=report.objects, warnings=list(report.warnings),
+                          bayer_pattern=self.bayer_pattern)
+        return record
+
     def summary(self) -> str:
         """The lines a front end prints on success."""
         if self.report is None:

@@ -9,6 +9,7 @@ exist, or are inputs), 128 + the signal's number when interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, proc
 from .device import resolve_device
 from .errors import OUT_OF_MEMORY, BgOptimizerError, is_out_of_memory
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
-from .io import OutputFiles
+from .io import OutputFiles, atomic_write
 from .params import Parameters
 
 __all__ = ["main", "build_parser", "run_jobs", "TerminalProgress"]
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write <name>_preview.png (stretched, downscaled, masked image) and stop before fitting",
     )
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write what each input gave (outputs, times, loss, share masked as objects, "
+                        "warnings, or the error) as JSON to FILE, for scripts")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_parameter_options(parser)
     return parser
@@ -98,16 +102,17 @@ def _naming(path: Path, error: BaseException) -> str:
 
 
 def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress,
-             out: TextIO | None = None, err: TextIO | None = None) -> tuple[list[FileOutcome], list[Path]]:
+             out: TextIO | None = None, err: TextIO | None = None,
+             ) -> tuple[list[FileOutcome], list[tuple[Path, str]]]:
     """Process the jobs in turn: a failing file is reported and the others go on.
 
-    Returns what succeeded and which inputs failed. On `Interrupted` one line
+    Returns what succeeded and which inputs failed, with why. On `Interrupted` one line
     says what was interrupted and what is complete (finished files stay),
     then the exception passes on.
     """
     out, err = out or sys.stdout, err or sys.stderr
     done: list[FileOutcome] = []
-    failed: list[Path] = []
+    failed: list[tuple[Path, str]] = []
     job = jobs[0]
     try:
         for index, job in enumerate(jobs, 1):
@@ -119,17 +124,16 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress
                     with interrupts_deferred():  # committed and counted, or neither
                         files.commit()
                         done.append(outcome)
-            except BgOptimizerError as error:
-                progress.close()
-                print(f"bgoptimizer: error: {_naming(job.source, error)}", file=err)
-                failed.append(job.source)
-                continue
             except Exception as error:
-                if not is_out_of_memory(error):
+                if isinstance(error, BgOptimizerError):
+                    message = _naming(job.source, error)
+                elif is_out_of_memory(error):
+                    message = f"{job.source}: {OUT_OF_MEMORY} ({type(error).__name__})"
+                else:
                     raise
                 progress.close()
-                print(f"bgoptimizer: error: {job.source}: {OUT_OF_MEMORY} ({type(error).__name__})", file=err)
-                failed.append(job.source)
+                print(f"bgoptimizer: error: {message}", file=err)
+                failed.append((job.source, message))
                 continue
             progress.close()
             print(outcome.summary(), file=out)
@@ -149,6 +153,15 @@ def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutc
     complete = (f"{len(done)} of {total} input{'s' * (total != 1)} complete, their outputs kept"
                 if done else "no input complete")
     return f"bgoptimizer: interrupted by {stop.name}{during}; {complete}"
+
+
+def _write_report(path: Path, done: Sequence[FileOutcome], failed: Sequence[tuple[Path, str]]) -> None:
+    records = [outcome.as_dict() for outcome in done] + [{"input": str(p), "error": why} for p, why in failed]
+    text = json.dumps({"version": __version__, "files": records}, indent=2)
+    try:
+        atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    except BgOptimizerError as error:
+        print(f"bgoptimizer: error: report: {error}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,9 +187,11 @@ def _run(argv: list[str]) -> int:
         print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",
               file=sys.stderr)
         raise
-    _, failed = run_jobs(jobs, params, TerminalProgress())
+    done, failed = run_jobs(jobs, params, TerminalProgress())
+    if args.report:
+        _write_report(Path(args.report), done, failed)
     if failed and len(jobs) > 1:
-        print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(map(str, failed))}",
+        print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(str(p) for p, _ in failed)}",
               file=sys.stderr)
     return 1 if failed else 0
 
