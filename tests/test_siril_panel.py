@@ -22,7 +22,7 @@ def display():
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
     number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists())
     server = subprocess.Popen(
-        [xvfb, f":{number}", "-screen", "0", "1400x1000x24", "-nolisten", "tcp"],
+        [xvfb, f":{number}", "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -96,7 +96,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
 
     root = panel.root
     # Built from the spec, grouped, with Siril's dark theme.
-    groups = {child.cget("text") for child in root.winfo_children()[0].winfo_children()[0].winfo_children()}
+    groups = {child.cget("text") for child in panel.parameter_frame.winfo_children()}
     assert groups == {"Preprocessing", "Mask", "Spline", "Optimization", "Output"}
     assert panel.colors["bg"] == "#2b2b2b"
     assert "format" not in panel.fields  # not a Siril option
@@ -135,7 +135,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     shot = ImageGrab.grab(xdisplay=display)
     shot.save(tmp_path / "panel.png")
     window = np.asarray(shot)[: root.winfo_height(), : root.winfo_width()]
-    assert shot.size == (1400, 1000) and window.std() > 20  # the panel is drawn, not a blank screen
+    assert shot.size == (1366, 768) and window.std() > 20  # the panel is drawn, not a blank screen
+    for button in panel.buttons.values():  # on a 1366x768 laptop every action is on screen
+        assert button.winfo_rootx() + button.winfo_width() <= 1366
+        assert button.winfo_rooty() + button.winfo_height() <= 768
 
     # Run again: the model of the first run is in the way; declining runs nothing.
     import bgoptimizer_siril.panel as panel_module

@@ -174,40 +174,85 @@ class Panel:
     # ----- layout
 
     def _build(self) -> None:
-        body = ttk.Frame(self.root, padding=8)
-        body.grid(sticky="nsew")
+        """Parameters (scrolling when the screen is short) beside the preview; progress, status and the
+        action buttons in a bar below both, always on screen."""
         self.root.columnconfigure(0, weight=1)
         self.root.rowconfigure(0, weight=1)
-        left = ttk.Frame(body)
-        left.grid(row=0, column=0, sticky="nsew")
+        body = ttk.Frame(self.root, padding=(8, 8, 8, 0))
+        body.grid(row=0, column=0, sticky="nsew")
+        body.rowconfigure(0, weight=1)
+        body.columnconfigure(1, weight=1)
+        self.parameter_frame = self._scrolling_column(body)
         for group in GROUPS:
             specs = [spec for spec in self.specs if spec.group == group]
-            frame = ttk.LabelFrame(left, text=group, padding=6)
+            frame = ttk.LabelFrame(self.parameter_frame, text=group, padding=6)
             frame.pack(fill="x", pady=(0, 6))
             frame.columnconfigure(0, minsize=130)
             for row, spec in enumerate(specs):
                 self._add_field(frame, row, spec)
             if group == "Output":
                 self._add_output_options(frame, len(specs))
-        right = ttk.Frame(body, padding=(8, 0, 0, 0))
-        right.grid(row=0, column=1, sticky="nsew")
-        preview = ttk.LabelFrame(right, text="Preview (stretched, downscaled; dimmed = masked out)", padding=6)
-        preview.pack(fill="both", expand=True)
+        preview = ttk.LabelFrame(body, text="Preview (stretched, downscaled; dimmed = masked out)", padding=6)
+        preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
         self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
         self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
-        detected = ttk.Label(right, text=f"Detected device: {self.detected_device}", style="Muted.TLabel")
-        detected.pack(anchor="w", pady=(6, 0))
-        ttk.Progressbar(right, variable=self.progress, maximum=1.0, length=PREVIEW_SIZE[0]).pack(fill="x", pady=4)
-        self.status_label = ttk.Label(right, textvariable=self.status, wraplength=PREVIEW_SIZE[0], justify="left")
-        self.status_label.pack(anchor="w", fill="x")
-        buttons = ttk.Frame(right)
-        buttons.pack(anchor="e", pady=(8, 0))
+
+        footer = ttk.Frame(self.root, padding=8)
+        footer.grid(row=1, column=0, sticky="ew")
+        footer.columnconfigure(0, weight=1)
+        detected = ttk.Label(footer, text=f"Detected device: {self.detected_device}", style="Muted.TLabel")
+        detected.grid(row=0, column=0, sticky="w")
+        ttk.Progressbar(footer, variable=self.progress, maximum=1.0).grid(row=1, column=0, columnspan=2, sticky="ew",
+                                                                            pady=4)
+        self.status_label = ttk.Label(footer, textvariable=self.status, justify="left")
+        self.status_label.grid(row=2, column=0, columnspan=2, sticky="ew")
+        footer.bind("<Configure>", lambda event: self.status_label.configure(wraplength=max(200, event.width - 20)))
+        buttons = ttk.Frame(footer)
+        buttons.grid(row=3, column=0, columnspan=2, sticky="e", pady=(6, 0))
         for name, command in (("preview", self.preview), ("run", self.run), ("cancel", self.cancel),
                               ("close", self.close)):
             button = ttk.Button(buttons, text=name.capitalize(), command=command)
             button.pack(side="left", padx=3)
             self.buttons[name] = button
         self.buttons["cancel"].state(["disabled"])
+        self._fit_to_screen()
+
+    def _scrolling_column(self, parent: ttk.Frame) -> ttk.Frame:
+        """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""
+        holder = ttk.Frame(parent)
+        holder.grid(row=0, column=0, sticky="ns")
+        holder.rowconfigure(0, weight=1)
+        canvas = tk.Canvas(holder, highlightthickness=0, background=self.colors["bg"])
+        bar = ttk.Scrollbar(holder, orient="vertical", command=canvas.yview)
+        inner = ttk.Frame(canvas)
+        canvas.create_window((0, 0), window=inner, anchor="nw")
+        canvas.configure(yscrollcommand=bar.set)
+        canvas.grid(row=0, column=0, sticky="ns")
+        bar.grid(row=0, column=1, sticky="ns")
+
+        def resized(_event: tk.Event) -> None:
+            canvas.configure(scrollregion=canvas.bbox("all"), width=inner.winfo_reqwidth())
+
+        def wheel(event: tk.Event) -> None:
+            step = -1 if getattr(event, "num", 0) == 4 or getattr(event, "delta", 0) > 0 else 1
+            canvas.yview_scroll(step, "units")
+
+        inner.bind("<Configure>", resized)
+        for sequence in ("<MouseWheel>", "<Button-4>", "<Button-5>"):
+            holder.bind_all(sequence, wheel, add="+")
+        self.parameter_canvas = canvas
+        return inner
+
+    def _fit_to_screen(self) -> None:
+        """As large as the content asks, but never beyond the screen (a 1366x768 laptop shows it whole)."""
+        self.root.update_idletasks()
+        inner = self.parameter_frame
+        self.parameter_canvas.configure(width=inner.winfo_reqwidth(), height=inner.winfo_reqheight())
+        self.root.update_idletasks()
+        width = min(self.root.winfo_reqwidth(), self.root.winfo_screenwidth() - 40)
+        height = min(self.root.winfo_reqheight(), self.root.winfo_screenheight() - 80)
+        self.root.geometry(f"{width}x{height}")
+        self.root.minsize(min(width, 640), min(height, 420))
 
     def _add_field(self, frame: ttk.LabelFrame, row: int, spec: ParameterSpec) -> None:
         label = ttk.Label(frame, text=spec.name.replace("_", " "))
