@@ -203,6 +203,11 @@ class SirilInterface:
     def get_siril_wd(self) -> str:
         return str(self._state.wd)
 
+    def get_siril_configdir(self) -> str:
+        folder = self._state.wd / "config"
+        folder.mkdir(exist_ok=True)
+        return str(folder)
+
     def get_siril_config(self, group: str, key: str):
         values = {("gui", "theme"): self._state.theme, ("core", "extension"): self._state.extension}
         if (group, key) not in values:

@@ -92,12 +92,26 @@ def _alive(root) -> bool:
 
 
 def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display, monkeypatch):
+    import tkinter as tk
+    from tkinter import ttk
+
     from PIL import ImageGrab
 
+    from bgoptimizer_siril.panel import Panel
+
     root = panel.root
-    # Built from the spec, grouped, with Siril's dark theme.
-    groups = {child.cget("text") for child in panel.parameter_frame.winfo_children()}
-    assert groups == {"Preprocessing", "Mask", "Spline", "Optimization", "Output"}
+    # Built from the spec, in plain words, the essentials first, with Siril's dark theme.
+    def groups(frame):
+        return {child.cget("text") for child in frame.winfo_children() if isinstance(child, ttk.LabelFrame)}
+
+    assert groups(panel.parameter_frame) == {"Mask", "Spline", "Output"}
+    assert groups(panel.advanced_frame) == {"Preprocessing", "Spline", "Optimization", "Output"}
+    assert not panel.advanced_frame.winfo_ismapped() and not panel.widgets["epochs"].winfo_ismapped()
+    _click(root, panel.widgets["advanced"])
+    assert panel.widgets["epochs"].winfo_ismapped()
+    labels = {child.cget("text") for frame in panel.parameter_frame.winfo_children()
+              if isinstance(frame, ttk.LabelFrame) for child in frame.winfo_children() if isinstance(child, ttk.Label)}
+    assert {"Control points", "Smoothness (stiffness)", "Protect large faint objects", "Correction"} <= labels
     assert panel.colors["bg"] == "#2b2b2b"
     assert "format" not in panel.fields  # not a Siril option
 
@@ -165,5 +179,11 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert siril.pixels_set == 1
     np.testing.assert_array_equal(siril.image, before)
 
+    # What was run is remembered in Siril's config folder, for the next time the panel opens.
     _click(root, panel.buttons["close"])
     assert not _alive(root)
+    again = Panel(tk.Tk(), sirilpy.SirilInterface())
+    assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("24", "100000")
+    _click(again.root, again.buttons["reset"])
+    assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("64", "500")
+    again.root.destroy()

@@ -31,6 +31,8 @@ def _param(
     choices: tuple[Any, ...] | None = None,
     siril: bool = True,
     shapes_result: bool = True,
+    label: str,
+    essential: bool = False,
 ) -> Any:
     return field(
         default=default,
@@ -42,6 +44,8 @@ def _param(
             "choices": choices,
             "siril": siril,
             "shapes_result": shapes_result,
+            "label": label,
+            "essential": essential,
         },
     )
 
@@ -57,13 +61,15 @@ class Parameters:
     """
 
     downscale: int = _param(
-        8, "Block size of the downscaling before the fit (pixels).", "Preprocessing", low=1, high=64
+        8, "Block size of the downscaling before the fit (pixels).", "Preprocessing", low=1, high=64,
+        label="Downscale (block, px)",
     )
     downscale_func: str = _param(
         "median",
         "Block statistic for downscaling: median rejects small stars, mean keeps more signal.",
         "Preprocessing",
         choices=("median", "mean"),
+        label="Block statistic",
     )
     quantile: float = _param(
         0.99,
@@ -73,6 +79,7 @@ class Parameters:
         "Preprocessing",
         low=0.5,
         high=1.0,
+        label="White point (quantile)",
     )
     stretch_target: float = _param(
         0.25,
@@ -80,6 +87,7 @@ class Parameters:
         "Preprocessing",
         low=0.01,
         high=0.99,
+        label="Stretch target (median level)",
     )
     fit_domain: str = _param(
         "linear",
@@ -87,11 +95,13 @@ class Parameters:
         "gradients keep their shape) or stretched (after the midtones transfer, as the original method).",
         "Preprocessing",
         choices=("linear", "stretched"),
+        label="Fit domain",
     )
     mask: str | None = _param(
         None,
         "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
         "Mask",
+        label="Mask file", essential=True,
     )
     threshold_min: float = _param(
         0.001,
@@ -99,6 +109,7 @@ class Parameters:
         "Mask",
         low=0.0,
         high=1.0,
+        label="Ignore below (stretched level)", essential=True,
     )
     threshold_max: float = _param(
         1.0,
@@ -106,14 +117,19 @@ class Parameters:
         "Mask",
         low=0.0,
         high=1.0,
+        label="Ignore above (stretched level)", essential=True,
     )
     protect_objects: bool = _param(
         True,
         "Find large faint objects (nebulae, galaxy halos) as coherent excess over a first fit and "
         "keep them, with their wings, out of the fit; off lets the spline follow them.",
         "Mask",
+        label="Protect large faint objects", essential=True,
     )
-    points: int = _param(64, "Number of spline control points.", "Spline", low=4, high=1024)
+    points: int = _param(
+        64, "Number of spline control points: more follow sharper gradients, fewer are stiffer.", "Spline",
+        low=4, high=1024, label="Control points", essential=True,
+    )
     smoothing: float = _param(
         1e-5,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
@@ -121,6 +137,7 @@ class Parameters:
         "Spline",
         low=0.0,
         high=1.0,
+        label="Smoothness (stiffness)", essential=True,
     )
     order: int = _param(
         5,
@@ -130,6 +147,7 @@ class Parameters:
         "shape). 4 and 5 need poly_degree >= 2.",
         "Spline",
         choices=(1, 2, 3, 4, 5),
+        label="Kernel order",
     )
     poly_degree: int = _param(
         2,
@@ -137,15 +155,18 @@ class Parameters:
         "original method), 2 (adds the quadratic trends of light pollution and vignetting), 3.",
         "Spline",
         choices=(1, 2, 3),
+        label="Polynomial degree",
     )
     init: str = _param(
         "random",
         "Initial control-point layout: random (uniform) or a regular grid.",
         "Spline",
         choices=("random", "grid"),
+        label="Initial layout",
     )
     seed: int = _param(
-        0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1
+        0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1,
+        label="Random seed",
     )
     epochs: int = _param(
         500,
@@ -153,6 +174,7 @@ class Parameters:
         "Optimization",
         low=0,
         high=100000,
+        label="Maximum iterations",
     )
     patience: int = _param(
         20,
@@ -160,6 +182,7 @@ class Parameters:
         "Optimization",
         low=2,
         high=100000,
+        label="Patience (iterations)",
     )
     loss: str = _param(
         "robust",
@@ -168,14 +191,16 @@ class Parameters:
         "areas leave it unconstrained: use it with --no-protect-objects).",
         "Optimization",
         choices=("robust", "reference"),
+        label="Loss",
     )
-    lr: float = _param(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0)
+    lr: float = _param(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0, label="Learning rate")
     alpha: float = _param(
         5.0,
         "Weight of the penalties for a model above the data or below zero.",
         "Optimization",
         low=0.0,
         high=1000.0,
+        label="Penalty weight",
     )
     device: str = _param(
         "auto",
@@ -183,6 +208,7 @@ class Parameters:
         "Optimization",
         choices=("auto", "cpu", "cuda", "mps"),
         shapes_result=False,
+        label="Device",
     )
     reconstruction: str = _param(
         "grid",
@@ -190,14 +216,19 @@ class Parameters:
         "(within 0.1 % of the model's range of 'exact', which evaluates every pixel).",
         "Output",
         choices=("grid", "exact"),
+        label="Model evaluation",
     )
     mode: str = _param(
         "subtract",
         "Correction: subtract an additive gradient or divide by a multiplicative one.",
         "Output",
         choices=("subtract", "divide"),
+        label="Correction", essential=True,
     )
-    compress: bool = _param(False, "Write compressed (lossless) output files.", "Output", shapes_result=False)
+    compress: bool = _param(
+        False, "Write compressed (lossless) output files.", "Output", shapes_result=False,
+        label="Compress output files", essential=True,
+    )
     format: str | None = _param(
         None,
         "Output file format (default: the input's).",
@@ -205,6 +236,7 @@ class Parameters:
         choices=(None, "fits", "xisf"),
         siril=False,
         shapes_result=False,
+        label="Output format",
     )
     overwrite: bool = _param(
         False,
@@ -212,6 +244,7 @@ class Parameters:
         "before anything is done. Inputs are never overwritten.",
         "Output",
         shapes_result=False,
+        label="Replace earlier outputs", essential=True,
     )
 
     def __post_init__(self) -> None:
@@ -261,6 +294,8 @@ class ParameterSpec:
     choices: tuple[Any, ...] | None
     siril: bool  # offered inside Siril
     shapes_result: bool  # recorded in the HISTORY line (not where it runs or how files are written)
+    label: str  # what the panel calls it, in plain words with its unit
+    essential: bool  # shown by the panel at once; the others wait under "Advanced"
 
     @property
     def flag(self) -> str:
@@ -322,6 +357,8 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         choices=f.metadata["choices"],
         siril=f.metadata["siril"],
         shapes_result=f.metadata["shapes_result"],
+        label=f.metadata["label"],
+        essential=f.metadata["essential"],
     )
 
 

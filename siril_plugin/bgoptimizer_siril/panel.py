@@ -7,10 +7,12 @@ thread touches widgets (it polls the queue with ``after``).
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import tkinter as tk
 from collections.abc import Callable
+from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 import sirilpy as s
 
 from bgoptimizer import (
+    BgOptimizerError,
     Cancelled,
     OutputError,
     OutputExists,
@@ -29,7 +32,7 @@ from bgoptimizer import (
 )
 from bgoptimizer.batch import read_mask
 from bgoptimizer.device import describe_device, resolve_device
-from bgoptimizer.io import to_display
+from bgoptimizer.io import atomic_write, to_display
 from bgoptimizer.params import GROUPS, ParameterSpec
 
 from .options import OUTPUT_HELP, OutputOptions
@@ -40,6 +43,8 @@ from .siril_image import to_core
 __all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
 
 PREVIEW_SIZE = (480, 320)
+# The form's last Run, in Siril's config folder.
+_MEMORY_FILE = "bgoptimizer-panel.json"
 # Parameters the preview shows the effect of: changing one refreshes a shown preview.
 _PREVIEW_PARAMS = ("downscale", "downscale_func", "quantile", "stretch_target", "mask", "threshold_min", "threshold_max")
 _POLL_MS = 50
@@ -168,6 +173,7 @@ class Panel:
             "prefix": tk.StringVar(value=OutputOptions().prefix),
         }
         self._build()
+        self._restore()
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._poll_job = root.after(_POLL_MS, self._poll)
 
@@ -183,15 +189,14 @@ class Panel:
         body.rowconfigure(0, weight=1)
         body.columnconfigure(1, weight=1)
         self.parameter_frame = self._scrolling_column(body)
-        for group in GROUPS:
-            specs = [spec for spec in self.specs if spec.group == group]
-            frame = ttk.LabelFrame(self.parameter_frame, text=group, padding=6)
-            frame.pack(fill="x", pady=(0, 6))
-            frame.columnconfigure(0, minsize=130)
-            for row, spec in enumerate(specs):
-                self._add_field(frame, row, spec)
-            if group == "Output":
-                self._add_output_options(frame, len(specs))
+        self._add_groups(self.parameter_frame, [spec for spec in self.specs if spec.essential], output_group=True)
+        self.advanced_shown = tk.BooleanVar(value=False)
+        toggle = ttk.Checkbutton(self.parameter_frame, text="Advanced parameters", variable=self.advanced_shown,
+                                 command=self._toggle_advanced)
+        toggle.pack(anchor="w", pady=(2, 6))
+        self.widgets["advanced"] = toggle
+        self.advanced_frame = ttk.Frame(self.parameter_frame)
+        self._add_groups(self.advanced_frame, [spec for spec in self.specs if not spec.essential])
         preview = ttk.LabelFrame(body, text="Preview (stretched, downscaled; dimmed = masked out)", padding=6)
         preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
         self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
@@ -209,13 +214,34 @@ class Panel:
         footer.bind("<Configure>", lambda event: self.status_label.configure(wraplength=max(200, event.width - 20)))
         buttons = ttk.Frame(footer)
         buttons.grid(row=3, column=0, columnspan=2, sticky="e", pady=(6, 0))
-        for name, command in (("preview", self.preview), ("run", self.run), ("cancel", self.cancel),
-                              ("close", self.close)):
-            button = ttk.Button(buttons, text=name.capitalize(), command=command)
+        for name, text, command in (("reset", "Reset to defaults", self.reset), ("preview", "Preview", self.preview),
+                                    ("run", "Run", self.run), ("cancel", "Cancel", self.cancel),
+                                    ("close", "Close", self.close)):
+            button = ttk.Button(buttons, text=text, command=command)
             button.pack(side="left", padx=3)
             self.buttons[name] = button
         self.buttons["cancel"].state(["disabled"])
         self._fit_to_screen()
+
+    def _add_groups(self, parent: ttk.Frame, specs: list[ParameterSpec], output_group: bool = False) -> None:
+        """One frame per group of ``specs`` (the Output group also takes the Siril output options)."""
+        for group in GROUPS:
+            members = [spec for spec in specs if spec.group == group]
+            if not members and not (output_group and group == "Output"):
+                continue
+            frame = ttk.LabelFrame(parent, text=group, padding=6)
+            frame.pack(fill="x", pady=(0, 6))
+            frame.columnconfigure(0, minsize=200)
+            for row, spec in enumerate(members):
+                self._add_field(frame, row, spec)
+            if output_group and group == "Output":
+                self._add_output_options(frame, len(members))
+
+    def _toggle_advanced(self) -> None:
+        if self.advanced_shown.get():
+            self.advanced_frame.pack(fill="x")
+        else:
+            self.advanced_frame.pack_forget()
 
     def _scrolling_column(self, parent: ttk.Frame) -> ttk.Frame:
         """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""
@@ -255,34 +281,35 @@ class Panel:
         self.root.minsize(min(width, 640), min(height, 420))
 
     def _add_field(self, frame: ttk.LabelFrame, row: int, spec: ParameterSpec) -> None:
-        label = ttk.Label(frame, text=spec.name.replace("_", " "))
+        label = ttk.Label(frame, text=spec.label)
         label.grid(row=row, column=0, sticky="w", padx=(0, 8), pady=1)
         if spec.type is bool:
-            variable: tk.Variable = tk.BooleanVar(value=spec.default)
+            variable: tk.Variable = tk.BooleanVar(value=_shown(spec, spec.default))
             widget: ttk.Widget = ttk.Checkbutton(frame, variable=variable)
         elif spec.choices is not None:
-            variable = tk.StringVar(value=str(spec.default))
+            variable = tk.StringVar(value=_shown(spec, spec.default))
             widget = ttk.Combobox(frame, textvariable=variable, state="readonly", width=12,
                                   values=[str(choice) for choice in spec.choices if choice is not None])
         elif spec.type is str:  # a file: the mask
-            variable = tk.StringVar(value=spec.default or "")
+            variable = tk.StringVar(value=_shown(spec, spec.default))
             widget = ttk.Frame(frame)
             ttk.Entry(widget, textvariable=variable, width=18).pack(side="left", fill="x", expand=True)
             ttk.Button(widget, text="Browse…", command=lambda: self._choose_file(variable)).pack(side="left", padx=2)
         else:
-            variable = tk.StringVar(value=f"{spec.default:g}" if spec.type is float else str(spec.default))
+            variable = tk.StringVar(value=_shown(spec, spec.default))
             step = 1 if spec.type is int else _float_step(spec)
             widget = ttk.Spinbox(frame, textvariable=variable, width=10, increment=step,
                                  from_=spec.low if spec.low is not None else -1e9,
                                  to=spec.high if spec.high is not None else 1e9)
-        widget.grid(row=row, column=1, sticky="ew", pady=1)
+        widget.grid(row=row, column=1, sticky="ew" if spec.type is str else "w", pady=1)  # only a file path is wide
         if spec.name == "device":
             ttk.Label(frame, text=self.detected_device, style="Muted.TLabel").grid(
                 row=row, column=2, sticky="w", padx=4)
         bounded = spec.low is not None and spec.high is not None
         span = f" Range {spec.show(spec.low)} to {spec.show(spec.high)}." if bounded else ""
+        default = "" if spec.default is None else f" Default {spec.default}."
         for target in (label, widget):
-            Tooltip(target, spec.help + span, self.colors)
+            Tooltip(target, f"{spec.help}{span}{default} ({spec.flag} in batch scripts)", self.colors)
         self.fields[spec.name] = variable
         self.widgets[spec.name] = widget
         if spec.name in _PREVIEW_PARAMS:
@@ -298,7 +325,7 @@ class Panel:
             self.widgets[name] = box
         self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
         self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
-        ttk.Label(frame, text="sequence prefix").grid(row=row + len(checks), column=0, sticky="w")
+        ttk.Label(frame, text="Sequence prefix").grid(row=row + len(checks), column=0, sticky="w")
         prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
         prefix.grid(row=row + len(checks), column=1, sticky="w")
         Tooltip(prefix, OUTPUT_HELP["prefix"], self.colors)
@@ -327,7 +354,7 @@ class Panel:
                 spec.validate(values[spec.name])
             except ParameterError as error:
                 self._mark(spec.name, invalid=True)
-                raise ParameterError(f"{spec.name.replace('_', ' ')}: {error}") from None
+                raise ParameterError(f"{spec.label}: {error}") from None
             self._mark(spec.name, invalid=False)
         return Parameters(**values)
 
@@ -344,6 +371,51 @@ class Panel:
         if isinstance(widget, (ttk.Spinbox, ttk.Entry)):
             base = "TSpinbox" if isinstance(widget, ttk.Spinbox) else "TEntry"
             widget.configure(style=f"Invalid.{base}" if invalid else base)
+
+    def reset(self) -> None:
+        """Every field back to its default (what is remembered changes at the next Run)."""
+        for spec in self.specs:
+            self.fields[spec.name].set(_shown(spec, spec.default))
+            self._mark(spec.name, invalid=False)
+        defaults = OutputOptions()
+        for name, variable in self.output.items():
+            variable.set(getattr(defaults, name))
+
+    def _memory(self) -> Path | None:
+        try:
+            return Path(self.siril.get_siril_configdir()) / _MEMORY_FILE
+        except (s.SirilError, AttributeError, TypeError):
+            return None
+
+    def _remember(self) -> None:
+        """The form as it is, for the next session (Siril's config folder, not the repository)."""
+        path = self._memory()
+        if path is None:
+            return
+        values = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()}
+        try:
+            atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
+        except BgOptimizerError:  # remembering is a convenience: a read-only config folder only loses it
+            pass
+
+    def _restore(self) -> None:
+        """The values of the last Run, each one checked (an invalid or unknown one keeps its default)."""
+        path = self._memory()
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
+        except (OSError, ValueError):
+            return
+        specs = {spec.name: spec for spec in self.specs}
+        for name, value in saved.items() if isinstance(saved, dict) else ():
+            if name in specs:
+                try:
+                    parsed = value if specs[name].type is bool else self._parse(specs[name], str(value))
+                    specs[name].validate(parsed)
+                except ParameterError:
+                    continue
+                self.fields[name].set(_shown(specs[name], parsed))
+            elif name in self.output and isinstance(value, type(self.output[name].get())):
+                self.output[name].set(value)
 
     def output_options(self) -> OutputOptions:
         values = {name: variable.get() for name, variable in self.output.items()}
@@ -409,6 +481,7 @@ class Panel:
         except (ParameterError, OutputError) as error:
             self._report("failed", str(error))
             return
+        self._remember()
         self.cancel_requested.clear()
         self._start(lambda: self._compute_run(params, output), "Fitting…", cancellable=True)
 
@@ -514,6 +587,15 @@ class Panel:
         self.status_label.configure(foreground=self.colors["ok" if kind == "done" else "error"])
         if kind == "done":
             self.progress.set(1.0)
+
+
+def _shown(spec: ParameterSpec, value: Any) -> Any:
+    """A value as its field shows it."""
+    if spec.type is bool:
+        return bool(value)
+    if value is None:
+        return ""
+    return f"{value:g}" if spec.type is float else str(value)
 
 
 def _float_step(spec: ParameterSpec) -> float:
