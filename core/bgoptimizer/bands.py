@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["BAND_PIXELS", "BandSink", "sample_step", "band_rows"]
+__all__ = ["BAND_PIXELS", "BandSink", "sample_step", "band_rows", "deliver"]
 
 # ``sink(top, rows)`` takes the rows ``(C, n, W)`` float32 that start at row ``top`` (FITS order).
 BandSink = Callable[[int, np.ndarray], None]
@@ -26,3 +26,14 @@ def sample_step(height: int, width: int) -> int:
 def band_rows(width: int, multiple: int) -> int:
     rows = max(1, BAND_PIXELS // max(width, 1))
     return max(multiple, rows // multiple * multiple)
+
+
+def deliver(image: np.ndarray) -> Callable[[BandSink], None]:
+    """What hands an image held whole to a band sink, top to bottom (as a computed model arrives)."""
+    rows = band_rows(image.shape[2], 1)
+
+    def fill(sink: BandSink) -> None:
+        for top in range(0, image.shape[1], rows):
+            sink(top, image[:, top : top + rows])
+
+    return fill

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.io import fits
 
-from .bands import BandSink
+from .bands import BandSink, deliver
 from .params import Parameters
 from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
 from .progress import CancelCheck, ProgressCallback, scaled
@@ -22,8 +22,6 @@ __all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background", "extract_fra
 
 # (row, column) offsets of the four phases within the 2x2 cell.
 CFA_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
-# Bands of the assembled model handed to a sink: about this many pixels.
-_SINK_BAND_PIXELS = 1 << 20
 
 
 def bayer_pattern(image: np.ndarray, header: fits.Header) -> str | None:
@@ -83,9 +81,7 @@ def extract_cfa_background(
         background[:, row::2, column::2] = result.background
         results.append(result)
     if model_sink is not None:
-        band = max(1, _SINK_BAND_PIXELS // image.shape[2])
-        for top in range(0, image.shape[1], band):
-            model_sink(top, background[:, top : top + band])
+        deliver(background)(model_sink)
         background = None
     return BackgroundResult(background, corrected, _combined([r.report for r in results]), results[0].state)
 

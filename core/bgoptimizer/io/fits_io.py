@@ -10,7 +10,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from ..bands import BandSink
+from ..bands import BandSink, deliver
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
@@ -20,8 +20,6 @@ __all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "FITS_
 
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
-# Bands of an image in memory handed to the band writer: about this many pixels per channel.
-_WRITE_BAND_PIXELS = 1 << 20
 
 # Structure and scaling keywords are rewritten by astropy for the float32 output.
 _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BZERO", "BSCALE",
@@ -70,13 +68,7 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
 
     Compression is lossless GZIP of the float bits (no quantization), see :mod:`.fits_tiles`.
     """
-    band = max(1, _WRITE_BAND_PIXELS // max(1, data.shape[2]))
-
-    def fill(sink: BandSink) -> None:
-        for top in range(0, data.shape[1], band):
-            sink(top, data[:, top : top + band])
-
-    return write_fits_bands(path, data.shape, header, fill, files, compress)
+    return write_fits_bands(path, data.shape, header, deliver(data), files, compress)
 
 
 def _image_header(header: fits.Header, shape: tuple[int, int, int]) -> fits.Header:

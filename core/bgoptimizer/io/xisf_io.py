@@ -25,7 +25,7 @@ import zstandard
 from astropy.io import fits
 
 from .._version import __version__
-from ..bands import BandSink
+from ..bands import BandSink, deliver
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
 from .fits_io import clean_header
@@ -217,10 +217,4 @@ def write_xisf(
 ) -> Path:
     """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
     (with ``files``: at its commit)."""
-    band = max(1, _SHUFFLE_BAND_PIXELS // max(1, data.shape[2]))
-
-    def fill(sink: BandSink) -> None:
-        for top in range(0, data.shape[1], band):
-            sink(top, data[:, top : top + band])
-
-    return write_xisf_bands(path, data.shape, header, properties, fill, files, compress)
+    return write_xisf_bands(path, data.shape, header, properties, deliver(data), files, compress)
