@@ -115,7 +115,7 @@ class _Frames:
     name: str
     frames: list[SequenceFrame]
     read: Callable[[SequenceFrame], tuple[np.ndarray, fits.Header, PixelLayout | None]]
-    write: Callable[[SequenceFrame, np.ndarray, PixelLayout | None, fits.Header, str], Path]  # prefix -> file
+    write: Callable[[SequenceFrame, np.ndarray, PixelLayout | None, fits.Header, str], None]  # ..., prefix
 
 
 def _loaded(siril) -> _Frames:
@@ -135,9 +135,8 @@ def _loaded(siril) -> _Frames:
         return data, header_from_text(siril.get_seq_frame_header(frame.index, return_as="str")), layout
 
     def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
-              prefix: str) -> Path:
+              prefix: str) -> None:
         siril.set_seq_frame_pixeldata(frame.index, layout.back(corrected), prefix)
-        return frame.path.with_name(prefix + frame.path.name)
 
     frames = [SequenceFrame(index, Path(siril.get_seq_frame_filename(index)), bool(seq.imgparam[index].incl))
               for index in range(seq.number)]
@@ -152,8 +151,8 @@ def _named(siril, name: str) -> _Frames:
         return image.data, image.header, None
 
     def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
-              prefix: str) -> Path:
-        return write_image(folder / (prefix + frame.path.name), corrected, header)
+              prefix: str) -> None:
+        write_image(folder / (prefix + frame.path.name), corrected, header)
 
     return _Frames(name, read_sequence_file(folder, name), read, write)
 
