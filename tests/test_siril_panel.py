@@ -97,7 +97,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
 
     from PIL import ImageGrab
 
-    from bgoptimizer_siril.panel import Panel
+    from bgoptimizer_siril.panel import VIEWS, Panel
 
     root = panel.root
     # Built from the spec, in plain words, the essentials first, with Siril's dark theme.
@@ -119,7 +119,32 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _pump(root, lambda: panel.preview_photo is not None and panel.idle)
     first, first_pixels = panel.preview_photo, panel.preview_pixels
     assert first_pixels.shape == (60, 90, 3)  # 720x480 downscaled by 8
-    assert (first.width(), first.height()) == (450, 300)  # zoomed to fill the preview area
+    area = (panel.preview_label.winfo_width(), panel.preview_label.winfo_height())
+    assert max(first.width() / area[0], first.height() / area[1]) > 0.95  # scaled to fill the preview area
+    assert "of the frame kept out as objects" in panel.status.get()
+
+    # The same Preview shows what the fit will do: objects and control points, the model, the corrected image.
+    views = {}
+    for view in VIEWS:
+        panel.view.set(view)
+        panel.widgets["view"].event_generate("<<ComboboxSelected>>")
+        root.update()
+        views[view] = panel.preview_pixels.astype(float)
+        ImageGrab.grab(xdisplay=display).save(tmp_path / f"preview-{VIEWS.index(view)}.png")  # to look at
+    marks = views[VIEWS[1]]
+    yellow = (marks[..., 0] > 240) & (marks[..., 1] > 200) & (marks[..., 2] < 60)
+    assert 24 <= yellow.sum() <= 64 * 5  # the control points, 5 pixels each (some at the border, some shared)
+    model, corrected, seen = views[VIEWS[2]], views[VIEWS[3]], views[VIEWS[0]]
+    rows, cols = model.shape[0] // 2, model.shape[1] // 2
+
+    def quadrant_spread(pixels):
+        return np.ptp([np.median(pixels[r : r + rows, c : c + cols, 1]) for r in (0, rows) for c in (0, cols)])
+
+    assert quadrant_spread(model) > 20  # the injected gradient, in the model
+    assert quadrant_spread(corrected) < 0.3 * quadrant_spread(seen)  # and gone from the corrected image
+    panel.view.set(VIEWS[0])
+    panel.widgets["view"].event_generate("<<ComboboxSelected>>")
+    root.update()
 
     # Changing a masking parameter refreshes the shown preview by itself.
     _type(root, panel.widgets["threshold_max"], "0.2")

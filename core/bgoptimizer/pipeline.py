@@ -34,7 +34,7 @@ from .preparation import Prepared, as_planar, prepare, preview_image
 from .progress import CancelCheck, ProgressCallback, scaled
 from .reconstruct import model_bands
 from .samples import MAX_FIT_SAMPLES, fit_data, grid_coordinates, subset
-from .spline import SplineState
+from .spline import SplineState, evaluate_grid
 from .start import initial_state, layout, robust_solve
 
 __all__ = [
@@ -45,6 +45,8 @@ __all__ = [
     "prepare",
     "preview_image",
     "fit_background",
+    "PreviewFit",
+    "preview_fit",
     "extract_background",
 ]
 
@@ -129,7 +131,20 @@ def fit_background(
     Large objects are masked first when ``params.protect_objects`` is set.
     A warm start needs fewer iterations: it runs ``epochs // 5``.
     """
+    state, report, _ = _fit(prepared, params, progress, cancel, initial)
+    return state, report
+
+
+def _fit(
+    prepared: Prepared,
+    params: Parameters,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+    initial: SplineState | None,
+) -> tuple[SplineState, FitReport, np.ndarray]:
+    """:func:`fit_background`, and the ``(h, w)`` map of the objects it kept out of the fit."""
     device = resolve_device(params.device)
+    found = np.zeros(prepared.fit_ds.shape[1:], bool)
     objects = 0.0
     if params.protect_objects:
         found = _find_objects(prepared, params, device)
@@ -160,7 +175,34 @@ def fit_background(
         objects=objects,
         warnings=_trust_warnings(objects, samples, params),
     )
-    return outcome.state, report
+    return outcome.state, report, found
+
+
+@dataclass
+class PreviewFit:
+    """What a fit will do, at the downscaled size: ``(C, h, w)`` display-stretched images in [0, 1]."""
+
+    model: np.ndarray  # the background model
+    corrected: np.ndarray  # the image with the model removed (sky level kept)
+    objects: np.ndarray  # (h, w) bool: kept out of the fit as large objects
+    points: np.ndarray  # (N, 2) control points, in downscaled pixels (x, y)
+    report: FitReport
+
+
+def preview_fit(prepared: Prepared, params: Parameters, cancel: CancelCheck | None = None) -> PreviewFit:
+    """The fit on the downscaled image alone (the full run's fit, without steps 7-8), for a preview:
+    the model and the corrected image shown with the input's display stretch."""
+    state, report, found = _fit(prepared, params, None, cancel, None)
+    with torch.no_grad():
+        model_fit = evaluate_grid(state, *grid_coordinates(prepared)).cpu().numpy()
+    model, corrected = np.empty_like(model_fit), np.empty_like(model_fit)
+    for channel, (fit_stretch, shown) in enumerate(zip(prepared.fit_stretches, prepared.stretches)):
+        linear_model = fit_stretch.invert(model_fit[channel])
+        linear_image = fit_stretch.invert(prepared.fit_ds[channel])
+        model[channel] = shown.apply(linear_model)
+        corrected[channel] = shown.apply(linear_image - linear_model + np.median(linear_model))
+    points = state.centers.detach().cpu().numpy() * prepared.length / prepared.factor - 0.5
+    return PreviewFit(np.nan_to_num(model), np.nan_to_num(corrected), found, points, report)
 
 
 def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[str]:

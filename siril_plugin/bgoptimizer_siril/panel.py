@@ -34,6 +34,7 @@ from bgoptimizer.batch import read_mask
 from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io import atomic_write, to_display
 from bgoptimizer.params import GROUPS, ParameterSpec
+from bgoptimizer.pipeline import preview_fit
 
 from .options import OUTPUT_HELP, OutputOptions
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
@@ -43,6 +44,9 @@ from .siril_image import to_core
 __all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
 
 PREVIEW_SIZE = (480, 320)
+# What the preview can show, all computed by one Preview.
+VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
+         "Background model", "Corrected image")
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
 # Parameters the preview shows the effect of: changing one refreshes a shown preview.
@@ -135,11 +139,26 @@ def _ppm(pixels: np.ndarray) -> bytes:
     return magic + f" {width} {height} 255\n".encode() + pixels.tobytes()
 
 
-def _fit_preview(shown: np.ndarray) -> np.ndarray:
-    """Integer-step subsampling so the preview fits ``PREVIEW_SIZE`` (a small one is zoomed when shown)."""
-    pixels = to_display(shown)
-    step = max(1, int(np.ceil(max(pixels.shape[1] / PREVIEW_SIZE[0], pixels.shape[0] / PREVIEW_SIZE[1]))))
-    return np.ascontiguousarray(pixels[::step, ::step])
+def _marked(shown: np.ndarray, objects: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The image with the objects' outlines in red and the control points as yellow crosses."""
+    marked = np.repeat(shown, 3, axis=0) if shown.shape[0] == 1 else shown.copy()
+    inside = np.pad(objects, 1, mode="edge")
+    edge = objects & ~(inside[:-2, 1:-1] & inside[2:, 1:-1] & inside[1:-1, :-2] & inside[1:-1, 2:])
+    marked[:, edge] = np.array([1.0, 0.2, 0.2])[:, None]
+    height, width = objects.shape
+    for x, y in np.rint(points).astype(int):
+        for dx, dy in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)):
+            if 0 <= x + dx < width and 0 <= y + dy < height:
+                marked[:, y + dy, x + dx] = (1.0, 0.9, 0.1)
+    return marked
+
+
+def _scaled_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``(h, w, C)`` resized (nearest pixel) to fill ``width`` x ``height`` with its aspect kept."""
+    factor = min(width / pixels.shape[1], height / pixels.shape[0])
+    rows = np.minimum((np.arange(max(1, int(pixels.shape[0] * factor))) / factor).astype(int), pixels.shape[0] - 1)
+    cols = np.minimum((np.arange(max(1, int(pixels.shape[1] * factor))) / factor).astype(int), pixels.shape[1] - 1)
+    return np.ascontiguousarray(pixels[rows][:, cols])
 
 
 class Panel:
@@ -159,7 +178,9 @@ class Panel:
         self.cancel_requested = threading.Event()
         self.worker: threading.Thread | None = None
         self.preview_photo: tk.PhotoImage | None = None
-        self.preview_pixels: np.ndarray | None = None  # what the photo shows, (h, w, C) uint8
+        self.preview_pixels: np.ndarray | None = None  # the view shown, (h, w, C) uint8 before scaling
+        self._preview_views: dict[str, np.ndarray] = {}  # each view, (C, h, w) in [0, 1]
+        self._rendered: np.ndarray | None = None
         self._preview_source: np.ndarray | None = None
         self._refresh_job: str | None = None
         self._closing = False
@@ -197,10 +218,19 @@ class Panel:
         self.widgets["advanced"] = toggle
         self.advanced_frame = ttk.Frame(self.parameter_frame)
         self._add_groups(self.advanced_frame, [spec for spec in self.specs if not spec.essential])
-        preview = ttk.LabelFrame(body, text="Preview (stretched, downscaled; dimmed = masked out)", padding=6)
+        preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
         preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
+        self.view = tk.StringVar(value=VIEWS[0])
+        chooser = ttk.Combobox(preview, textvariable=self.view, values=VIEWS, state="readonly", width=42)
+        chooser.pack(anchor="w", pady=(0, 6))
+        chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
+        Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
+                "control points (yellow); the background model; the image corrected. Computed on the "
+                "downscaled image by the same fit as Run.", self.colors)
+        self.widgets["view"] = chooser
         self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
         self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
+        self.preview_label.bind("<Configure>", lambda _event: self._render_preview())
 
         footer = ttk.Frame(self.root, padding=8)
         footer.grid(row=1, column=0, sticky="ew")
@@ -461,7 +491,11 @@ class Panel:
                 raise s.NoImageError("no image is loaded in Siril: load one first")
             self._preview_source = to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
         prepared = prepare(self._preview_source, params, read_mask(params))
-        self.events.put(("preview", _fit_preview(preview_image(prepared))))
+        shown = preview_image(prepared)
+        fitted = preview_fit(prepared, params, self.cancel_requested.is_set)
+        views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
+                                 fitted.corrected)))
+        self.events.put(("preview", (views, fitted.report)))
 
     def run(self) -> None:
         if self.busy:
@@ -574,13 +608,27 @@ class Panel:
                 self.buttons[name].state(["!disabled"])
             self.buttons["cancel"].state(["disabled"])
 
-    def _show_preview(self, pixels: np.ndarray) -> None:
-        self.preview_pixels = pixels
-        photo = tk.PhotoImage(master=self.root, data=_ppm(pixels))
-        zoom = max(1, min(PREVIEW_SIZE[0] // pixels.shape[1], PREVIEW_SIZE[1] // pixels.shape[0]))
-        self.preview_photo = photo.zoom(zoom) if zoom > 1 else photo
+    def _show_preview(self, payload: tuple[dict[str, np.ndarray], Any]) -> None:
+        self._preview_views, report = payload
+        self._render_preview()
+        height, width = self.preview_pixels.shape[:2]
+        notes = "".join(f" Warning: {warning}." for warning in report.warnings)
+        self.status.set(f"Preview of {width}×{height} downscaled pixels: {report.objects:.0%} of the frame kept "
+                        f"out as objects.{notes}")
+
+    def _render_preview(self) -> None:
+        """The chosen view, scaled to fill the preview area (again when the window is resized)."""
+        if not self._preview_views:
+            return
+        self.preview_pixels = to_display(self._preview_views[self.view.get()])
+        area_width = max(1, self.preview_label.winfo_width() - 4)
+        area_height = max(1, self.preview_label.winfo_height() - 4)
+        shown = _scaled_to(self.preview_pixels, area_width, area_height)
+        if self._rendered is not None and np.array_equal(shown, self._rendered):
+            return  # a resize that changes nothing (the label's own <Configure> after the image is set)
+        self._rendered = shown
+        self.preview_photo = tk.PhotoImage(master=self.root, data=_ppm(shown))
         self.preview_label.configure(image=self.preview_photo, text="")
-        self.status.set(f"Preview: {pixels.shape[1]}×{pixels.shape[0]} shown; dimmed pixels are not background.")
 
     def _report(self, kind: str, message: str) -> None:
         self.status.set(message)
