@@ -533,7 +533,8 @@ class Panel:
             else:
                 outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
-                self.events.put(("done", outcome.summary()))
+                notes = "".join(f" Warning: {warning}." for warning in outcome.report.warnings)
+                self.events.put(("done", outcome.summary() + notes))
         finally:
             self.siril.reset_progress()
 
