@@ -272,7 +272,7 @@ def extract_background(
     image = as_planar(image)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    prepared = prepare(image, params, mask, _stage(progress, "prepare"))
+    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
 

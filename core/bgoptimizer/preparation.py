@@ -75,13 +75,17 @@ def prepare(
     params: Parameters,
     mask: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    checked: bool = False,
 ) -> Prepared:
     """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4).
 
     ``mask`` is the user's full-resolution mask (1 = background); when
     ``params.mask`` names its file, the name is used in messages only.
+    ``checked``: the image comes from :func:`as_planar` already (its scan for
+    infinite values is not repeated).
     """
-    image = as_planar(image)
+    image = image if checked else as_planar(image)
     channels, height, width = image.shape
     factor = params.downscale
     _require_downscaled_size(height, width, factor)
