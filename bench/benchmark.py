@@ -8,6 +8,7 @@ peak RSS is that of one CLI run (Python and torch included).
     python bench/benchmark.py --sizes 3000x2000 6000x4000 --json bench/results/run.json
     python bench/benchmark.py --sequence 20        # 20 frames, cold vs warm-started fits
     python bench/benchmark.py --real --gradients linear dome quadratic radial mixed   # the M94 stack
+    python bench/benchmark.py --siril              # also Siril's subsky -rbf on each scene, side by side
 """
 
 from __future__ import annotations
@@ -38,10 +39,34 @@ _CLI_WITH_PEAK = (
 )
 
 
-def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool, extra: list[str]) -> dict:
+# Siril 1.4.4 as ../shared/siril/install.sh puts it (optional: --siril).
+SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
+
+
+def run_siril_rbf(folder: Path, scene) -> dict:
+    """Siril's own extractor on the same file: the whole ``siril-cli`` process (load, ``subsky -rbf``,
+    save) timed like ours, and the background it took out scored like ours."""
+    script = folder / "rbf.ssf"
+    script.write_text("requires 1.4.0\nload scene.fits\nsubsky -rbf\nsave siril_rbf\n")
+    start = time.perf_counter()
+    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
+                               text=True, check=False)
+    wall = time.perf_counter() - start
+    corrected = folder / "siril_rbf.fit"
+    if not corrected.exists():
+        raise RuntimeError(f"siril-cli failed: {completed.stdout[-2000:]}")
+    removed = scene.image - read_image(corrected).data  # the model Siril subtracted, up to a constant
+    valid = scene.image > 0
+    rms, _ = gradient_error(np.where(valid, removed, scene.background), scene.background)
+    return {"siril_wall_s": wall, "siril_rms_pct": rms}
+
+
+def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool, extra: list[str],
+             siril: bool = False) -> dict:
     scene = make_scene(width, height, channels, gradient_kind=gradient, nebula=nebula, seed=11)
     with tempfile.TemporaryDirectory() as folder:
         source = write_image(Path(folder) / "scene.fits", scene.image)
+        theirs = run_siril_rbf(Path(folder), scene) if siril else {}
         report = Path(folder) / "report.json"
         start = time.perf_counter()
         completed = subprocess.run(
@@ -64,6 +89,8 @@ def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool
         "wall_s": wall, **stages, "iterations": iterations, "rms_pct": rms, "max_pct": worst, "absorbed_pct": absorbed,
         "peak_rss_mb": peak_kib / 1024,
         "image_mb": image_mb,
+        **theirs,
+        **({"ratio": wall / theirs["siril_wall_s"]} if theirs else {}),
     }
 
 
@@ -132,8 +159,12 @@ def main() -> int:
                         help="instead: a sequence of FRAMES frames per size, cold versus warm-started fits (in-process)")
     parser.add_argument("--real", action="store_true",
                         help="instead: each gradient injected into the real M94 stack (in-process)")
+    parser.add_argument("--siril", action="store_true",
+                        help=f"also run Siril's subsky -rbf on each scene ({SIRIL_CLI}: ../shared/siril/install.sh)")
     parser.add_argument("cli_options", nargs=argparse.REMAINDER, help="after --: options passed to bgoptimizer")
     args = parser.parse_args()
+    if args.siril and not SIRIL_CLI.exists():
+        parser.error(f"--siril: no {SIRIL_CLI}; install it with bash ../shared/siril/install.sh")
     extra = [a for a in args.cli_options if a != "--"]
     rows = []
     if args.real:
@@ -153,8 +184,8 @@ def main() -> int:
         for channels in ([3, 1] if args.mono else [3]):
             for kind in args.gradients:
                 for nebula in ([False, True] if args.nebula else [False]):
-                    rows.append(run_case(width, height, channels, kind, nebula, extra))
-                    print_row(rows[-1], header=len(rows) == 1)
+                    rows.append(run_case(width, height, channels, kind, nebula, extra, args.siril))
+                    print_row(rows[-1], header=len(rows) == 1, columns=COLUMNS + SIRIL_COLUMNS * args.siril)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2))
@@ -166,6 +197,9 @@ COLUMNS = [("scene", "<34", "{}"), ("wall_s", ">7", "{:.2f}"), ("prepare", ">8",
            ("iterations", ">10", "{}"), ("rms_pct", ">8", "{:.2f}"), ("max_pct", ">8", "{:.2f}"),
            ("absorbed_pct", ">12", "{:.1f}"),
            ("peak_rss_mb", ">11", "{:.0f}"), ("image_mb", ">8", "{:.0f}")]
+
+
+SIRIL_COLUMNS = [("siril_wall_s", ">12", "{:.2f}"), ("ratio", ">6", "{:.2f}"), ("siril_rms_pct", ">13", "{:.2f}")]
 
 
 def print_row(row: dict, header: bool, columns: list[tuple[str, str, str]] = COLUMNS) -> None:
