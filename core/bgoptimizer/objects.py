@@ -57,10 +57,10 @@ _WING_SHARE = 0.4
 # ... and at least this share of the downscaled image's longer side.
 _MIN_MARGIN_SHARE = 0.02
 # Objects may cover at most this share of the valid pixels: a nebula a third of the frame across
-# reaches 1 % of its peak over half of it, and its mask with wings over 55-65 %. Over 30 nebula
-# scenes (1500x1000, seeds 1-6, five gradients; thin plate, smoothing 1e-4) 0.5 stopped the
-# growth short (median 0.60 % RMS, 20 % absorbed); 0.65: 0.25 %, 9 %; 0.8: masks of 70-79 %,
-# 0.25 %, 8 %, the dome scenes worse.
+# reaches 1 % of its peak over half of it, and its mask with wings over 55-65 %. Chosen with an
+# earlier final fit (thin plate, smoothing 1e-4; the defaults are now r^5, 1e-5), over 30 nebula
+# scenes (1500x1000, seeds 1-6, five gradients): 0.5 stopped the growth short (median 0.60 % RMS,
+# 20 % absorbed); 0.65: 0.25 %, 9 %; 0.8: masks of 70-79 %, 0.25 %, 8 %, the dome scenes worse.
 _MAX_OBJECT_SHARE = 0.65
 _MAX_ROUNDS = 6
 

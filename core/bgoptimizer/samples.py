@@ -19,9 +19,9 @@ class FitData:
     """Background samples on the fitting device: the pixels not fully masked."""
 
     points: torch.Tensor  # (P, 2) coordinates
-    values: torch.Tensor  # (C, P) stretched, downscaled image
+    values: torch.Tensor  # (C, P) the downscaled image in the fit domain (linear-normalized by default)
     weights: torch.Tensor  # (1, P) or (C, P) mask weights in (0, 1]
-    noise: torch.Tensor  # (C, 1) noise level of each channel, stretched units
+    noise: torch.Tensor  # (C, 1) noise level of each channel, in the same units
 
 
 def noise_levels(data_ds: np.ndarray, mask_ds: np.ndarray, floor: float = 1e-4) -> np.ndarray:

@@ -1,8 +1,12 @@
 """Per-channel delinearization (stretch) and its exact inverse.
 
-The fit runs on a stretched image so that the faint background, not the
-bright objects, dominates the data; the model is brought back to linear
-units with the inverse of the very same transform.
+The stretch decides what is background (thresholds, the preview and the
+object detection look at stretched levels, where the faint sky, not the
+bright objects, dominates). The fit itself runs, by default, on the
+pedestal- and scale-normalized linear values (:meth:`ChannelStretch.linear_part`,
+where gradients keep their shape), or on the stretched ones
+(``fit_domain="stretched"``, the original method); either way the model is
+brought back to linear units with the inverse of the very same transform.
 """
 
 from __future__ import annotations
