@@ -22,7 +22,6 @@ from .cfa import bayer_pattern, extract_frame_background
 from .errors import FileFormatError, OutputError, OutputExists
 from .io import (
     BandSink,
-    ImageFile,
     OutputFiles,
     check_output_dir,
     extension_for,
@@ -48,7 +47,7 @@ __all__ = [
     "check_new_files",
     "read_mask",
     "correction_done",
-    "history_line",
+    "with_history",
     "FileOutcome",
     "process_file",
 ]
@@ -188,14 +187,11 @@ def correction_done(params: Parameters) -> str:
     return "background subtracted" if params.mode == "subtract" else "background divided"
 
 
-def history_line(params: Parameters, what: str) -> str:
-    return f"bgoptimizer {__version__}: {what}; {params.summary()}"
-
-
-def _history_header(source: ImageFile, params: Parameters, what: str) -> fits.Header:
-    header = source.header.copy()
-    header.add_history(history_line(params, what))
-    return header
+def with_history(header: fits.Header, params: Parameters, what: str) -> fits.Header:
+    """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote and how."""
+    marked = header.copy()
+    marked.add_history(f"bgoptimizer {__version__}: {what}; {params.summary()}")
+    return marked
 
 
 @dataclass
@@ -247,7 +243,7 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
         write_png(job.outputs[0], preview_image(prepare(source.data, params, read_mask(params))), files)
         return FileOutcome(job)
     corrected_path, model_path = job.outputs
-    model_header = _history_header(source, params, "background model")
+    model_header = with_history(source.header, params, "background model")
     start = time.perf_counter()
     results: list[BackgroundResult] = []
 
@@ -261,7 +257,7 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
     start_write = time.perf_counter()
     if progress is not None:
         progress(_FIT_SHARE, f"write {corrected_path.name}")
-    write_image(corrected_path, result.corrected, _history_header(source, params, correction_done(params)),
+    write_image(corrected_path, result.corrected, with_history(source.header, params, correction_done(params)),
                 source.properties, params.compress, files)
     if progress is not None:
         progress(1.0, "written")

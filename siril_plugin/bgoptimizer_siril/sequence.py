@@ -24,7 +24,7 @@ import sirilpy as s
 from astropy.io import fits
 
 from bgoptimizer import Cancelled, InputImageError, Parameters
-from bgoptimizer.batch import check_new_files, correction_done, history_line, read_mask
+from bgoptimizer.batch import check_new_files, correction_done, read_mask, with_history
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
@@ -192,8 +192,7 @@ def process_sequence(
             data, header, layout = source.read(frame)
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
             result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask)
-            corrected_header = header.copy()
-            corrected_header.add_history(history_line(params, correction_done(params)))
+            corrected_header = with_history(header, params, correction_done(params))
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
             if output.save_model:
                 save_model(default_model_path(siril, frame.path.stem), result.background, header, params)

@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from bgoptimizer import InputImageError, Parameters
-from bgoptimizer.batch import MODEL_TAG, history_line
+from bgoptimizer.batch import MODEL_TAG, with_history
 from bgoptimizer.io import to_unit_range, write_image
 from bgoptimizer.preparation import as_planar
 
@@ -53,12 +53,7 @@ class PixelLayout:
 class LoadedImage:
     data: np.ndarray  # (C, H, W) float32 in [0, 1]
     header: fits.Header
-    path: Path | None  # the file Siril loaded it from, when known
     layout: PixelLayout  # how to give results back
-
-    @property
-    def name(self) -> str:
-        return self.path.stem if self.path is not None else "image"
 
 
 def header_from_text(text: str | None) -> fits.Header:
@@ -89,10 +84,9 @@ def to_core(pixels: np.ndarray, source: str) -> tuple[np.ndarray, PixelLayout]:
 
 
 def read_loaded_image(siril) -> LoadedImage:
-    """Pixels, header and file of the loaded image (call inside ``image_lock``)."""
+    """Pixels and header of the loaded image (call inside ``image_lock``)."""
     data, layout = to_core(siril.get_image_pixeldata(), "the loaded image")
-    return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), loaded_image_path(siril),
-                       layout)
+    return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), layout)
 
 
 def loaded_image_path(siril) -> Path | None:
@@ -111,6 +105,5 @@ def default_model_path(siril, name: str) -> Path:
 
 def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters) -> Path:
     """Write the background model atomically with the image's header and a HISTORY line."""
-    header = header.copy()
-    header.add_history(history_line(params, "background model"))
+    header = with_history(header, params, "background model")
     return write_image(path, background, header, compress=params.compress)
