@@ -166,6 +166,32 @@ def write_xisf_bands(
     takes byte k of every sample before byte k + 1 of any. The file appears
     once complete (with ``files``: at its commit).
     """
+
+    def gathered() -> np.ndarray:
+        image = np.empty(shape, np.float32)
+
+        def gather(top: int, rows: np.ndarray) -> None:
+            image[:, top : top + rows.shape[1]] = rows
+
+        fill(gather)
+        return image
+
+    return _write(path, shape, header, properties, files, compress, fill, gathered)
+
+
+def write_xisf(
+    path: Path, data: np.ndarray, header: fits.Header, properties: dict[str, Any] | None = None,
+    compress: bool = False, files: OutputFiles | None = None,
+) -> Path:
+    """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
+    (with ``files``: at its commit); compressed straight from ``data``, not from a gathered copy."""
+    return _write(path, data.shape, header, properties, files, compress, deliver(data), lambda: data)
+
+
+def _write(path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
+           files: OutputFiles | None, compress: bool, fill: Callable[[BandSink], object],
+           whole: Callable[[], np.ndarray]) -> Path:
+    """The file: uncompressed from ``fill``'s bands, compressed from ``whole()``."""
     channels, height, width = shape
     layout = _XisfLayout(shape, header, dict(properties or {}),
                          f"zstd+sh:{channels * height * width * 4}:4" if compress else None)
@@ -173,12 +199,7 @@ def write_xisf_bands(
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:
             if compress:
-                image = np.empty(shape, np.float32)
-
-                def gather(top: int, rows: np.ndarray) -> None:
-                    image[:, top : top + rows.shape[1]] = rows
-
-                fill(gather)
+                image = whole()
                 stream.seek(layout.position)
                 size = _write_shuffled_zstd(stream, image)
             else:
@@ -209,12 +230,3 @@ def _write_shuffled_zstd(stream: BinaryIO, image: np.ndarray) -> int:
                     rows = image[channel, max(0, top - band) : top][::-1]
                     packed.write(np.ascontiguousarray(rows, "<f4").view(np.uint8)[..., byte::4].tobytes())
     return stream.tell() - start
-
-
-def write_xisf(
-    path: Path, data: np.ndarray, header: fits.Header, properties: dict[str, Any] | None = None,
-    compress: bool = False, files: OutputFiles | None = None,
-) -> Path:
-    """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
-    (with ``files``: at its commit)."""
-    return write_xisf_bands(path, data.shape, header, properties, deliver(data), files, compress)
