@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.arguments import parameters_from_args
+from bgoptimizer.arguments import settings_from_args
 from bgoptimizer.cli import build_parser
 from bgoptimizer.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
@@ -168,7 +168,7 @@ def main() -> int:
     extra = [a for a in args.cli_options if a != "--"]
     rows = []
     if args.real:
-        params = parameters_from_args(build_parser().parse_args([str(M94), *extra]))
+        params, _ = settings_from_args(build_parser().parse_args([str(M94), *extra]))
         image = read_image(M94).data
         own = extract_background(image, params).background  # the stack's own gradient, fitted once
         for kind in args.gradients:

@@ -338,14 +338,14 @@ def test_a_gpu_out_of_memory_fails_that_file_and_the_batch_goes_on(tmp_path, mon
 
 
 def test_the_method_reads_no_file_the_front_end_reads_the_mask(tmp_path):
-    from bgoptimizer import ParameterError, Parameters, extract_background
+    from bgoptimizer import MaskError, Parameters, RunOptions, extract_background
 
     image = make_scene(200, 150, nebula=False, seed=1).image
-    with pytest.raises(ParameterError, match="mask m.fits: pass the mask's pixels"):
-        extract_background(image, Parameters(mask="m.fits"))
     mask = np.ones((1, 150, 200), np.float32)
     mask[:, :, :100] = 0  # the left half is not background
-    path = write_image(tmp_path / "m.fits", mask)
-    assert batch.read_mask(Parameters(mask=str(path))).shape == (1, 150, 200)
-    result = extract_background(image, Parameters(mask=str(path)), batch.read_mask(Parameters(mask=str(path))))
+    options = RunOptions(mask=str(write_image(tmp_path / "m.fits", mask)))
+    assert batch.read_mask(options).shape == (1, 150, 200) and batch.read_mask(RunOptions()) is None
+    result = extract_background(image, Parameters(), batch.read_mask(options), **options.engine_keywords())
     assert 12 * 19 <= result.report.samples <= 13 * 19  # the right half: 12-13 of 25 block columns, 19 rows
+    with pytest.raises(MaskError, match=r"m\.fits: size 100x150 does not match the image's 200x150"):
+        extract_background(image, Parameters(), mask[..., :100], **options.engine_keywords())

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bgoptimizer import ParameterError, Parameters, parameter_specs
-from bgoptimizer.params import GROUPS
+from bgoptimizer import ParameterError, Parameters, RunOptions, parameter_specs
+from bgoptimizer.params import GROUPS, settings_from
 
 
 def test_every_parameter_has_help_a_group_and_a_valid_default():
@@ -14,11 +14,20 @@ def test_every_parameter_has_help_a_group_and_a_valid_default():
             assert spec.low <= (spec.default if spec.default is not None else spec.low) <= spec.high
 
 
-def test_the_history_summary_holds_what_shapes_the_result_only():
-    summary = Parameters(device="cpu", compress=True, format="fits", overwrite=True, points=48).summary()
-    assert "points=48" in summary and "mode=subtract" in summary
-    for option in ("device", "compress", "format", "overwrite"):
+def test_settings_split_into_the_method_and_the_run():
+    params, run = settings_from({"points": 48, "device": "cpu", "compress": True, "format": "fits",
+                                 "overwrite": True, "mask": "m.fits"})
+    assert params == Parameters(points=48)
+    assert run == RunOptions(device="cpu", compress=True, format="fits", overwrite=True, mask="m.fits")
+    assert run.engine_keywords() == {"device": "cpu", "mask_name": "m.fits"}
+    summary = params.summary()  # the HISTORY line: every method parameter, nothing of the run
+    assert summary.startswith("downscale=8 ") and "points=48" in summary and summary.endswith("mode=subtract")
+    for option in ("device", "compress", "format", "overwrite", "mask"):
         assert f"{option}=" not in summary
+    with pytest.raises(ParameterError, match="unknown parameter.*pointz"):
+        settings_from({"pointz": 3})
+    with pytest.raises(ParameterError, match="device must be one of auto, cpu, cuda, mps; got 'tpu'"):
+        RunOptions(device="tpu")
 
 
 @pytest.mark.parametrize(

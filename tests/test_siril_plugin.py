@@ -165,18 +165,18 @@ def test_outside_siril_the_connection_error_surfaces(sirilpy, monkeypatch):
 def test_headless_options_are_the_cli_options(sirilpy):
     from bgoptimizer.cli import build_parser as cli_parser
     from bgoptimizer.params import parameter_specs
-    from bgoptimizer_siril.options import build_parser, parse_arguments
+    from bgoptimizer_siril.options import SIRIL_DECIDES, build_parser, parse_arguments
 
     plugin = {a.dest: a.default for a in build_parser()._actions}
     cli = {a.dest: a.default for a in cli_parser()._actions}
     for spec in parameter_specs():
-        if spec.siril:
-            assert plugin[spec.name] == cli[spec.name] == spec.default
-        else:
+        if spec.name in SIRIL_DECIDES:
             assert spec.name not in plugin
-    params, output = parse_arguments(["--points", "48", "--order", "3", "--mode", "divide"])
+        else:
+            assert plugin[spec.name] == cli[spec.name] == spec.default
+    params, output = parse_arguments(["--points", "48", "--order", "3", "--mode", "divide", "--device", "cpu"])
     assert params == Parameters(points=48, order=3, mode="divide")
-    assert output.replace and output.save_model and not output.sequence
+    assert output.replace and output.save_model and not output.sequence and output.run.device == "cpu"
     assert "--poly-degree" in build_parser().format_help()  # help texts with a literal % format too
 
 

@@ -27,11 +27,12 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .params import Parameters, parameter_specs
+    from .params import Parameters, RunOptions, parameter_specs
     from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
 
 _LAZY = {
     "Parameters": "params",
+    "RunOptions": "params",
     "parameter_specs": "params",
     "BackgroundResult": "pipeline",
     "FitReport": "pipeline",
@@ -51,6 +52,7 @@ __all__ = [
     "OutputExists",
     "ParameterError",
     "Parameters",
+    "RunOptions",
     "parameter_specs",
     "BackgroundResult",
     "FitReport",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from .params import Parameters, ParameterSpec, parameter_specs
+from .params import Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
 
-__all__ = ["add_parameter_options", "parameters_from_args"]
+__all__ = ["add_parameter_options", "settings_from_args"]
 
 
 def _argument_type(spec: ParameterSpec):
@@ -18,11 +18,12 @@ def _argument_type(spec: ParameterSpec):
     return convert
 
 
-def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) -> None:
-    """One option per parameter, grouped as in the panel; ``siril`` keeps only those that apply inside Siril."""
+def add_parameter_options(parser: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
+    """One option per setting, grouped as in the panel, but those named in ``leave_out`` (what a front end
+    decides itself, e.g. the output format inside Siril)."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for spec in parameter_specs():
-        if siril and not spec.siril:
+        if spec.name in leave_out:
             continue
         group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))
         default = f" (default: {spec.default})" if spec.default is not None and spec.default is not False else ""
@@ -45,6 +46,6 @@ def add_parameter_options(parser: argparse.ArgumentParser, siril: bool = False) 
         )
 
 
-def parameters_from_args(args: argparse.Namespace) -> Parameters:
-    """The `Parameters` an argparse result holds; options it lacks keep their defaults."""
-    return Parameters(**{spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})
+def settings_from_args(args: argparse.Namespace) -> tuple[Parameters, RunOptions]:
+    """The parameters and run options an argparse result holds; options it lacks keep their defaults."""
+    return settings_from({spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})

@@ -32,7 +32,7 @@ from .io import (
     write_png,
 )
 from .io.atomic import TEMPORARY_PREFIX
-from .params import Parameters
+from .params import Parameters, RunOptions
 from .pipeline import BackgroundResult, FitReport, prepare, preview_image
 from .progress import ProgressCallback, scaled
 
@@ -101,10 +101,11 @@ class Job:
     outputs: tuple[Path, ...]
 
 
-def _outputs(source: Path, folder: Path, params: Parameters, preview: bool) -> tuple[Path, ...]:
+def _outputs(source: Path, folder: Path, params: Parameters, options: RunOptions,
+             preview: bool) -> tuple[Path, ...]:
     if preview:
         return (folder / f"{source.stem}{PREVIEW_TAG}.png",)
-    suffix = extension_for(params.format or image_format(source), source)
+    suffix = extension_for(options.format or image_format(source), source)
     return tuple(folder / f"{source.stem}{tag}{suffix}" for tag in (corrected_tag(params.mode), MODEL_TAG))
 
 
@@ -143,7 +144,7 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
                            "(from an earlier run?); use --overwrite to replace, or another output folder", existing)
 
 
-def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters,
+def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters, options: RunOptions,
              preview: bool = False) -> list[Job]:
     """The jobs of a run, once every output has been checked; nothing is written but missing folders.
 
@@ -162,7 +163,7 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
         folder = output_dir if output_dir is not None else source.parent
         if folder not in folders:
             folders[folder] = check_output_dir(folder)
-        outputs = _outputs(source, folders[folder], params, preview)
+        outputs = _outputs(source, folders[folder], params, options, preview)
         for output in outputs:
             other = made_by.setdefault(_identity(output), source)
             if other != source:
@@ -171,15 +172,15 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
                     "names or process them into separate output folders"
                 )
         jobs.append(Job(source, outputs))
-    protected = [*inputs, *([Path(params.mask)] if params.mask else [])]
+    protected = [*inputs, *([Path(options.mask)] if options.mask else [])]
     outputs = [output for job in jobs for output in job.outputs]
-    check_new_files(outputs, protected, overwrite=params.overwrite or preview)
+    check_new_files(outputs, protected, overwrite=options.overwrite or preview)
     return jobs
 
 
-def read_mask(params: Parameters) -> np.ndarray | None:
-    """The pixels of the mask file ``params.mask`` names (the method takes arrays, not files)."""
-    return None if params.mask is None else read_image(params.mask).data
+def read_mask(options: RunOptions) -> np.ndarray | None:
+    """The pixels of the mask file ``options.mask`` names (the method takes arrays, not files)."""
+    return None if options.mask is None else read_image(options.mask).data
 
 
 def correction_done(params: Parameters) -> str:
@@ -187,10 +188,12 @@ def correction_done(params: Parameters) -> str:
     return "background subtracted" if params.mode == "subtract" else "background divided"
 
 
-def with_history(header: fits.Header, params: Parameters, what: str) -> fits.Header:
-    """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote and how."""
+def with_history(header: fits.Header, params: Parameters, what: str, excluded: str | None = None) -> fits.Header:
+    """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote, how,
+    and what the user ``excluded`` from the fit beyond the method's own mask (a mask file, areas)."""
     marked = header.copy()
-    marked.add_history(f"bgoptimizer {__version__}: {what}; {params.summary()}")
+    marked.add_history(f"bgoptimizer {__version__}: {what}; {params.summary()}"
+                       + (f" excluded={excluded}" if excluded else ""))
     return marked
 
 
@@ -228,7 +231,7 @@ class FileOutcome:
                 f"{report.iterations} iterations; {report.objects:.0%} of the frame masked as objects{cfa}{files}")
 
 
-def process_file(job: Job, params: Parameters, files: OutputFiles,
+def process_file(job: Job, params: Parameters, options: RunOptions, files: OutputFiles,
                  progress: ProgressCallback | None = None) -> FileOutcome:
     """Run one job end to end, its files written into ``files`` (they appear when it commits).
 
@@ -239,26 +242,29 @@ def process_file(job: Job, params: Parameters, files: OutputFiles,
     (:mod:`.cfa`).
     """
     source = read_image(job.source)
+    keywords = options.engine_keywords()
     if len(job.outputs) == 1:
-        write_png(job.outputs[0], preview_image(prepare(source.data, params, read_mask(params))), files)
+        prepared = prepare(source.data, params, read_mask(options), mask_name=keywords["mask_name"])
+        write_png(job.outputs[0], preview_image(prepared), files)
         return FileOutcome(job)
     corrected_path, model_path = job.outputs
-    model_header = with_history(source.header, params, "background model")
+    model_header = with_history(source.header, params, "background model", options.mask)
     start = time.perf_counter()
     results: list[BackgroundResult] = []
 
     def run(model_sink: BandSink) -> None:
         results.append(extract_frame_background(source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
-                                                model_sink=model_sink, mask=read_mask(params)))
+                                                model_sink=model_sink, mask=read_mask(options), **keywords))
 
     # The model goes to its file band by band as it is computed (a raw frame's once its phases are done).
-    write_image_bands(model_path, source.data.shape, run, model_header, source.properties, params.compress, files)
+    write_image_bands(model_path, source.data.shape, run, model_header, source.properties, options.compress, files)
     result = results[0]
     start_write = time.perf_counter()
     if progress is not None:
         progress(_FIT_SHARE, f"write {corrected_path.name}")
-    write_image(corrected_path, result.corrected, with_history(source.header, params, correction_done(params)),
-                source.properties, params.compress, files)
+    write_image(corrected_path, result.corrected,
+                with_history(source.header, params, correction_done(params), options.mask),
+                source.properties, options.compress, files)
     if progress is not None:
         progress(1.0, "written")
     end = time.perf_counter()

@@ -56,6 +56,7 @@ def extract_cfa_background(
     in_place: bool = False,
     model_sink: BandSink | None = None,
     mask: np.ndarray | None = None,
+    **options: str,
 ) -> BackgroundResult:
     """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
 
@@ -63,7 +64,8 @@ def extract_cfa_background(
     model handed to ``model_sink`` in bands instead, once assembled, as
     :func:`~bgoptimizer.extract_background` does); the report combines the
     four fits (worst loss and object share, summed iterations, samples and
-    times) and ``state`` is the first phase's spline.
+    times) and ``state`` is the first phase's spline. ``options`` (``device``,
+    ``mask_name``) go to :func:`~bgoptimizer.extract_background`.
     """
     image = as_planar(mosaic, "the CFA frame")
     if image.shape[0] != 1:
@@ -76,7 +78,7 @@ def extract_cfa_background(
                                 f"CFA phase {number + 1}/4: ")
         phase = np.ascontiguousarray(image[:, row::2, column::2])
         phase_mask = None if mask is None else np.asarray(mask)[..., row::2, column::2]
-        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True)
+        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True, **options)
         corrected[:, row::2, column::2] = result.corrected
         background[:, row::2, column::2] = result.background
         results.append(result)
@@ -95,10 +97,12 @@ def extract_frame_background(
     initial: SplineState | None = None,
     model_sink: BandSink | None = None,
     mask: np.ndarray | None = None,
+    **options: str,
 ) -> BackgroundResult:
     """The engine on a frame as read from a file or from Siril, in place: a raw CFA frame (its header
     names a Bayer pattern) phase by phase, any other from ``initial``'s control points when given."""
     if bayer_pattern(image, header):
         return extract_cfa_background(image, params, progress, cancel, in_place=True, model_sink=model_sink,
-                                      mask=mask)
-    return extract_background(image, params, mask, progress, cancel, initial, in_place=True, model_sink=model_sink)
+                                      mask=mask, **options)
+    return extract_background(image, params, mask, progress, cancel, initial, in_place=True, model_sink=model_sink,
+                              **options)

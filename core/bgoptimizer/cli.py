@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .arguments import add_parameter_options, parameters_from_args
+from .arguments import add_parameter_options, settings_from_args
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
 from .errors import OUT_OF_MEMORY, BgOptimizerError, is_out_of_memory
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 from .io import OutputFiles, atomic_write
-from .params import Parameters
+from .params import Parameters, RunOptions
 
 __all__ = ["main", "build_parser", "run_jobs", "TerminalProgress"]
 
@@ -101,7 +101,7 @@ def _naming(path: Path, error: BaseException) -> str:
     return message if str(path) in message else f"{path}: {message}"
 
 
-def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress,
+def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progress: TerminalProgress,
              out: TextIO | None = None, err: TextIO | None = None,
              ) -> tuple[list[FileOutcome], list[tuple[Path, str]]]:
     """Process the jobs in turn: a failing file is reported and the others go on.
@@ -120,7 +120,7 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, progress: TerminalProgress
                 print(f"[{index}/{len(jobs)}] {job.source}", file=err)
             try:
                 with OutputFiles() as files:  # a failure or a signal discards the job's files
-                    outcome = process_file(job, params, files, progress)
+                    outcome = process_file(job, params, options, files, progress)
                     with interrupts_deferred():  # committed and counted, or neither
                         files.commit()
                         done.append(outcome)
@@ -173,13 +173,13 @@ def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        params = parameters_from_args(args)
-        resolve_device(params.device)
+        params, options = settings_from_args(args)
+        resolve_device(options.device)
     except BgOptimizerError as error:
         parser.error(str(error))
     items, output_dir = _split_paths(args.paths, args.output_dir)
     try:  # every refusal before the first file is written
-        jobs = plan_run(find_inputs(items), output_dir, params, args.preview)
+        jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
         return 2
@@ -187,7 +187,7 @@ def _run(argv: list[str]) -> int:
         print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",
               file=sys.stderr)
         raise
-    done, failed = run_jobs(jobs, params, TerminalProgress())
+    done, failed = run_jobs(jobs, params, options, TerminalProgress())
     if args.report:
         _write_report(Path(args.report), done, failed)
     if failed and len(jobs) > 1:

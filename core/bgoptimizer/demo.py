@@ -13,7 +13,7 @@ from .batch import plan_run
 from .cli import TerminalProgress, run_jobs
 from .interrupts import exit_code_when_interrupted
 from .io import check_output_dir, read_image, write_image, write_png
-from .params import Parameters
+from .params import Parameters, RunOptions
 from .stretch import fit_stretch
 from .synthetic import make_scene
 
@@ -84,8 +84,8 @@ def _run(argv: Sequence[str] | None) -> int:
     source = write_image(outdir / "demo_input.fits", scene.image, header)
     print(f"synthetic sky {args.width}x{args.height} RGB written to {source}")
 
-    params = Parameters(overwrite=True)  # the demo's folder holds its own files: a rerun replaces them
-    done, _ = run_jobs(plan_run([source], outdir, params), params, TerminalProgress())
+    params, options = Parameters(), RunOptions(overwrite=True)  # the demo's folder holds its own files
+    done, _ = run_jobs(plan_run([source], outdir, params, options), params, options, TerminalProgress())
     if not done:
         return 1
     corrected, model = (read_image(path).data for path in done[0].job.outputs)

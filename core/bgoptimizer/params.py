@@ -1,14 +1,18 @@
-"""Every parameter of the method, defined once.
+"""Every setting, defined once: the method's parameters and the options of a run.
 
-:class:`Parameters` is both the value object passed to
-:func:`bgoptimizer.extract_background` and the specification (default, valid
-range or choices, one-line help, panel group) from which the command-line
-options, the Siril panel and the Siril batch options are generated.
+:class:`Parameters` (what the method computes: passed to
+:func:`bgoptimizer.extract_background`, recorded in HISTORY) and
+:class:`RunOptions` (where it runs and what is read and written: the user's
+mask file, the device, the output files) are value objects and, through their
+fields' metadata, the specification (default, valid range or choices,
+one-line help, label, panel group) from which the command-line options, the
+Siril panel and the Siril batch options are generated.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +20,9 @@ from typing import Any
 from .errors import ParameterError
 from .spline import term_count
 
-__all__ = ["Parameters", "ParameterSpec", "parameter_specs", "GROUPS"]
+__all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS"]
 
-GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")
+GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")  # how front ends group them
 
 
 def _param(
@@ -29,8 +33,6 @@ def _param(
     low: float | None = None,
     high: float | None = None,
     choices: tuple[Any, ...] | None = None,
-    siril: bool = True,
-    shapes_result: bool = True,
     label: str,
     essential: bool = False,
 ) -> Any:
@@ -42,8 +44,6 @@ def _param(
             "low": low,
             "high": high,
             "choices": choices,
-            "siril": siril,
-            "shapes_result": shapes_result,
             "label": label,
             "essential": essential,
         },
@@ -52,12 +52,10 @@ def _param(
 
 @dataclass(frozen=True)
 class Parameters:
-    """The method's parameters and the options of a run, each with its default, range and help.
+    """The method's parameters, each with its default, range and help.
 
     Where a default differs from the original method's, measurement chose it
-    (docs/benchmarks.md). Options marked ``shapes_result=False`` (device,
-    compression, format, overwrite) change how a run goes, not its result,
-    and stay out of the HISTORY line.
+    (docs/benchmarks.md).
     """
 
     downscale: int = _param(
@@ -96,12 +94,6 @@ class Parameters:
         "Preprocessing",
         choices=("linear", "stretched"),
         label="Fit domain",
-    )
-    mask: str | None = _param(
-        None,
-        "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
-        "Mask",
-        label="Mask file", essential=True,
     )
     threshold_min: float = _param(
         0.001,
@@ -202,14 +194,6 @@ class Parameters:
         high=1000.0,
         label="Penalty weight",
     )
-    device: str = _param(
-        "auto",
-        "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
-        "Optimization",
-        choices=("auto", "cpu", "cuda", "mps"),
-        shapes_result=False,
-        label="Device",
-    )
     reconstruction: str = _param(
         "grid",
         "Full-resolution model: 'grid' evaluates the spline every 4 pixels and interpolates bicubically "
@@ -225,31 +209,8 @@ class Parameters:
         choices=("subtract", "divide"),
         label="Correction", essential=True,
     )
-    compress: bool = _param(
-        False, "Write compressed (lossless) output files.", "Output", shapes_result=False,
-        label="Compress output files", essential=True,
-    )
-    format: str | None = _param(
-        None,
-        "Output file format (default: the input's).",
-        "Output",
-        choices=(None, "fits", "xisf"),
-        siril=False,
-        shapes_result=False,
-        label="Output format",
-    )
-    overwrite: bool = _param(
-        False,
-        "Replace output files left by an earlier run; without it a run whose outputs exist is refused "
-        "before anything is done. Inputs are never overwritten.",
-        "Output",
-        shapes_result=False,
-        label="Replace earlier outputs", essential=True,
-    )
-
     def __post_init__(self) -> None:
-        for spec in parameter_specs():
-            spec.validate(getattr(self, spec.name))
+        _validate(self)
         if self.threshold_min >= self.threshold_max:
             raise ParameterError(
                 f"threshold_min ({self.threshold_min}) must be below "
@@ -266,22 +227,90 @@ class Parameters:
 
     def replace(self, **changes: Any) -> Parameters:
         """A copy with some values changed (validated again)."""
-        unknown = set(changes) - {spec.name for spec in parameter_specs()}
-        if unknown:
-            raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return _replaced(self, changes)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def summary(self) -> str:
-        """Compact ``name=value`` list of the values that shape the result (for HISTORY)."""
-        return " ".join(f"{spec.name}={getattr(self, spec.name)}" for spec in parameter_specs() if spec.shapes_result)
+        """Compact ``name=value`` list of every parameter (for HISTORY: what shaped the result)."""
+        return " ".join(f"{name}={value}" for name, value in self.as_dict().items())
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a run computes and what it reads and writes; none of them changes the result's values."""
+
+    mask: str | None = _param(
+        None,
+        "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
+        "Mask",
+        label="Mask file", essential=True,
+    )
+    device: str = _param(
+        "auto",
+        "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
+        "Optimization",
+        choices=("auto", "cpu", "cuda", "mps"),
+        label="Device",
+    )
+    compress: bool = _param(
+        False, "Write compressed (lossless) output files.", "Output",
+        label="Compress output files", essential=True,
+    )
+    format: str | None = _param(
+        None,
+        "Output file format (default: the input's).",
+        "Output",
+        choices=(None, "fits", "xisf"),
+        label="Output format",
+    )
+    overwrite: bool = _param(
+        False,
+        "Replace output files left by an earlier run; without it a run whose outputs exist is refused "
+        "before anything is done. Inputs are never overwritten.",
+        "Output",
+        label="Replace earlier outputs", essential=True,
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with some values changed (validated again)."""
+        return _replaced(self, changes)
+
+    def engine_keywords(self) -> dict[str, str]:
+        """The keyword arguments of :func:`~bgoptimizer.extract_background` that these options decide."""
+        return {"device": self.device, "mask_name": self.mask or "the mask"}
+
+
+def _validate(settings: Parameters | RunOptions) -> None:
+    for spec in _class_specs(type(settings)):
+        spec.validate(getattr(settings, spec.name))
+
+
+def _replaced(settings: Any, changes: dict[str, Any]) -> Any:
+    unknown = set(changes) - {spec.name for spec in _class_specs(type(settings))}
+    if unknown:
+        raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(settings, **changes)
+
+
+def settings_from(values: dict[str, Any]) -> tuple[Parameters, RunOptions]:
+    """The parameters and run options that a front end's values (by spec name) hold; others keep defaults."""
+    method = {spec.name for spec in _class_specs(Parameters)}
+    run = {spec.name for spec in _class_specs(RunOptions)}
+    unknown = set(values) - method - run
+    if unknown:
+        raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    return (Parameters(**{k: v for k, v in values.items() if k in method}),
+            RunOptions(**{k: v for k, v in values.items() if k in run}))
 
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter's description, read from the :class:`Parameters` field."""
+    """One setting's description, read from its :class:`Parameters` or :class:`RunOptions` field."""
 
     name: str
     type: type
@@ -292,8 +321,6 @@ class ParameterSpec:
     low: float | None
     high: float | None
     choices: tuple[Any, ...] | None
-    siril: bool  # offered inside Siril
-    shapes_result: bool  # recorded in the HISTORY line (not where it runs or how files are written)
     label: str  # what the panel calls it, in plain words with its unit
     essential: bool  # shown by the panel at once; the others wait under "Advanced"
 
@@ -355,20 +382,17 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         low=f.metadata["low"],
         high=f.metadata["high"],
         choices=f.metadata["choices"],
-        siril=f.metadata["siril"],
-        shapes_result=f.metadata["shapes_result"],
         label=f.metadata["label"],
         essential=f.metadata["essential"],
     )
 
 
-_SPECS: tuple[ParameterSpec, ...] | None = None
+@functools.cache
+def _class_specs(cls: type) -> tuple[ParameterSpec, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(_spec(f, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def parameter_specs() -> tuple[ParameterSpec, ...]:
-    """All parameter specifications, in definition order."""
-    global _SPECS
-    if _SPECS is None:
-        hints = typing.get_type_hints(Parameters)
-        _SPECS = tuple(_spec(f, hints[f.name]) for f in dataclasses.fields(Parameters))
-    return _SPECS
+    """Every setting's specification: the method's parameters, then the run options, in definition order."""
+    return _class_specs(Parameters) + _class_specs(RunOptions)

@@ -125,13 +125,16 @@ def fit_background(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     initial: SplineState | None = None,
+    *,
+    device: str = "auto",
 ) -> tuple[SplineState, FitReport]:
     """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points.
 
     Large objects are masked first when ``params.protect_objects`` is set.
-    A warm start needs fewer iterations: it runs ``epochs // 5``.
+    A warm start needs fewer iterations: it runs ``epochs // 5``. ``device``
+    is a :attr:`RunOptions.device` choice.
     """
-    state, report, _ = _fit(prepared, params, progress, cancel, initial)
+    state, report, _ = _fit(prepared, params, progress, cancel, initial, device)
     return state, report
 
 
@@ -141,9 +144,10 @@ def _fit(
     progress: ProgressCallback | None,
     cancel: CancelCheck | None,
     initial: SplineState | None,
+    device_choice: str,
 ) -> tuple[SplineState, FitReport, np.ndarray]:
     """:func:`fit_background`, and the ``(h, w)`` map of the objects it kept out of the fit."""
-    device = resolve_device(params.device)
+    device = resolve_device(device_choice)
     found = np.zeros(prepared.fit_ds.shape[1:], bool)
     objects = 0.0
     if params.protect_objects:
@@ -189,10 +193,11 @@ class PreviewFit:
     report: FitReport
 
 
-def preview_fit(prepared: Prepared, params: Parameters, cancel: CancelCheck | None = None) -> PreviewFit:
+def preview_fit(prepared: Prepared, params: Parameters, cancel: CancelCheck | None = None, *,
+                device: str = "auto") -> PreviewFit:
     """The fit on the downscaled image alone (the full run's fit, without steps 7-8), for a preview:
     the model and the corrected image shown with the input's display stretch."""
-    state, report, found = _fit(prepared, params, None, cancel, None)
+    state, report, found = _fit(prepared, params, None, cancel, None, device)
     with torch.no_grad():
         model_fit = evaluate_grid(state, *grid_coordinates(prepared)).cpu().numpy()
     model, corrected = np.empty_like(model_fit), np.empty_like(model_fit)
@@ -231,6 +236,9 @@ def extract_background(
     initial: SplineState | None = None,
     in_place: bool = False,
     model_sink: BandSink | None = None,
+    *,
+    device: str = "auto",
+    mask_name: str = "the mask",
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -243,8 +251,7 @@ def extract_background(
         Method parameters; defaults when omitted.
     mask : `~numpy.ndarray`, optional
         Full-resolution weights in [0, 1], ``(H, W)``, ``(1, H, W)`` or
-        ``(C, H, W)``: 1 = background, 0 = ignore; ``params.mask``, if set,
-        is its file's name (for messages), read by the front end.
+        ``(C, H, W)``: 1 = background, 0 = ignore.
     progress : callable, optional
         ``progress(fraction, message)``, called from this thread.
     cancel : callable, optional
@@ -261,6 +268,10 @@ def extract_background(
         (``(C, rows, W)`` float32, from row ``top``), e.g. to write it to a
         file, and the model is not kept: ``result.background`` is None.
         With ``in_place``, the run then needs memory for one image only.
+    device : {'auto', 'cpu', 'cuda', 'mps'}, optional
+        Where the fit runs (:attr:`RunOptions.device`).
+    mask_name : str, optional
+        What messages call ``mask`` (e.g. its file's name).
 
     Returns
     -------
@@ -272,12 +283,12 @@ def extract_background(
     image = as_planar(image)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True)
+    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True, mask_name=mask_name)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
 
     start = time.perf_counter()
-    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel, initial)
+    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel, initial, device=device)
     seconds["fit"] = time.perf_counter() - start
     release_freed_memory()
 

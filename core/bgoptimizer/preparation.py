@@ -77,11 +77,12 @@ def prepare(
     progress: ProgressCallback | None = None,
     *,
     checked: bool = False,
+    mask_name: str = "the mask",
 ) -> Prepared:
     """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4).
 
-    ``mask`` is the user's full-resolution mask (1 = background); when
-    ``params.mask`` names its file, the name is used in messages only.
+    ``mask`` is the user's full-resolution mask (1 = background), called
+    ``mask_name`` (e.g. its file) in messages.
     ``checked``: the image comes from :func:`as_planar` already (its scan for
     infinite values is not repeated).
     """
@@ -124,15 +125,11 @@ def prepare(
             progress(min(1.0, (top + band) / height), "stretch and downscale")
 
     mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
-    if mask is None and params.mask is not None:
-        raise ParameterError(f"mask {params.mask}: pass the mask's pixels (mask=...); the file is read by the "
-                             "front end (the command line, the Siril plugin), not by the method")
     if mask is not None:
-        source = params.mask or "mask"
         mask_ds = mask_ds * reduce_user_mask(
-            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, source
+            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, mask_name
         )
-    _require_background(stretched_ds, mask_ds, params, params.mask or ("the mask" if mask is not None else None))
+    _require_background(stretched_ds, mask_ds, params, mask_name)
     if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
         for channel, stretch in zip(linear_ds, stretches):

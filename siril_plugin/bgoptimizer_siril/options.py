@@ -1,22 +1,23 @@
-"""Options of the Siril plugin: the core's parameters plus what to do with the results.
+"""Options of the Siril plugin: the core's parameters and run options plus what to do with the results.
 
-The parameter options are generated from :mod:`bgoptimizer.params` (the
-same names and defaults as the ``bgoptimizer`` command line); the few output
-options below are shared by the headless parser and the panel.
+The parameter and run options are generated from :mod:`bgoptimizer.params`
+(the same names and defaults as the ``bgoptimizer`` command line); the few
+output options below are shared by the headless parser and the panel.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bgoptimizer import ParameterError, Parameters
-from bgoptimizer.arguments import add_parameter_options, parameters_from_args
+from bgoptimizer import ParameterError, Parameters, RunOptions
+from bgoptimizer.arguments import add_parameter_options, settings_from_args
 
 __all__ = ["OutputOptions", "OUTPUT_HELP", "DEFAULT_PREFIX", "build_parser", "parse_arguments"]
 
 DEFAULT_PREFIX = "bkg_"
+SIRIL_DECIDES = ("format",)  # Siril's own file type and extension settings say how it saves images
 
 OUTPUT_HELP = {
     "replace": "replace the loaded image with the corrected one (an undo state is saved first)",
@@ -36,6 +37,7 @@ OUTPUT_HELP = {
 class OutputOptions:
     """What happens to the results; the defaults are those of the headless mode."""
 
+    run: RunOptions = field(default_factory=RunOptions)  # the core's: mask file, device, compression, overwrite
     replace: bool = True
     save_model: bool = True
     model_path: str | None = None
@@ -70,14 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help=OUTPUT_HELP["sequence"])
     output.add_argument("--save-models", action="store_true", help=OUTPUT_HELP["save_models"])
     output.add_argument("--prefix", default=DEFAULT_PREFIX, help=OUTPUT_HELP["prefix"] + f" (default: {DEFAULT_PREFIX})")
-    add_parameter_options(parser, siril=True)
+    add_parameter_options(parser, leave_out=SIRIL_DECIDES)
     return parser
 
 
 def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
     """Parameters and output options from ``pyscript`` arguments; a `ParameterError` names a bad one."""
     args = build_parser().parse_args(list(argv))
+    params, run = settings_from_args(args)
     output = OutputOptions(
+        run=run,
         replace=not args.show_model,
         save_model=args.save_models if args.sequence is not None else args.save_model or args.show_model,
         model_path=args.model_path,
@@ -86,4 +90,4 @@ def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
         sequence_name=args.sequence or None,
         prefix=args.prefix,
     )
-    return parameters_from_args(args), output
+    return params, output

@@ -12,6 +12,7 @@ import queue
 import threading
 import tkinter as tk
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
 from typing import Any
@@ -26,6 +27,7 @@ from bgoptimizer import (
     OutputExists,
     ParameterError,
     Parameters,
+    RunOptions,
     parameter_specs,
     prepare,
     preview_image,
@@ -33,10 +35,10 @@ from bgoptimizer import (
 from bgoptimizer.batch import read_mask
 from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io import atomic_write, to_display
-from bgoptimizer.params import GROUPS, ParameterSpec
+from bgoptimizer.params import GROUPS, ParameterSpec, settings_from
 from bgoptimizer.pipeline import preview_fit
 
-from .options import OUTPUT_HELP, OutputOptions
+from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
@@ -169,7 +171,7 @@ class Panel:
         self.colors = theme_colors(siril)
         _apply_theme(root, self.colors)
         root.title(f"{UNDO_NAME} for Siril")
-        self.specs = [spec for spec in parameter_specs() if spec.siril]
+        self.specs = [spec for spec in parameter_specs() if spec.name not in SIRIL_DECIDES]
         self.detected_device = describe_device(resolve_device("auto"))
         self.fields: dict[str, tk.Variable] = {}
         self.widgets: dict[str, ttk.Widget] = {}
@@ -374,7 +376,7 @@ class Panel:
 
     # ----- reading the form
 
-    def parameters(self) -> Parameters:
+    def settings(self) -> tuple[Parameters, OutputOptions]:
         """The form's values; a `ParameterError` names the first bad field, which is highlighted."""
         values: dict[str, Any] = {}
         for spec in self.specs:
@@ -386,7 +388,8 @@ class Panel:
                 self._mark(spec.name, invalid=True)
                 raise ParameterError(f"{spec.label}: {error}") from None
             self._mark(spec.name, invalid=False)
-        return Parameters(**values)
+        params, run = settings_from(values)
+        return params, OutputOptions(run=run, **{name: variable.get() for name, variable in self.output.items()})
 
     @staticmethod
     def _parse(spec: ParameterSpec, text: str) -> Any:
@@ -447,10 +450,6 @@ class Panel:
             elif name in self.output and isinstance(value, type(self.output[name].get())):
                 self.output[name].set(value)
 
-    def output_options(self) -> OutputOptions:
-        values = {name: variable.get() for name, variable in self.output.items()}
-        return OutputOptions(**values)
-
     # ----- actions
 
     @property
@@ -479,20 +478,21 @@ class Panel:
         if self.busy:
             return
         try:
-            params = self.parameters()
+            params, output = self.settings()
         except ParameterError as error:
             self._report("failed", str(error))
             return
-        self._start(lambda: self._compute_preview(params), "Computing the preview…")
+        self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…")
 
-    def _compute_preview(self, params: Parameters) -> None:
+    def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
             if not self.siril.is_image_loaded():
                 raise s.NoImageError("no image is loaded in Siril: load one first")
             self._preview_source = to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
-        prepared = prepare(self._preview_source, params, read_mask(params))
+        keywords = run.engine_keywords()
+        prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"])
         shown = preview_image(prepared)
-        fitted = preview_fit(prepared, params, self.cancel_requested.is_set)
+        fitted = preview_fit(prepared, params, self.cancel_requested.is_set, device=keywords["device"])
         views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected)))
         self.events.put(("preview", (views, fitted.report)))
@@ -501,9 +501,9 @@ class Panel:
         if self.busy:
             return
         try:
-            params, output = self.parameters(), self.output_options()
+            params, output = self.settings()
             if not output.sequence:
-                check_model_path(self.siril, params, output)
+                check_model_path(self.siril, output)
         except OutputExists as exists:  # a model of an earlier run: ask, as a desktop program does
             names = ", ".join(path.name for path in exists.paths)
             if not messagebox.askyesno("Replace the background model?",
@@ -511,7 +511,7 @@ class Panel:
                                        parent=self.root):
                 self._report("failed", f"not run: {exists}")
                 return
-            params = params.replace(overwrite=True)
+            output = replace(output, run=output.run.replace(overwrite=True))
         except (ParameterError, OutputError) as error:
             self._report("failed", str(error))
             return

@@ -72,7 +72,7 @@ class SirilProgress:
         self.siril.update_progress(f"{self.prefix}: {message}", min(max(fraction, 0.0), 1.0))
 
 
-def check_model_path(siril, params: Parameters, output: OutputOptions) -> Path | None:
+def check_model_path(siril, output: OutputOptions) -> Path | None:
     """Where the loaded image's model goes (None when it is not saved), once checked as the command
     line checks its outputs: never the image's own file, an existing file only with ``overwrite``."""
     if not (output.save_model or output.show_model):
@@ -83,7 +83,7 @@ def check_model_path(siril, params: Parameters, output: OutputOptions) -> Path |
         path = path if path.is_absolute() else Path(siril.get_siril_wd()) / path
     else:
         path = default_model_path(siril, image_path.stem if image_path is not None else "image")
-    check_new_files([path], [image_path] if image_path is not None else [], params.overwrite)
+    check_new_files([path], [image_path] if image_path is not None else [], output.run.overwrite)
     return path
 
 
@@ -104,11 +104,12 @@ def process_loaded_image(
         raise s.NoImageError("no image is loaded in Siril: load one first")
     start = time.perf_counter()
     with siril.image_lock():
-        model_path = check_model_path(siril, params, output)  # before the fit: a bad path must not cost a run
+        model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        result = extract_frame_background(image.data, image.header, params, progress, cancel, mask=read_mask(params))
+        result = extract_frame_background(image.data, image.header, params, progress, cancel,
+                                          mask=read_mask(output.run), **output.run.engine_keywords())
         if model_path is not None:
-            save_model(model_path, result.background, image.header, params)
+            save_model(model_path, result.background, image.header, params, output.run)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)

@@ -180,8 +180,8 @@ def process_sequence(
     planned = [folder / (output.prefix + frame.path.name) for frame in included]
     if output.save_model:
         planned += [default_model_path(siril, frame.path.stem) for frame in included]
-    check_new_files(planned, [frame.path for frame in source.frames], params.overwrite)
-    mask = read_mask(params)  # one mask for every frame
+    check_new_files(planned, [frame.path for frame in source.frames], output.run.overwrite)
+    mask = read_mask(output.run)  # one mask for every frame
     previous: SplineState | None = None
     for position, frame in enumerate(included):
         if cancel is not None and cancel():
@@ -191,11 +191,12 @@ def process_sequence(
         try:
             data, header, layout = source.read(frame)
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
-            result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask)
-            corrected_header = with_history(header, params, correction_done(params))
+            result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask,
+                                              **output.run.engine_keywords())
+            corrected_header = with_history(header, params, correction_done(params), output.run.mask)
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
             if output.save_model:
-                save_model(default_model_path(siril, frame.path.stem), result.background, header, params)
+                save_model(default_model_path(siril, frame.path.stem), result.background, header, params, output.run)
         except Cancelled:
             outcome.cancelled = True
             break

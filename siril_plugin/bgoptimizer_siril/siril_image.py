@@ -15,7 +15,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from bgoptimizer import InputImageError, Parameters
+from bgoptimizer import InputImageError, Parameters, RunOptions
 from bgoptimizer.batch import MODEL_TAG, with_history
 from bgoptimizer.io import to_unit_range, write_image
 from bgoptimizer.preparation import as_planar
@@ -103,7 +103,8 @@ def default_model_path(siril, name: str) -> Path:
     return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}.fit"
 
 
-def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters) -> Path:
+def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters,
+               run: RunOptions) -> Path:
     """Write the background model atomically with the image's header and a HISTORY line."""
-    header = with_history(header, params, "background model")
-    return write_image(path, background, header, compress=params.compress)
+    header = with_history(header, params, "background model", run.mask)
+    return write_image(path, background, header, compress=run.compress)
