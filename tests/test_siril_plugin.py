@@ -18,7 +18,7 @@ except ModuleNotFoundError:  # 3.10: the same parser as a package
 
 from bgoptimizer import Parameters, __version__, extract_background
 
-from .conftest import ENTRY_SCRIPT, PLUGIN_DIR, RAW_U16, injected_gradient, load_into, relative_rms
+from .conftest import ENTRY_SCRIPT, FIT_SENTENCE, PLUGIN_DIR, RAW_U16, injected_gradient, load_into, relative_rms
 
 ROOT = PLUGIN_DIR.parent
 MANIFEST = ROOT / "manifest" / "siril-bgoptimizer.json"
@@ -48,7 +48,9 @@ def test_headless_run_replaces_image_and_saves_model(siril, sirilpy, m94, m94_ow
     assert siril.lines(sirilpy.LogColor.RED) == []
     (summary,) = [line for line in siril.lines(sirilpy.LogColor.GREEN) if "done in" in line]
     model_path = tmp_path / "m94_injected_bgModel.fit"
-    assert "final loss" in summary and str(model_path) in summary and "CPU" in summary
+    done = rf"^Background Optimizer: done in \d+\.\d s; {FIT_SENTENCE}; loaded image replaced"
+    assert re.search(done, summary), summary
+    assert summary.endswith(f"; background model: {model_path}")
     # Every dependency is there: nothing installed, nothing logged about it.
     assert siril.installed == [] and not [line for line in siril.lines() if "install" in line]
     # The model file: the injected gradient recovered, the image's header kept.

@@ -222,13 +222,10 @@ class FileOutcome:
         """The lines a front end prints on success."""
         if self.report is None:
             return f"{self.job.source}: preview written to {self.job.outputs[0]}"
-        report = self.report
-        stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in report.seconds.items())
         cfa = f"; raw {self.bayer_pattern} frame, each CFA phase modelled on its own" if self.bayer_pattern else ""
         files = "".join(f"\n  -> {path}" for path in self.job.outputs)
-        return (f"{self.job.source}: done in {self.seconds:.2f}s on {report.device} "
-                f"({stages}, write {self.write_seconds:.2f}s); final loss {report.loss:.5f} after "
-                f"{report.iterations} iterations; {report.objects:.0%} of the frame masked as objects{cfa}{files}")
+        return (f"{self.job.source}: done in {self.seconds:.2f}s (write {self.write_seconds:.2f}s); "
+                f"{self.report.summary()}{cfa}{files}")
 
 
 def process_file(job: Job, params: Parameters, options: RunOptions, files: OutputFiles,

@@ -75,10 +75,11 @@ class FitReport:
     warnings: list[str] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
     def summary(self) -> str:
+        """The fit in one line, as every front end reports it."""
         stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
         return (
-            f"loss {self.loss:.5f} after {self.iterations} iterations on {self.device} "
-            f"({self.samples} background samples, {self.objects:.0%} of the frame masked as objects); {stages}"
+            f"final loss {self.loss:.5f} after {self.iterations} iterations on {self.device}; {self.samples} "
+            f"background samples, {self.objects:.0%} of the frame masked as objects" + (f"; {stages}" if stages else "")
         )
 
 

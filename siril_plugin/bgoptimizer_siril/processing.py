@@ -44,11 +44,7 @@ class Outcome:
     replaced: bool
 
     def summary(self) -> str:
-        parts = [
-            f"done in {self.seconds:.1f} s on {self.report.device}",
-            f"final loss {self.report.loss:.5f} after {self.report.iterations} iterations",
-            f"{self.report.objects:.0%} of the frame masked as objects",
-        ]
+        parts = [f"done in {self.seconds:.1f} s", self.report.summary()]
         if self.replaced:
             parts.append("loaded image replaced by the corrected image")
         if self.model_path is not None:
