@@ -19,7 +19,7 @@ from . import __version__
 from .arguments import add_parameter_options, settings_from_args
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
-from .errors import OUT_OF_MEMORY, BgOptimizerError, is_out_of_memory
+from .errors import BgOptimizerError, user_message
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 from .io import OutputFiles, atomic_write
 from .params import Parameters, RunOptions
@@ -95,9 +95,8 @@ def _split_paths(paths: Sequence[str], output_dir: str | None) -> tuple[list[Pat
     return items, Path(output_dir) if output_dir else None
 
 
-def _naming(path: Path, error: BaseException) -> str:
-    """The error's message, naming the file when the message does not already."""
-    message = str(error)
+def _naming(path: Path, message: str) -> str:
+    """The message, naming the file when it does not already."""
     return message if str(path) in message else f"{path}: {message}"
 
 
@@ -125,12 +124,10 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
                         files.commit()
                         done.append(outcome)
             except Exception as error:
-                if isinstance(error, BgOptimizerError):
-                    message = _naming(job.source, error)
-                elif is_out_of_memory(error):
-                    message = f"{job.source}: {OUT_OF_MEMORY} ({type(error).__name__})"
-                else:
+                message = user_message(error)
+                if message is None:
                     raise
+                message = _naming(job.source, message)
                 progress.close()
                 print(f"bgoptimizer: error: {message}", file=err)
                 failed.append((job.source, message))

@@ -1,9 +1,11 @@
-"""The exception family of bgoptimizer.
+"""The exception family of bgoptimizer, and the one mapping of errors to what users are told.
 
 Every error a user can cause is a :class:`BgOptimizerError`; its message names
 the file or parameter at fault, so front ends (CLI, Siril plugin) print it as
 one line without a traceback.
 """
+
+from __future__ import annotations
 
 __all__ = [
     "BgOptimizerError",
@@ -15,6 +17,7 @@ __all__ = [
     "MaskError",
     "Cancelled",
     "is_out_of_memory",
+    "user_message",
     "OUT_OF_MEMORY",
 ]
 
@@ -62,3 +65,13 @@ def is_out_of_memory(error: BaseException) -> bool:
     """Memory ran out: Python's `MemoryError` or torch's (CUDA/MPS) ``OutOfMemoryError``, a
     `RuntimeError` recognized by name so that this module needs no torch."""
     return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
+
+
+def user_message(error: BaseException) -> str | None:
+    """What front ends tell the user about an error they can act on, as one line; None for a bug
+    (which they let through with its traceback)."""
+    if is_out_of_memory(error):
+        return f"{OUT_OF_MEMORY} ({type(error).__name__})"
+    if isinstance(error, BgOptimizerError):
+        return str(error)
+    return None

@@ -12,17 +12,13 @@ from collections.abc import Sequence
 
 import sirilpy as s
 
-from bgoptimizer import BgOptimizerError
-from bgoptimizer.errors import is_out_of_memory
+from bgoptimizer.errors import user_message
 
 from .options import parse_arguments
 from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
 from .sequence import process_sequence
 
 __all__ = ["run_headless"]
-
-# Failures that are the user's situation rather than a bug: no traceback for them.
-_EXPECTED = (BgOptimizerError, s.SirilError)
 
 
 def run_headless(siril, argv: Sequence[str]) -> bool:
@@ -34,7 +30,7 @@ def run_headless(siril, argv: Sequence[str]) -> bool:
         outcome = process_loaded_image(siril, params, output, SirilProgress(siril))
     except Exception as error:  # noqa: BLE001 - reported to the user, whatever it is
         siril.log(f"{UNDO_NAME}: failed: {describe_failure(error)}", s.LogColor.RED)
-        if not isinstance(error, _EXPECTED) and not is_out_of_memory(error):
+        if user_message(error) is None and not isinstance(error, s.SirilError):  # a bug: its traceback too
             traceback.print_exc(file=sys.stderr)
         return False
     finally:

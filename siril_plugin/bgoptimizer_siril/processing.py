@@ -9,7 +9,6 @@ from pathlib import Path
 import sirilpy as s
 
 from bgoptimizer import (
-    BgOptimizerError,
     Cancelled,
     FitReport,
     ParameterError,
@@ -17,7 +16,7 @@ from bgoptimizer import (
 )
 from bgoptimizer.batch import check_new_files, read_mask
 from bgoptimizer.cfa import extract_frame_background
-from bgoptimizer.errors import OUT_OF_MEMORY, is_out_of_memory
+from bgoptimizer.errors import user_message
 from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
@@ -134,12 +133,11 @@ def describe_failure(error: BaseException) -> str:
         return "an image processing dialog is open in Siril; close it and run again"
     if isinstance(error, Cancelled):
         return "cancelled; the image was not changed"
-    if is_out_of_memory(error):
-        return f"{OUT_OF_MEMORY} ({type(error).__name__})"
     if isinstance(error, ParameterError):
         return f"bad option: {error}"
-    if isinstance(error, BgOptimizerError):
-        return str(error)
+    message = user_message(error)
+    if message is not None:
+        return message
     if isinstance(error, s.SirilError):
         return f"Siril refused the request: {error}"
     return f"unexpected {type(error).__name__}: {error}"
