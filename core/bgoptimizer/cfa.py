@@ -9,6 +9,9 @@ put back in place, so the corrected frame stays a raw frame to debayer later.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from astropy.io import fits
 
@@ -56,6 +59,7 @@ def extract_cfa_background(
     in_place: bool = False,
     model_sink: BandSink | None = None,
     mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
     **options: str,
 ) -> BackgroundResult:
     """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
@@ -64,8 +68,9 @@ def extract_cfa_background(
     model handed to ``model_sink`` in bands instead, once assembled, as
     :func:`~bgoptimizer.extract_background` does); the report combines the
     four fits (worst loss and object share, summed iterations, samples and
-    times) and ``state`` is the first phase's spline. ``options`` (``device``,
-    ``mask_name``) go to :func:`~bgoptimizer.extract_background`.
+    times) and ``state`` is the first phase's spline. ``exclude`` are areas in
+    the mosaic's coordinates; ``options`` (``device``, ``mask_name``) go to
+    :func:`~bgoptimizer.extract_background`.
     """
     image = as_planar(mosaic, "the CFA frame")
     if image.shape[0] != 1:
@@ -78,7 +83,9 @@ def extract_cfa_background(
                                 f"CFA phase {number + 1}/4: ")
         phase = np.ascontiguousarray(image[:, row::2, column::2])
         phase_mask = None if mask is None else np.asarray(mask)[..., row::2, column::2]
-        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True, **options)
+        phase_areas = [(np.asarray(area, np.float64) - (column, row)) / 2 for area in exclude]
+        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True,
+                                    exclude=phase_areas, **options)
         corrected[:, row::2, column::2] = result.corrected
         background[:, row::2, column::2] = result.background
         results.append(result)
@@ -97,7 +104,7 @@ def extract_frame_background(
     initial: SplineState | None = None,
     model_sink: BandSink | None = None,
     mask: np.ndarray | None = None,
-    **options: str,
+    **options: Any,
 ) -> BackgroundResult:
     """The engine on a frame as read from a file or from Siril, in place: a raw CFA frame (its header
     names a Bayer pattern) phase by phase, any other from ``initial``'s control points when given."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,6 +240,7 @@ def extract_background(
     *,
     device: str = "auto",
     mask_name: str = "the mask",
+    exclude: Sequence[np.ndarray] = (),
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -273,6 +274,9 @@ def extract_background(
         Where the fit runs (:attr:`RunOptions.device`).
     mask_name : str, optional
         What messages call ``mask`` (e.g. its file's name).
+    exclude : sequence of `~numpy.ndarray`, optional
+        Areas kept out of the fit (soft-edged): ``(N, 2)`` polygons of
+        full-resolution ``(x, y)`` vertices, row 0 first as in FITS.
 
     Returns
     -------
@@ -284,7 +288,8 @@ def extract_background(
     image = as_planar(image)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True, mask_name=mask_name)
+    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True, mask_name=mask_name,
+                       exclude=exclude)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
 

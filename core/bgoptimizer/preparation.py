@@ -7,6 +7,7 @@ missing, outside the thresholds or excluded by a user mask get weight 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from .bands import band_rows, sample_step
 from .downscale import block_reduce, reduced_size
 from .errors import InputImageError, MaskError, ParameterError
+from .exclusion import area_weights
 from .mask import missing_to_nan, reduce_user_mask, threshold_mask
 from .params import Parameters
 from .progress import ProgressCallback
@@ -78,11 +80,14 @@ def prepare(
     *,
     checked: bool = False,
     mask_name: str = "the mask",
+    exclude: Sequence[np.ndarray] = (),
 ) -> Prepared:
     """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4).
 
     ``mask`` is the user's full-resolution mask (1 = background), called
-    ``mask_name`` (e.g. its file) in messages.
+    ``mask_name`` (e.g. its file) in messages; ``exclude`` are areas kept out
+    of the fit, ``(N, 2)`` polygons of full-resolution ``(x, y)`` vertices
+    (:mod:`.exclusion`).
     ``checked``: the image comes from :func:`as_planar` already (its scan for
     infinite values is not repeated).
     """
@@ -129,7 +134,10 @@ def prepare(
         mask_ds = mask_ds * reduce_user_mask(
             np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, mask_name
         )
-    _require_background(stretched_ds, mask_ds, params, mask_name)
+    if len(exclude):
+        mask_ds = mask_ds * area_weights(exclude, mask_ds.shape[1:], factor)
+    excluded_by = " and ".join([mask_name] * (mask is not None) + ["the exclusion areas"] * bool(len(exclude)))
+    _require_background(stretched_ds, mask_ds, params, excluded_by)
     if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
         for channel, stretch in zip(linear_ds, stretches):
