@@ -103,6 +103,25 @@ class SequenceState:
 
 
 @dataclass
+class FPoint:
+    x: float
+    y: float
+
+
+@dataclass
+class Polygon:
+    points: list[FPoint]
+    polygon_id: int = 0
+    color: int = 0xFFFFFFFF
+    fill: bool = False
+    legend: str | None = None
+
+
+class MouseModeError(SirilError):
+    """Siril is in a mouse mode that cannot draw now."""
+
+
+@dataclass
 class SirilState:
     """The Siril the double imitates, and what the plugin did to it."""
 
@@ -124,6 +143,9 @@ class SirilState:
     installed: list[tuple[str, str | None]] = field(default_factory=list)
     created_sequences: list[str] = field(default_factory=list)
     pixels_set: int = 0
+    polygons: list[Polygon] = field(default_factory=list)  # Siril's overlay
+    to_draw: list[list[tuple[float, float]]] = field(default_factory=list)  # what the user will draw next
+    next_polygon_id: int = 0
 
     def lines(self, color: LogColor | None = None) -> list[str]:
         return [text for text, c in self.logs if color is None or c == color]
@@ -257,6 +279,31 @@ class SirilInterface:
         self._state.image = image_data.copy()
         self._state.pixels_set += 1
         return True
+
+    # The overlay, in display coordinates (y down from the top of the shown image), as Siril's.
+
+    def overlay_add_polygon(self, polygon: Polygon) -> Polygon:
+        polygon.polygon_id = self._state.next_polygon_id
+        self._state.next_polygon_id += 1
+        self._state.polygons.append(polygon)
+        return polygon
+
+    def overlay_delete_polygon(self, polygon_id: int) -> None:
+        self._state.polygons = [p for p in self._state.polygons if p.polygon_id != polygon_id]
+
+    def overlay_clear_polygons(self) -> bool:
+        self._state.polygons = []
+        return True
+
+    def overlay_get_polygons_list(self) -> list[Polygon] | None:
+        return list(self._state.polygons) or None  # None when there is none, as Siril's
+
+    def overlay_draw_polygon(self, color: int = 0x00FF0040, fill: bool = False) -> None:
+        """The user then draws: the next outline of ``to_draw`` becomes a polygon."""
+        self._require_image()
+        if self._state.to_draw:
+            points = [FPoint(x, y) for x, y in self._state.to_draw.pop(0)]
+            self.overlay_add_polygon(Polygon(points=points, color=color, fill=fill))
 
     def undo_save_state(self, my_string: str) -> bool | None:
         self._require_image()

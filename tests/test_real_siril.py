@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from .conftest import DATA, ENTRY_SCRIPT, M94, RAW_U16, injected_gradient
+from bgoptimizer import __version__
+
+from .conftest import DATA, ENTRY_SCRIPT, M94, RAW_U16, injected_gradient, relative_rms
 
 pytestmark = pytest.mark.siril
 
@@ -122,6 +124,7 @@ def test_default_run_corrects_the_image_and_writes_a_valid_model(real_siril, tmp
     # Siril reads the model as written (the header's blocks counted right): its means are the model's.
     np.testing.assert_allclose(_stat_means(log), model.reshape(3, -1).mean(axis=1) * 65535, rtol=1e-3)
     corrected = fits.getdata(tmp_path / "m94_corrected.fit")
+    assert [line for line in fits.getheader(model_path)["HISTORY"] if line.startswith(f"bgoptimizer {__version__}:")]
     gradient = pixels - fits.getdata(M94)
     for channel in range(3):  # the injected gradient is gone: the corrected sky is flat to a few % of it
         residual = corrected[channel] - fits.getdata(M94)[channel]
@@ -204,3 +207,28 @@ def test_a_sequence_end_to_end_in_one_script(real_siril, tmp_path):
         assert _fitsverify(path) == f"verification OK: {path}"
     assert not [m for m in messages if re.search(r"WARNING|Traceback|Background Optimizer: .*failed", m)]
 
+
+
+def test_areas_drawn_in_the_overlay_are_excluded(real_siril, tmp_path):
+    from bgoptimizer.synthetic import make_scene
+
+    scene = make_scene(900, 600, gradient_kind="mixed", nebula=False, seed=3)
+    rows, cols = np.mgrid[0:600, 0:900]
+    glow = 0.02 * np.exp(-((cols - 650) ** 2 + (rows - 170) ** 2) / (2 * 60.0**2))  # FITS row 170
+    fits.PrimaryHDU((scene.image + glow[None]).astype(np.float32)).writeto(tmp_path / "sky.fit")
+    # An area drawn around the glow, where Siril shows it: 429.5 from the top of the view.
+    (tmp_path / "draw.py").write_text(
+        "import math\nimport sirilpy as s\nsiril = s.SirilInterface()\nsiril.connect()\n"
+        "points = [s.FPoint(650.5 + 180 * math.cos(a / 4), 429.5 + 180 * math.sin(a / 4)) for a in range(25)]\n"
+        "siril.overlay_add_polygon(s.Polygon(points=points))\n")
+
+    log = real_siril.run(tmp_path, "load sky", f"pyscript {tmp_path / 'draw.py'}",
+                         real_siril.plugin("--exclude-polygons", "--no-protect-objects", "--epochs", "100"))
+
+    _assert_clean_success(log)
+    assert "Background Optimizer: 1 area drawn in Siril kept out of the fit" in _messages(log)
+    model = fits.getdata(tmp_path / "sky_bgModel.fit")
+    error = 100 * relative_rms(model, scene.background, np.ones(model.shape, bool))
+    assert error < 0.3, error  # 1.7 % when the glow is not kept out
+    history = re.sub(r"\s+", " ", " ".join(fits.getheader(tmp_path / "sky_bgModel.fit")["HISTORY"]))
+    assert history.endswith("excluded=1 area drawn in Siril"), history

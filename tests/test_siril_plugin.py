@@ -265,3 +265,37 @@ def test_torch_is_installed_in_the_build_for_the_machine(sirilpy, backend, platf
     command = torch_install_command(">=2.1", backend, platform, "python")
     assert command[:5] == ["python", "-m", "pip", "install", "torch>=2.1"]
     assert command[5:] == (["--index-url", index] if index else [])
+
+
+def test_areas_drawn_in_siril_are_kept_out_of_the_fit_and_recorded(siril, sirilpy, monkeypatch, tmp_path):
+    from bgoptimizer.synthetic import make_scene
+
+    scene = make_scene(900, 600, gradient_kind="mixed", nebula=False, seed=3)
+    rows, cols = np.mgrid[0:600, 0:900]
+    glow = 0.02 * np.exp(-((cols - 650) ** 2 + (rows - 170) ** 2) / (2 * 60.0**2))  # FITS row 170
+    sky = (scene.image + glow[None]).astype(np.float32)
+    # The user outlines the glow in Siril's view, which shows FITS row 170 at 429.5 from the top.
+    angle = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    outline = [sirilpy.FPoint(650.5 + 180 * np.cos(a), 600 - 0.5 - 170 + 180 * np.sin(a)) for a in angle]
+    siril.polygons.append(sirilpy.Polygon(points=outline, color=0x00FF0040, polygon_id=7))
+    valid = np.ones(scene.image.shape, bool)
+
+    def model_error(*options: str) -> float:
+        load_into(siril, tmp_path / "sky.fit", sky)
+        run_script(monkeypatch, "--no-protect-objects", "--epochs", "100", "--overwrite", *options)
+        return 100 * relative_rms(fits.getdata(tmp_path / "sky_bgModel.fit"), scene.background, valid)
+
+    assert model_error() > 1.2  # the outline is not used unless asked for: 1.7 % measured
+    assert model_error("--exclude-polygons") < 0.3  # 0.13 % measured
+    assert "Background Optimizer: 1 area drawn in Siril kept out of the fit" in siril.lines()
+    history = re.sub(r"\s+", " ", " ".join(fits.getheader(tmp_path / "sky_bgModel.fit")["HISTORY"]))  # wrapped
+    assert "background model;" in history and history.endswith("excluded=1 area drawn in Siril")
+    assert siril.lines(sirilpy.LogColor.RED) == []
+
+
+def test_asking_for_drawn_areas_when_there_is_none_warns_and_runs(siril, sirilpy, m94, monkeypatch, tmp_path):
+    before = _small_image(siril, m94, tmp_path)
+    run_script(monkeypatch, "--exclude-polygons", "--epochs", "20")
+    assert siril.lines(sirilpy.LogColor.SALMON) == [
+        "Background Optimizer: warning: no area is drawn in Siril's view; nothing is excluded"]
+    assert siril.pixels_set == 1 and not np.array_equal(siril.image, before)

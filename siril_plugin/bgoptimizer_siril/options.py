@@ -30,6 +30,8 @@ OUTPUT_HELP = {
     "or without NAME of the loaded sequence; the corrected frames form a new sequence named with the prefix",
     "save_models": "with --sequence: also save each frame's background model as <frame>_bgModel.fit",
     "prefix": "file-name prefix of the corrected frames and of the new sequence",
+    "exclude_polygons": "keep out of the fit the areas drawn on the image in Siril's view (its overlay polygons; "
+    "the same areas for every frame of a sequence)",
 }
 
 
@@ -45,6 +47,7 @@ class OutputOptions:
     sequence: bool = False
     sequence_name: str | None = None  # a sequence in the working directory instead of the loaded one
     prefix: str = DEFAULT_PREFIX
+    exclude_polygons: bool = False  # the areas drawn in Siril's overlay are kept out of the fit
 
     def __post_init__(self) -> None:
         if not self.prefix or any(char in self.prefix for char in "/\\"):
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=OUTPUT_HELP["sequence"])
     output.add_argument("--save-models", action="store_true", help=OUTPUT_HELP["save_models"])
     output.add_argument("--prefix", default=DEFAULT_PREFIX, help=OUTPUT_HELP["prefix"] + f" (default: {DEFAULT_PREFIX})")
+    output.add_argument("--exclude-polygons", action="store_true", help=OUTPUT_HELP["exclude_polygons"])
     add_parameter_options(parser, leave_out=SIRIL_DECIDES)
     return parser
 
@@ -89,5 +93,6 @@ def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
         sequence=args.sequence is not None,
         sequence_name=args.sequence or None,
         prefix=args.prefix,
+        exclude_polygons=args.exclude_polygons,
     )
     return params, output

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import sirilpy as s
 
 from bgoptimizer import (
@@ -20,6 +21,7 @@ from bgoptimizer.errors import user_message
 from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
+from .overlay import describe_areas, drawn_areas
 from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model
 
 __all__ = [
@@ -101,18 +103,40 @@ def process_loaded_image(
     with siril.image_lock():
         model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
-        result = extract_frame_background(image.data, image.header, params, progress, cancel,
+        areas = user_areas(siril, output, image.data.shape[-2])
+        result = extract_frame_background(image.data, image.header, params, progress, cancel, exclude=areas,
                                           mask=read_mask(output.run), **output.run.engine_keywords())
+        excluded = exclusions(output, areas)
         if model_path is not None:
-            save_model(model_path, result.background, image.header, params, output.run)
+            save_model(model_path, result.background, image.header, params, output.run, excluded)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)
+            # No HISTORY line here: Siril 1.4.4 drops HISTORY cards given to set_image_metadata_from_header_string
+            # (measured), so the model file's HISTORY and the log record the run.
             siril.set_image_pixeldata(image.layout.back(result.corrected))
     if output.show_model:
         siril.cmd("load", str(model_path))  # a command: never inside the lock
     log_warnings(siril, result.report)
     return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
+
+
+def user_areas(siril, output: OutputOptions, height: int) -> list[np.ndarray]:
+    """The areas drawn in Siril's view when the options ask for them, logged (none is worth a warning)."""
+    if not output.exclude_polygons:
+        return []
+    areas = drawn_areas(siril, height)
+    if areas:
+        siril.log(f"{UNDO_NAME}: {describe_areas(len(areas))} kept out of the fit")
+    else:
+        siril.log(f"{UNDO_NAME}: warning: no area is drawn in Siril's view; nothing is excluded", s.LogColor.SALMON)
+    return areas
+
+
+def exclusions(output: OutputOptions, areas: list[np.ndarray]) -> str | None:
+    """What the user kept out of the fit, for the HISTORY line."""
+    parts = [output.run.mask] * bool(output.run.mask) + [describe_areas(len(areas))] * bool(areas)
+    return ", ".join(parts) or None
 
 
 def log_warnings(siril, report: FitReport, name: str = "") -> None:

@@ -31,7 +31,7 @@ from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
 from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
-from .processing import UNDO_NAME, describe_failure, log_warnings
+from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
 from .siril_image import PixelLayout, default_model_path, header_from_text, save_model, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
@@ -182,6 +182,7 @@ def process_sequence(
         planned += [default_model_path(siril, frame.path.stem) for frame in included]
     check_new_files(planned, [frame.path for frame in source.frames], output.run.overwrite)
     mask = read_mask(output.run)  # one mask for every frame
+    areas: list[np.ndarray] | None = None
     previous: SplineState | None = None
     for position, frame in enumerate(included):
         if cancel is not None and cancel():
@@ -190,13 +191,17 @@ def process_sequence(
         name = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
             data, header, layout = source.read(frame)
+            if areas is None:  # the view's areas, read once: the same for every frame
+                areas = user_areas(siril, output, data.shape[-2])
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
             result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask,
-                                              **output.run.engine_keywords())
-            corrected_header = with_history(header, params, correction_done(params), output.run.mask)
+                                              exclude=areas, **output.run.engine_keywords())
+            excluded = exclusions(output, areas)
+            corrected_header = with_history(header, params, correction_done(params), excluded)
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
             if output.save_model:
-                save_model(default_model_path(siril, frame.path.stem), result.background, header, params, output.run)
+                save_model(default_model_path(siril, frame.path.stem), result.background, header, params,
+                           output.run, excluded)
         except Cancelled:
             outcome.cancelled = True
             break

@@ -104,7 +104,7 @@ def default_model_path(siril, name: str) -> Path:
 
 
 def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters,
-               run: RunOptions) -> Path:
+               run: RunOptions, excluded: str | None = None) -> Path:
     """Write the background model atomically with the image's header and a HISTORY line."""
-    header = with_history(header, params, "background model", run.mask)
+    header = with_history(header, params, "background model", excluded)
     return write_image(path, background, header, compress=run.compress)

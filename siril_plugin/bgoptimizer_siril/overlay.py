@@ -1,0 +1,98 @@
+"""Siril's image overlay: the areas the user draws there to exclude, and the outlines of the objects
+the fit keeps out on its own.
+
+Overlay points are Siril's display coordinates: x to the right and y down
+from the top edge of the displayed image, pixel edges at whole numbers. The
+engine takes FITS order (row 0 first, which Siril displays at the bottom) with
+pixel centres at whole numbers, so rows flip here and only here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sirilpy as s
+
+from bgoptimizer.morphology import components
+
+__all__ = ["AREA_COLOR", "OBJECT_COLOR", "drawn_areas", "start_drawing", "clear_areas", "show_objects",
+           "clear_objects", "describe_areas"]
+
+AREA_COLOR = 0xFF8000C0  # RGBA: the orange of the areas the user draws for us
+OBJECT_COLOR = 0xE0303090  # RGBA: red, translucent; how our own outlines are told from the user's areas
+
+
+def _polygons(siril) -> list:
+    return list(siril.overlay_get_polygons_list() or [])
+
+
+def drawn_areas(siril, height: int) -> list[np.ndarray]:
+    """The user's polygons in Siril's overlay (every one but our object outlines), as the engine's
+    ``(N, 2)`` full-resolution ``(x, y)`` vertices of an image ``height`` rows high."""
+    return [np.array([(point.x - 0.5, height - 0.5 - point.y) for point in polygon.points], np.float64)
+            for polygon in _polygons(siril) if polygon.color != OBJECT_COLOR]
+
+
+def describe_areas(count: int) -> str:
+    """How a run's HISTORY and log name the drawn areas."""
+    return f"{count} area{'s' * (count != 1)} drawn in Siril"
+
+
+def start_drawing(siril) -> None:
+    """Let the user draw one area on the image in Siril's window (press, drag around it, release)."""
+    siril.overlay_draw_polygon(color=AREA_COLOR, fill=False)
+
+
+def clear_areas(siril) -> int:
+    """Remove the user's areas (not our object outlines); how many were removed."""
+    areas = [polygon for polygon in _polygons(siril) if polygon.color != OBJECT_COLOR]
+    for polygon in areas:
+        siril.overlay_delete_polygon(polygon.polygon_id)
+    return len(areas)
+
+
+def clear_objects(siril) -> None:
+    for polygon in _polygons(siril):
+        if polygon.color == OBJECT_COLOR:
+            siril.overlay_delete_polygon(polygon.polygon_id)
+
+
+def show_objects(siril, objects: np.ndarray, factor: int, shape: tuple[int, int], smallest: int = 4) -> int:
+    """Outline (convex hull) each object of the ``(h, w)`` downscaled map in Siril's view, replacing
+    the outlines shown before; objects under ``smallest`` blocks are left out. How many are shown."""
+    clear_objects(siril)
+    height, width = shape
+    labels = components(objects)
+    shown = 0
+    for label in np.unique(labels[labels >= 0]):
+        rows, cols = np.nonzero(labels == label)
+        if len(rows) < smallest:
+            continue
+        # The blocks' corners, in display coordinates (rows flipped, clipped to the image).
+        x = np.clip(np.concatenate([cols, cols + 1, cols, cols + 1]) * factor, 0, width)
+        y = height - np.clip(np.concatenate([rows, rows, rows + 1, rows + 1]) * factor, 0, height)
+        hull = convex_hull(np.unique(np.c_[x, y], axis=0).astype(np.float64))
+        points = [s.FPoint(float(px), float(py)) for px, py in hull]
+        siril.overlay_add_polygon(s.Polygon(points=points, color=OBJECT_COLOR, fill=False))
+        shown += 1
+    return shown
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """The hull's vertices in order (Andrew's monotone chain) of distinct ``(N, 2)`` points."""
+    ordered = sorted(map(tuple, points))
+    if len(ordered) < 3:
+        return np.array(ordered)
+
+    def half(sequence: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        chain: list[tuple[float, float]] = []
+        for point in sequence:
+            while len(chain) >= 2 and _turn(chain[-2], chain[-1], point) <= 0:
+                chain.pop()
+            chain.append(point)
+        return chain[:-1]
+
+    return np.array(half(ordered) + half(ordered[::-1]))
+
+
+def _turn(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
