@@ -212,3 +212,40 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _click(again.root, again.buttons["reset"])
     assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("64", "500")
     again.root.destroy()
+
+
+def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilpy, tmp_path):
+    from bgoptimizer_siril.overlay import OBJECT_COLOR
+
+    root = panel.root
+    assert panel.areas_text.get() == "none" and siril.polygons == []
+    _click(root, panel.buttons["preview"])
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    plain = panel.preview_pixels.astype(float)
+    outlines = [p for p in siril.polygons if p.color == OBJECT_COLOR]  # what protection keeps out, in Siril's view
+    assert outlines and all(len(p.points) >= 3 for p in outlines)
+    # The user draws a square over the top-left of Siril's view (display rows 0-160: FITS rows 320-480).
+    siril.to_draw.append([(0, 0), (240, 0), (240, 160), (0, 160)])
+    _click(root, panel.buttons["draw_area"])
+    _pump(root, lambda: panel.areas_text.get() == "1 area drawn in Siril", timeout=10)
+    _pump(root, lambda: panel._refresh_job is None and panel.idle)
+    dimmed = panel.preview_pixels.astype(float)
+    # The preview, shown as Siril shows the image, dims the area where it was drawn: the top 20 of 60
+    # downscaled rows, the first 30 of 90 columns (the soft edge aside).
+    inside = (slice(0, 18), slice(0, 28))
+    assert dimmed[inside].mean() < 0.5 * plain[inside].mean()
+    np.testing.assert_allclose(dimmed[30:, 40:].mean(), plain[30:, 40:].mean(), rtol=0.05)
+    _type(root, panel.widgets["epochs"], "60")
+    _click(root, panel.buttons["run"])
+    _pump(root, lambda: panel.idle)
+    root.update()
+    assert "done in" in panel.status.get(), panel.status.get()
+    from astropy.io import fits
+
+    assert "1 area drawn" in " ".join(fits.getheader(tmp_path / "crop_bgModel.fit")["HISTORY"])
+    _click(root, panel.buttons["clear_areas"])
+    assert panel.areas_text.get() == "none"
+    assert [p.color for p in siril.polygons] == [OBJECT_COLOR] * len(siril.polygons)  # the outlines stay
+    _click(root, panel.buttons["close"])
+    _pump(root, lambda: not _alive(root), timeout=10)
+    assert siril.polygons == []  # closing the panel takes its outlines away

@@ -39,6 +39,7 @@ from bgoptimizer.params import GROUPS, ParameterSpec, settings_from
 from bgoptimizer.pipeline import preview_fit
 
 from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
+from .overlay import clear_areas, clear_objects, describe_areas, drawn_areas, show_objects, start_drawing
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
@@ -55,6 +56,8 @@ _MEMORY_FILE = "bgoptimizer-panel.json"
 _PREVIEW_PARAMS = ("downscale", "downscale_func", "quantile", "stretch_target", "mask", "threshold_min", "threshold_max")
 _POLL_MS = 50
 _REFRESH_MS = 400
+_AREA_POLL_MS = 1000
+_AREA_POLLS = 120  # two minutes to draw an area
 
 _THEMES = {
     "dark": {
@@ -187,6 +190,9 @@ class Panel:
         self._refresh_job: str | None = None
         self._closing = False
         self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
+        self.areas_text = tk.StringVar(value="none")
+        self._area_count = 0
+        self._area_polls = 0
         self.progress = tk.DoubleVar(value=0.0)
         self.output = {
             "replace": tk.BooleanVar(value=True),
@@ -197,6 +203,7 @@ class Panel:
         }
         self._build()
         self._restore()
+        self.refresh_areas()
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._poll_job = root.after(_POLL_MS, self._poll)
 
@@ -268,6 +275,8 @@ class Panel:
                 self._add_field(frame, row, spec)
             if output_group and group == "Output":
                 self._add_output_options(frame, len(members))
+            if output_group and group == "Mask":
+                self._add_area_controls(frame, len(members))
 
     def _toggle_advanced(self) -> None:
         if self.advanced_shown.get():
@@ -363,6 +372,25 @@ class Panel:
         Tooltip(prefix, OUTPUT_HELP["prefix"], self.colors)
         self.widgets["prefix"] = prefix
 
+    def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> None:
+        """Areas the user draws on the image in Siril's own view, kept out of the fit."""
+        ttk.Label(frame, text="Excluded areas").grid(row=row, column=0, sticky="w")
+        ttk.Label(frame, textvariable=self.areas_text, style="Muted.TLabel").grid(row=row, column=1, columnspan=2,
+                                                                                  sticky="w")
+        buttons = ttk.Frame(frame)
+        buttons.grid(row=row + 1, column=0, columnspan=3, sticky="w", pady=(2, 0))
+        for name, text, command, tip in (
+            ("draw_area", "Draw area in Siril", self.draw_area,
+             "Then, in Siril's image window, press, drag around what the fit must not see (a large nebula, a "
+             "landscape, a trail) and release. Each area is kept out of the fit with a soft edge; draw as many as "
+             "needed (--exclude-polygons in batch scripts)."),
+            ("clear_areas", "Clear areas", self.clear_areas, "Remove the areas drawn for the fit from Siril's view."),
+        ):
+            button = ttk.Button(buttons, text=text, command=command)
+            button.pack(side="left", padx=(0, 6))
+            Tooltip(button, tip, self.colors)
+            self.buttons[name] = button
+
     def _exclusive(self, changed: str, other: str) -> None:
         """The loaded image can become the corrected image or the model, not both."""
         if self.output[changed].get() and self.output[other].get():
@@ -389,7 +417,8 @@ class Panel:
                 raise ParameterError(f"{spec.label}: {error}") from None
             self._mark(spec.name, invalid=False)
         params, run = settings_from(values)
-        return params, OutputOptions(run=run, **{name: variable.get() for name, variable in self.output.items()})
+        return params, OutputOptions(run=run, exclude_polygons=self._area_count > 0,
+                                     **{name: variable.get() for name, variable in self.output.items()})
 
     @staticmethod
     def _parse(spec: ParameterSpec, text: str) -> Any:
@@ -490,9 +519,12 @@ class Panel:
                 raise s.NoImageError("no image is loaded in Siril: load one first")
             self._preview_source = to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
         keywords = run.engine_keywords()
-        prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"])
+        height, width = self._preview_source.shape[-2:]
+        prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"],
+                           exclude=drawn_areas(self.siril, height))
         shown = preview_image(prepared)
         fitted = preview_fit(prepared, params, self.cancel_requested.is_set, device=keywords["device"])
+        show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
         views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected)))
         self.events.put(("preview", (views, fitted.report)))
@@ -538,6 +570,44 @@ class Panel:
         finally:
             self.siril.reset_progress()
 
+    def draw_area(self) -> None:
+        """Siril's view takes the next press-drag-release as an area; the panel sees it within a second."""
+        try:
+            start_drawing(self.siril)
+        except s.SirilError as error:
+            self._report("failed", f"Siril cannot draw now ({error}); load an image, leave other drawing modes")
+            return
+        self.status.set("Draw the area in Siril's image window: press, drag around it, release.")
+        self.status_label.configure(foreground=self.colors["fg"])
+        self._area_polls = _AREA_POLLS
+        self.root.after(_AREA_POLL_MS, self._poll_areas)
+
+    def _poll_areas(self) -> None:
+        """Count the areas until the new one appears (or the user gives up): then the preview refreshes."""
+        before = self._area_count
+        self.refresh_areas()
+        self._area_polls -= 1
+        if self._area_count != before:
+            self.status.set(f"{self.areas_text.get().capitalize()} kept out of the fit (dimmed in the preview).")
+            self._schedule_refresh()
+        elif self._area_polls > 0 and not self._closing:
+            self.root.after(_AREA_POLL_MS, self._poll_areas)
+
+    def refresh_areas(self) -> None:
+        try:
+            self._area_count = len(drawn_areas(self.siril, 1)) if self.siril.is_image_loaded() else 0
+        except s.SirilError:
+            self._area_count = 0
+        self.areas_text.set(describe_areas(self._area_count) if self._area_count else "none")
+
+    def clear_areas(self) -> None:
+        try:
+            clear_areas(self.siril)
+        except s.SirilError as error:
+            self._report("failed", f"Siril refused to clear the areas: {error}")
+        self.refresh_areas()
+        self._schedule_refresh()
+
     def cancel(self) -> None:
         if self.busy:
             self.cancel_requested.set()
@@ -552,6 +622,10 @@ class Panel:
         self._destroy()
 
     def _destroy(self) -> None:
+        try:  # our outlines leave with the panel; the user's areas stay for a later run
+            clear_objects(self.siril)
+        except s.SirilError:
+            pass
         for job in (self._poll_job, self._refresh_job):
             if job is not None:
                 self.root.after_cancel(job)
