@@ -168,6 +168,18 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     root.update()
     assert "done in" in panel.status.get(), panel.status.get()
     assert siril.pixels_set == 1 and siril.undo == ["Background Optimizer"]
+    # After Run the preview shows the loaded image as Run left it; the button flips to the input and back.
+    from bgoptimizer_siril.panel import AFTER, BEFORE
+
+    assert panel.view.get() == AFTER
+    after = panel.preview_pixels.astype(float)
+    _click(root, panel.buttons["before_after"])
+    assert panel.view.get() == BEFORE
+    before = panel.preview_pixels.astype(float)
+    assert quadrant_spread(before) > 20 and quadrant_spread(after) < 0.3 * quadrant_spread(before)
+    ImageGrab.grab(xdisplay=display).save(tmp_path / "before.png")
+    _click(root, panel.buttons["before_after"])
+    assert panel.view.get() == AFTER
     assert (tmp_path / "crop_bgModel.fit").is_file()
     assert any("fit" in message for message, _ in siril.progress)
     assert panel.progress.get() == 1.0

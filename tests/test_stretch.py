@@ -47,3 +47,17 @@ def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
         assert fit.invert(np.float64(0.5)) == pytest.approx(stretch.pedestal + 0.5 * stretch.scale)
         assert fit.invert(np.float64(1.5)) == pytest.approx(stretch.pedestal + 1.5 * stretch.scale)
         assert stretch.invert(np.float64(1.5)) == pytest.approx(stretch.pedestal + stretch.scale)
+
+
+def test_a_result_is_shown_as_its_input_was():
+    from bgoptimizer.preparation import display_like
+    from bgoptimizer.synthetic import make_scene
+
+    scene = make_scene(900, 600, nebula=False, seed=2)
+    prepared = prepare(scene.image, Parameters())
+    np.testing.assert_array_equal(display_like(prepared, scene.image), np.nan_to_num(prepared.stretched_ds))
+    flat = display_like(prepared, scene.image - scene.background + scene.background.mean(axis=(1, 2), keepdims=True))
+    assert flat.shape == prepared.stretched_ds.shape and flat.dtype == np.float32
+    halves = [np.median(flat[:, :, :56]), np.median(flat[:, :, 57:])]
+    seen = [np.median(prepared.stretched_ds[:, :, :56]), np.median(prepared.stretched_ds[:, :, 57:])]
+    assert abs(halves[0] - halves[1]) < 0.2 * abs(seen[0] - seen[1])  # the gradient gone, in the same stretch

@@ -21,7 +21,7 @@ from .params import Parameters
 from .progress import ProgressCallback
 from .stretch import ChannelStretch, fit_stretch
 
-__all__ = ["MIN_SAMPLES", "Prepared", "as_planar", "prepare", "preview_image"]
+__all__ = ["MIN_SAMPLES", "Prepared", "as_planar", "prepare", "preview_image", "display_like"]
 
 # Image data in any unit stays far below this; random bytes read as floats do not, and overflow the stretch.
 _LARGEST_PIXEL = 1e20
@@ -189,3 +189,18 @@ def preview_image(prepared: Prepared) -> np.ndarray:
     shown = np.nan_to_num(prepared.stretched_ds, nan=0.0)
     weight = prepared.mask_ds.max(axis=0, keepdims=True) if prepared.mask_ds.shape[0] > 1 else prepared.mask_ds
     return (shown * (0.25 + 0.75 * weight)).astype(np.float32)
+
+
+def display_like(prepared: Prepared, image: np.ndarray) -> np.ndarray:
+    """``image`` (e.g. the corrected result of a run) downscaled and display-stretched as ``prepared``'s
+    input was, so that before and after compare: ``(C, h, w)`` in [0, 1]."""
+    image = as_planar(image)
+    channels, height, width = image.shape
+    factor = prepared.factor
+    shown = np.empty((channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32)
+    band = band_rows(width, factor)
+    for top in range(0, height, band):
+        rows = slice(top // factor, top // factor + reduced_size(min(band, height - top), factor))
+        shown[:, rows] = block_reduce(missing_to_nan(image[:, top : top + band]), factor, "median")
+    _stretch_channels(shown, prepared.stretches)
+    return np.nan_to_num(shown, nan=0.0)

@@ -37,6 +37,7 @@ from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io import atomic_write, to_display
 from bgoptimizer.params import GROUPS, ParameterSpec, settings_from
 from bgoptimizer.pipeline import preview_fit
+from bgoptimizer.preparation import display_like
 
 from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
 from .overlay import clear_areas, clear_objects, describe_areas, drawn_areas, show_objects, start_drawing
@@ -49,7 +50,8 @@ __all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
 PREVIEW_SIZE = (480, 320)
 # What the preview can show, all computed by one Preview.
 VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
-         "Background model", "Corrected image")
+         "Background model", "Corrected image", "Input image")
+BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
 # Parameters the preview shows the effect of: changing one refreshes a shown preview.
@@ -230,13 +232,20 @@ class Panel:
         preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
         preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
         self.view = tk.StringVar(value=VIEWS[0])
-        chooser = ttk.Combobox(preview, textvariable=self.view, values=VIEWS, state="readonly", width=42)
-        chooser.pack(anchor="w", pady=(0, 6))
+        views = ttk.Frame(preview)
+        views.pack(fill="x", pady=(0, 6))
+        chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=42)
+        chooser.pack(side="left")
         chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
         Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
-                "control points (yellow); the background model; the image corrected. Computed on the "
-                "downscaled image by the same fit as Run.", self.colors)
+                "control points (yellow); the background model; the image corrected; the input. Before Run "
+                "computed on the downscaled image by the same fit as Run; after Run, the corrected image is "
+                "the loaded image as Run left it.", self.colors)
         self.widgets["view"] = chooser
+        flip = ttk.Button(views, text="Before / after", command=self.before_after)
+        flip.pack(side="left", padx=(6, 0))
+        Tooltip(flip, "Switch between the input image and the corrected one, shown alike.", self.colors)
+        self.buttons["before_after"] = flip
         self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
         self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
         self.preview_label.bind("<Configure>", lambda _event: self._render_preview())
@@ -515,9 +524,7 @@ class Panel:
 
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
-            if not self.siril.is_image_loaded():
-                raise s.NoImageError("no image is loaded in Siril: load one first")
-            self._preview_source = to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
+            self._preview_source = self._loaded_image()
         keywords = run.engine_keywords()
         height, width = self._preview_source.shape[-2:]
         prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"],
@@ -526,8 +533,17 @@ class Panel:
         fitted = preview_fit(prepared, params, self.cancel_requested.is_set, device=keywords["device"])
         show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
         views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
-                                 fitted.corrected)))
+                                 fitted.corrected, display_like(prepared, self._preview_source))))
         self.events.put(("preview", (views, fitted.report)))
+
+    def _loaded_image(self) -> np.ndarray:
+        if not self.siril.is_image_loaded():
+            raise s.NoImageError("no image is loaded in Siril: load one first")
+        return to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
+
+    def before_after(self) -> None:
+        self.view.set(BEFORE if self.view.get() == AFTER else AFTER)
+        self._render_preview()
 
     def run(self) -> None:
         if self.busy:
@@ -563,10 +579,15 @@ class Panel:
                 outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set)
                 self.events.put(("done" if outcome.succeeded else "failed", outcome.summary()))
             else:
+                before = self._loaded_image()
                 outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
                 notes = "".join(f" Warning: {warning}." for warning in outcome.report.warnings)
                 self.events.put(("done", outcome.summary() + notes))
+                if outcome.replaced:  # the result, beside the input, both as the input is shown
+                    shown = prepare(before, params)
+                    self.events.put(("after", {BEFORE: display_like(shown, before),
+                                               AFTER: display_like(shown, self._loaded_image())}))
         finally:
             self.siril.reset_progress()
 
@@ -672,6 +693,11 @@ class Panel:
             self.status.set(message)
         elif kind == "preview":
             self._show_preview(payload)
+        elif kind == "after":
+            self._preview_source = None  # the loaded image changed: a later Preview reads it again
+            self._preview_views = {**self._preview_views, **payload}
+            self.view.set(AFTER)
+            self._render_preview()
         elif kind == "error":
             self._report("failed", describe_failure(payload))
             color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
@@ -693,7 +719,9 @@ class Panel:
 
     def _render_preview(self) -> None:
         """The chosen view, scaled to fill the preview area (again when the window is resized)."""
-        if not self._preview_views:
+        if self.view.get() not in self._preview_views:  # nothing computed yet, or only Run's before/after
+            self.preview_label.configure(image="", text="Press Preview")
+            self.preview_photo, self._rendered = None, None
             return
         self.preview_pixels = to_display(self._preview_views[self.view.get()])
         area_width = max(1, self.preview_label.winfo_width() - 4)
