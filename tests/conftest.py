@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +84,28 @@ def load_into(state, path: Path, pixels: np.ndarray) -> None:
     state.image = pixels.copy()
     state.header = siril_header_text(fits.getheader(path))
     state.filename = str(path)
+
+
+@pytest.fixture(scope="session")
+def display():
+    """A private Xvfb display; the panel test is skipped only when Xvfb is not installed."""
+    pytest.importorskip("tkinter", reason="this Python has no Tk (Debian: apt-get install python3-tk)")
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists())
+    server = subprocess.Popen(
+        [xvfb, f":{number}", "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 20
+    while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not socket.exists():
+        server.kill()
+        pytest.fail(f"Xvfb :{number} did not start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)

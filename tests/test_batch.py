@@ -349,3 +349,13 @@ def test_the_method_reads_no_file_the_front_end_reads_the_mask(tmp_path):
     assert 12 * 19 <= result.report.samples <= 13 * 19  # the right half: 12-13 of 25 block columns, 19 rows
     with pytest.raises(MaskError, match=r"m\.fits: size 100x150 does not match the image's 200x150"):
         extract_background(image, Parameters(), mask[..., :100], **options.engine_keywords())
+
+
+def test_the_history_line_wraps_at_spaces_into_whole_cards():
+    from bgoptimizer import Parameters, __version__
+
+    header = batch.with_history(fits.Header(), Parameters(points=48), "background model", "mask.fits, 2 areas")
+    cards = list(header["HISTORY"])
+    assert len(cards) > 1 and all(len(card) <= 72 for card in cards)
+    assert " ".join(cards) == (f"bgoptimizer {__version__}: background model; {Parameters(points=48).summary()} "
+                               "excluded=mask.fits, 2 areas")

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,5 +231,119 @@ def test_areas_drawn_in_the_overlay_are_excluded(real_siril, tmp_path):
     model = fits.getdata(tmp_path / "sky_bgModel.fit")
     error = 100 * relative_rms(model, scene.background, np.ones(model.shape, bool))
     assert error < 0.3, error  # 1.7 % when the glow is not kept out
-    history = re.sub(r"\s+", " ", " ".join(fits.getheader(tmp_path / "sky_bgModel.fit")["HISTORY"]))
+    history = " ".join(fits.getheader(tmp_path / "sky_bgModel.fit")["HISTORY"])  # wrapped at spaces
     assert history.endswith("excluded=1 area drawn in Siril"), history
+
+
+SIRIL_GUI = SIRIL_CLI.with_name("siril")
+SCREEN = (1366, 768)
+
+
+def _xdotool(display: str, *args: str) -> str:
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True,
+                          text=True, timeout=30).stdout
+
+
+def _window(display: str, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _xdotool(display, "search", "--name", f"^{name}$").split()
+        if found:
+            return found[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no window {name!r} after {timeout} s")
+
+
+def _screenshot(display: str, path: Path) -> np.ndarray:
+    from PIL import ImageGrab
+
+    shot = ImageGrab.grab(xdisplay=display)
+    shot.save(path)  # to look at
+    return np.asarray(shot.convert("RGB")).astype(float)
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout} s")
+        time.sleep(0.5)
+
+
+def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
+    """Opened from the Scripts menu of the real Siril, as a user does; every step leaves a screenshot."""
+    if shutil.which("xdotool") is None:
+        _unavailable("xdotool is not installed")
+    home = tmp_path / "home"  # Siril's settings of a user who added our folder to the script folders
+    (home / ".config" / "siril").mkdir(parents=True)
+    (home / ".config" / "siril" / "config.1.4.ini").write_text(
+        f"[gui]\nfirst_start=1.4.4\nscript_path={ENTRY_SCRIPT.parent};\nuse_scripts_repository=false\n"
+        "warn_scripts_run=false\nsilent_quit=true\n")
+    (home / ".local" / "share").mkdir(parents=True)
+    (home / ".local" / "share" / "siril").symlink_to(real_siril.home / ".local" / "share" / "siril")  # its venv
+    work = tmp_path / "work"
+    work.mkdir()
+    _m94_with_gradient(work / "m94.fit")
+    log = (tmp_path / "siril.log").open("w")
+    gui = subprocess.Popen([str(SIRIL_GUI), "-d", str(work), str(work / "m94.fit")], stdout=log,
+                           stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(home), "DISPLAY": display})
+    try:
+        _window(display, "Siril-1.4.4", 60)
+        _wait(lambda: "Reading FITS: file m94.fit" in (tmp_path / "siril.log").read_text(), 60, "image loaded")
+        time.sleep(2)
+        # Scripts (the third "..." button of the header bar) > Python Scripts > Siril_plugin > our script.
+        for step, (x, y) in enumerate(((447, 27), (500, 92), (740, 92), (900, 92)), 1):
+            if step == 4:
+                _screenshot(display, tmp_path / "1-scripts-menu.png")
+            _xdotool(display, "mousemove", str(x), str(y))
+            time.sleep(0.5)
+            _xdotool(display, "mousemove", str(x + 3), str(y + 1), "click", "1")
+            time.sleep(1.5)
+        panel = _window(display, "Background Optimizer for Siril", 120)
+        time.sleep(2)
+        geometry = dict(line.split("=") for line in _xdotool(display, "getwindowgeometry", "--shell", panel).split())
+        left, top, width, height = (int(geometry[key]) for key in ("X", "Y", "WIDTH", "HEIGHT"))
+        assert left >= 0 and top >= 0 and left + width <= SCREEN[0] and top + height <= SCREEN[1], geometry
+        _xdotool(display, "windowmove", panel, "395", "0")  # beside Siril's image view, as a user would
+        time.sleep(1)
+        _screenshot(display, tmp_path / "2-panel.png")
+
+        def press(keys: str) -> None:
+            _xdotool(display, "windowfocus", panel)
+            _xdotool(display, "key", keys)
+
+        press("alt+p")
+        time.sleep(8)
+        shown = _screenshot(display, tmp_path / "3-preview.png")
+        preview = shown[80:540, 395 + 560 : 395 + 960]  # the preview area of the panel moved right
+        assert preview.std() > 5, "the preview area is empty"
+
+        press("alt+d")  # then the area is drawn in Siril's image view: press, drag around, release
+        time.sleep(1)
+        _xdotool(display, "mousemove", "60", "200", "mousedown", "1")
+        for x, y in ((200, 190), (260, 260), (240, 380), (120, 400), (50, 300)):
+            _xdotool(display, "mousemove", str(x), str(y))
+            time.sleep(0.2)
+        _xdotool(display, "mouseup", "1")
+        time.sleep(3)  # the panel notices the area and refreshes its preview
+        _screenshot(display, tmp_path / "4-area-drawn.png")
+
+        press("alt+r")
+        model = work / "m94_bgModel.fit"
+        _wait(lambda: "Background Optimizer: done in" in (tmp_path / "siril.log").read_text(), 120, "Run")
+        time.sleep(2)
+        _screenshot(display, tmp_path / "5-after-run.png")
+        history = " ".join(fits.getheader(model)["HISTORY"])  # wrapped at spaces
+        assert history.endswith("excluded=1 area drawn in Siril"), history
+        press("alt+b")
+        time.sleep(1)
+        _screenshot(display, tmp_path / "6-before.png")
+        press("alt+o")
+        _wait(lambda: not _xdotool(display, "search", "--name", "^Background Optimizer for Siril$").split(), 30,
+              "panel closed")
+        messages = _messages((tmp_path / "siril.log").read_text())
+        assert not [m for m in messages if re.search(r"Traceback|Background Optimizer: failed", m)], messages
+    finally:
+        gui.terminate()
+        gui.wait(timeout=30)
+        log.close()

@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from .conftest import injected_gradient, load_into
-
-
-@pytest.fixture(scope="module")
-def display():
-    """A private Xvfb display; the panel test is skipped only when Xvfb is not installed."""
-    pytest.importorskip("tkinter", reason="this Python has no Tk (Debian: apt-get install python3-tk)")
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
-    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists())
-    server = subprocess.Popen(
-        [xvfb, f":{number}", "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    socket = Path(f"/tmp/.X11-unix/X{number}")
-    deadline = time.monotonic() + 20
-    while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not socket.exists():
-        server.kill()
-        pytest.fail(f"Xvfb :{number} did not start")
-    yield f":{number}"
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def _pump(root, condition, timeout: float = 120.0) -> None:
@@ -261,3 +233,15 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     _click(root, panel.buttons["close"])
     _pump(root, lambda: not _alive(root), timeout=10)
     assert siril.polygons == []  # closing the panel takes its outlines away
+
+
+def test_keyboard_shortcuts_press_the_buttons(panel, siril):
+    root = panel.root
+    assert panel.buttons["preview"].cget("underline") == 0 and panel.buttons["draw_area"].cget("underline") == 0
+    panel.buttons["preview"].focus_force()
+    root.event_generate("<Alt-p>")
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    siril.to_draw.append([(0, 0), (100, 0), (100, 100)])
+    root.event_generate("<Alt-d>")
+    root.update()
+    assert len(siril.polygons) > 0 and "Draw the area" in panel.status.get()

@@ -9,6 +9,7 @@ with ``overwrite``), an output folder that cannot be written.
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ MODEL_TAG = "_bgModel"
 PREVIEW_TAG = "_preview"
 _CORRECTED_TAGS = {"subtract": "_bgSubtracted", "divide": "_bgDivided"}
 _OWN_TAGS = (*_CORRECTED_TAGS.values(), MODEL_TAG)
+_HISTORY_WIDTH = 72  # the text a HISTORY card holds
 # Share of a file's progress bar given to the fit; the rest shows the corrected image's write.
 _FIT_SHARE = 0.95
 
@@ -192,8 +194,9 @@ def with_history(header: fits.Header, params: Parameters, what: str, excluded: s
     """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote, how,
     and what the user ``excluded`` from the fit beyond the method's own mask (a mask file, areas)."""
     marked = header.copy()
-    marked.add_history(f"bgoptimizer {__version__}: {what}; {params.summary()}"
-                       + (f" excluded={excluded}" if excluded else ""))
+    line = f"bgoptimizer {__version__}: {what}; {params.summary()}" + (f" excluded={excluded}" if excluded else "")
+    for part in textwrap.wrap(line, _HISTORY_WIDTH, break_long_words=False):  # whole words on each card
+        marked.add_history(part)
     return marked
 
 

@@ -58,6 +58,8 @@ _MEMORY_FILE = "bgoptimizer-panel.json"
 _PREVIEW_PARAMS = ("downscale", "downscale_func", "quantile", "stretch_target", "mask", "threshold_min", "threshold_max")
 _POLL_MS = 50
 _REFRESH_MS = 400
+# Alt + letter for the buttons used most (underlined in their labels).
+_SHORTCUTS = {"preview": "p", "run": "r", "draw_area": "d", "clear_areas": "l", "before_after": "b", "close": "o"}
 _AREA_POLL_MS = 1000
 _AREA_POLLS = 120  # two minutes to draw an area
 
@@ -234,7 +236,7 @@ class Panel:
         self.view = tk.StringVar(value=VIEWS[0])
         views = ttk.Frame(preview)
         views.pack(fill="x", pady=(0, 6))
-        chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=42)
+        chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=36)
         chooser.pack(side="left")
         chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
         Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
@@ -269,7 +271,16 @@ class Panel:
             button.pack(side="left", padx=3)
             self.buttons[name] = button
         self.buttons["cancel"].state(["disabled"])
+        self._add_shortcuts()
         self._fit_to_screen()
+
+    def _add_shortcuts(self) -> None:
+        """Alt + the underlined letter presses a button (when it is enabled); Escape cancels a run."""
+        for name, letter in _SHORTCUTS.items():
+            button = self.buttons[name]
+            button.configure(underline=str(button.cget("text")).lower().index(letter))
+            self.root.bind(f"<Alt-{letter}>", lambda _event, pressed=button: pressed.invoke())
+        self.root.bind("<Escape>", lambda _event: self.buttons["cancel"].invoke())
 
     def _add_groups(self, parent: ttk.Frame, specs: list[ParameterSpec], output_group: bool = False) -> None:
         """One frame per group of ``specs`` (the Output group also takes the Siril output options)."""
