@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,14 @@ from bgoptimizer import (
     ParameterError,
     Parameters,
 )
-from bgoptimizer.batch import check_new_files, read_mask
+from bgoptimizer.batch import check_new_files, read_mask, with_history
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.errors import user_message
 from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
 from .overlay import describe_areas, drawn_areas
-from .siril_image import default_model_path, loaded_image_path, read_loaded_image, save_model
+from .siril_image import default_model_path, fit_with_model, loaded_image_path, read_loaded_image
 
 __all__ = [
     "UNDO_NAME",
@@ -104,11 +105,10 @@ def process_loaded_image(
         model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
         image = read_loaded_image(siril)
         areas = user_areas(siril, output, image.data.shape[-2])
-        result = extract_frame_background(image.data, image.header, params, progress, cancel, exclude=areas,
-                                          mask=read_mask(output.run), **output.run.engine_keywords())
-        excluded = exclusions(output, areas)
-        if model_path is not None:
-            save_model(model_path, result.background, image.header, params, output.run, excluded)
+        fit = partial(extract_frame_background, image.data, image.header, params, progress, cancel, exclude=areas,
+                      mask=read_mask(output.run), **output.run.engine_keywords())
+        header = with_history(image.header, params, "background model", exclusions(output, areas))
+        result = fit_with_model(fit, image.data.shape, model_path, header, output.run.compress)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
-from .siril_image import PixelLayout, default_model_path, header_from_text, save_model, to_core
+from .siril_image import PixelLayout, default_model_path, fit_with_model, header_from_text, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
 
@@ -194,14 +195,14 @@ def process_sequence(
             if areas is None:  # the view's areas, read once: the same for every frame
                 areas = user_areas(siril, output, data.shape[-2])
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
-            result = extract_frame_background(data, header, params, part, cancel, previous, mask=mask,
-                                              exclude=areas, **output.run.engine_keywords())
             excluded = exclusions(output, areas)
+            result = fit_with_model(
+                partial(extract_frame_background, data, header, params, part, cancel, previous, mask=mask,
+                        exclude=areas, **output.run.engine_keywords()),
+                data.shape, default_model_path(siril, frame.path.stem) if output.save_model else None,
+                with_history(header, params, "background model", excluded), output.run.compress)
             corrected_header = with_history(header, params, correction_done(params), excluded)
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
-            if output.save_model:
-                save_model(default_model_path(siril, frame.path.stem), result.background, header, params,
-                           output.run, excluded)
         except Cancelled:
             outcome.cancelled = True
             break

@@ -8,6 +8,7 @@ integer scaling and the mono axis need converting.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from bgoptimizer import InputImageError, Parameters, RunOptions
-from bgoptimizer.batch import MODEL_TAG, with_history
-from bgoptimizer.io import to_unit_range, write_image
+from bgoptimizer import BackgroundResult, InputImageError
+from bgoptimizer.batch import MODEL_TAG
+from bgoptimizer.io import to_unit_range, write_image_bands
 from bgoptimizer.preparation import as_planar
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
     "read_loaded_image",
     "loaded_image_path",
     "default_model_path",
-    "save_model",
+    "fit_with_model",
 ]
 
 
@@ -103,8 +104,16 @@ def default_model_path(siril, name: str) -> Path:
     return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}.fit"
 
 
-def save_model(path: Path, background: np.ndarray, header: fits.Header, params: Parameters,
-               run: RunOptions, excluded: str | None = None) -> Path:
-    """Write the background model atomically with the image's header and a HISTORY line."""
-    header = with_history(header, params, "background model", excluded)
-    return write_image(path, background, header, compress=run.compress)
+def fit_with_model(fit: Callable[..., BackgroundResult], shape: tuple[int, int, int], path: Path | None,
+                   header: fits.Header, compress: bool = False) -> BackgroundResult:
+    """Run ``fit(model_sink=...)`` with the model streamed band by band to ``path`` (atomically, with
+    ``header``), or dropped when ``path`` is None: never held whole (a 3000x2000 RGB model is 72 MB)."""
+    if path is None:
+        return fit(model_sink=_dropped)
+    results: list[BackgroundResult] = []
+    write_image_bands(path, shape, lambda sink: results.append(fit(model_sink=sink)), header, compress=compress)
+    return results[0]
+
+
+def _dropped(_top: int, _rows: np.ndarray) -> None:
+    """A model sink that keeps nothing: no model is wanted."""

@@ -1,0 +1,128 @@
+"""Inside Siril: the plugin next to Siril's own extractor (``subsky -rbf``, ``seqsubsky -rbf``) on the same
+generated images, quiet and with one competing busy core, and per frame of a sequence.
+
+    python bench/in_siril.py                        # 3000x2000 RGB, 5 repeats, a 20-frame sequence
+    python bench/in_siril.py --home /tmp/sirilhome  # a Siril home whose venv has the plugin's packages
+
+Every time is that of a Siril script run by ``siril-cli`` (../shared/siril/install.sh) minus the same
+script without the operation (starting Siril, loading and saving the image), median of the repeats. The
+background each left is scored like the main benchmark's (% of the gradient's peak-to-peak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bgoptimizer.demo import gradient_error
+from bgoptimizer.io import read_image, write_image
+from bgoptimizer.synthetic import make_scene
+
+SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
+PLUGIN = Path(__file__).resolve().parents[1] / "siril_plugin" / "Background_Optimizer.py"
+OURS = f"pyscript {PLUGIN} --overwrite"
+
+
+def run_script(folder: Path, home: Path, *commands: str) -> float:
+    """Seconds that ``siril-cli`` takes for the script; a failure stops the benchmark with Siril's log."""
+    script = folder / "bench.ssf"
+    script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
+    start = time.perf_counter()
+    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
+                               text=True, env={**os.environ, "HOME": str(home)}, check=False)
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0 or "failed" in completed.stdout:
+        raise RuntimeError(f"siril-cli: {' / '.join(commands)}:\n{completed.stdout[-3000:]}")
+    return seconds
+
+
+def timed(folder: Path, home: Path, repeats: int, *commands: str) -> float:
+    return statistics.median(run_script(folder, home, *commands) for _ in range(repeats))
+
+
+class BusyCore:
+    """One process spinning on a core while the block runs, as another program would."""
+
+    def __enter__(self) -> BusyCore:
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def single_image(folder: Path, home: Path, width: int, height: int, repeats: int) -> list[dict]:
+    scene = make_scene(width, height, 3, gradient_kind="mixed", nebula=False, seed=11)
+    write_image(folder / "scene.fit", scene.image)
+    rows = []
+    for busy in (False, True):
+        with BusyCore() if busy else contextlib.nullcontext():
+            base = timed(folder, home, repeats, "load scene", "save base")
+            ours = timed(folder, home, repeats, "load scene", OURS, "save ours") - base
+            theirs = timed(folder, home, repeats, "load scene", "subsky -rbf", "save theirs") - base
+        errors = [gradient_error(scene.image - read_image(folder / f"{name}.fit").data, scene.background)[0]
+                  for name in ("ours", "theirs")]
+        rows.append({"case": f"{width}x{height} RGB{', one busy core' if busy else ''}", "ours_s": ours,
+                     "siril_s": theirs, "ratio": ours / theirs, "ours_rms_pct": errors[0],
+                     "siril_rms_pct": errors[1]})
+    rows[1]["busy_vs_quiet"] = rows[1]["ours_s"] / rows[0]["ours_s"]
+    return rows
+
+
+def sequence(folder: Path, home: Path, width: int, height: int, frames: int) -> dict:
+    scene = make_scene(width, height, 3, gradient_kind="mixed", nebula=False, seed=11)
+    for number in range(1, frames + 1):
+        write_image(folder / f"light_{number:05d}.fit", scene.image)
+    base = run_script(folder, home, "setext fit")
+    ours = (run_script(folder, home, f"{OURS} --sequence light_") - base) / frames
+    theirs = (run_script(folder, home, "seqsubsky light_ -rbf -prefix=rbf_") - base) / frames
+    errors = [gradient_error(scene.image - read_image(folder / f"{prefix}light_00001.fit").data,
+                             scene.background)[0] for prefix in ("bkg_", "rbf_")]
+    return {"case": f"sequence of {frames} frames {width}x{height} RGB, per frame", "ours_s": ours,
+            "siril_s": theirs, "ratio": ours / theirs, "ours_rms_pct": errors[0], "siril_rms_pct": errors[1]}
+
+
+COLUMNS = [("case", "<46", "{}"), ("ours_s", ">7", "{:.2f}"), ("siril_s", ">8", "{:.2f}"), ("ratio", ">6", "{:.2f}"),
+           ("busy_vs_quiet", ">13", "{:.2f}"), ("ours_rms_pct", ">12", "{:.2f}"), ("siril_rms_pct", ">13", "{:.2f}")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="3000x2000")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=20, help="frames of the sequence (0: none)")
+    parser.add_argument("--home", type=Path, default=Path.home(),
+                        help="HOME for Siril: its venv must hold the plugin's packages (default: yours)")
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    args = parser.parse_args()
+    if not SIRIL_CLI.exists():
+        parser.error(f"no {SIRIL_CLI}; install it with bash ../shared/siril/install.sh")
+    width, height = (int(v) for v in args.size.split("x"))
+    print(" ".join(f"{name:{align}}" for name, align, _ in COLUMNS))
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        rows += single_image(Path(folder), args.home, width, height, args.repeats)
+    if args.frames:
+        with tempfile.TemporaryDirectory() as folder:
+            rows.append(sequence(Path(folder), args.home, width, height, args.frames))
+    for row in rows:
+        print(" ".join(f"{fmt.format(row.get(name, np.nan)):{align}}" for name, align, fmt in COLUMNS), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
