@@ -14,8 +14,8 @@ import sirilpy as s
 
 from bgoptimizer.morphology import components
 
-__all__ = ["AREA_COLOR", "OBJECT_COLOR", "drawn_areas", "start_drawing", "clear_areas", "show_objects",
-           "clear_objects", "describe_areas"]
+__all__ = ["AREA_COLOR", "OBJECT_COLOR", "drawn_areas", "count_areas", "start_drawing", "clear_areas",
+           "show_objects", "clear_objects", "describe_areas"]
 
 AREA_COLOR = 0xFF8000C0  # RGBA: the orange of the areas the user draws for us
 OBJECT_COLOR = 0xE0303090  # RGBA: red, translucent; how our own outlines are told from the user's areas
@@ -25,11 +25,20 @@ def _polygons(siril) -> list:
     return list(siril.overlay_get_polygons_list() or [])
 
 
+def _users(siril) -> list:
+    """The user's polygons in Siril's overlay: every one but our object outlines."""
+    return [polygon for polygon in _polygons(siril) if polygon.color != OBJECT_COLOR]
+
+
 def drawn_areas(siril, height: int) -> list[np.ndarray]:
-    """The user's polygons in Siril's overlay (every one but our object outlines), as the engine's
-    ``(N, 2)`` full-resolution ``(x, y)`` vertices of an image ``height`` rows high."""
+    """The user's polygons as the engine's ``(N, 2)`` full-resolution ``(x, y)`` vertices of an image
+    ``height`` rows high."""
     return [np.array([(point.x - 0.5, height - 0.5 - point.y) for point in polygon.points], np.float64)
-            for polygon in _polygons(siril) if polygon.color != OBJECT_COLOR]
+            for polygon in _users(siril)]
+
+
+def count_areas(siril) -> int:
+    return len(_users(siril))
 
 
 def describe_areas(count: int) -> str:
@@ -44,7 +53,7 @@ def start_drawing(siril) -> None:
 
 def clear_areas(siril) -> int:
     """Remove the user's areas (not our object outlines); how many were removed."""
-    areas = [polygon for polygon in _polygons(siril) if polygon.color != OBJECT_COLOR]
+    areas = _users(siril)
     for polygon in areas:
         siril.overlay_delete_polygon(polygon.polygon_id)
     return len(areas)

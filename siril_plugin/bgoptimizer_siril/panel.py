@@ -39,8 +39,8 @@ from bgoptimizer.params import GROUPS, ParameterSpec, settings_from
 from bgoptimizer.pipeline import preview_fit
 from bgoptimizer.preparation import display_like
 
+from . import overlay
 from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
-from .overlay import clear_areas, clear_objects, describe_areas, drawn_areas, show_objects, start_drawing
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
@@ -539,10 +539,10 @@ class Panel:
         keywords = run.engine_keywords()
         height, width = self._preview_source.shape[-2:]
         prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"],
-                           exclude=drawn_areas(self.siril, height))
+                           exclude=overlay.drawn_areas(self.siril, height))
         shown = preview_image(prepared)
         fitted = preview_fit(prepared, params, self.cancel_requested.is_set, device=keywords["device"])
-        show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
+        overlay.show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
         views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected, display_like(prepared, self._preview_source))))
         self.events.put(("preview", (views, fitted.report)))
@@ -605,7 +605,7 @@ class Panel:
     def draw_area(self) -> None:
         """Siril's view takes the next press-drag-release as an area; the panel sees it within a second."""
         try:
-            start_drawing(self.siril)
+            overlay.start_drawing(self.siril)
         except s.SirilError as error:
             self._report("failed", f"Siril cannot draw now ({error}); load an image, leave other drawing modes")
             return
@@ -627,14 +627,14 @@ class Panel:
 
     def refresh_areas(self) -> None:
         try:
-            self._area_count = len(drawn_areas(self.siril, 1)) if self.siril.is_image_loaded() else 0
+            self._area_count = overlay.count_areas(self.siril) if self.siril.is_image_loaded() else 0
         except s.SirilError:
             self._area_count = 0
-        self.areas_text.set(describe_areas(self._area_count) if self._area_count else "none")
+        self.areas_text.set(overlay.describe_areas(self._area_count) if self._area_count else "none")
 
     def clear_areas(self) -> None:
         try:
-            clear_areas(self.siril)
+            overlay.clear_areas(self.siril)
         except s.SirilError as error:
             self._report("failed", f"Siril refused to clear the areas: {error}")
         self.refresh_areas()
@@ -655,7 +655,7 @@ class Panel:
 
     def _destroy(self) -> None:
         try:  # our outlines leave with the panel; the user's areas stay for a later run
-            clear_objects(self.siril)
+            overlay.clear_objects(self.siril)
         except s.SirilError:
             pass
         for job in (self._poll_job, self._refresh_job):
