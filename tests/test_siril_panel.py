@@ -167,6 +167,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     import bgoptimizer_siril.panel as panel_module
 
     before = siril.image.copy()
+    first_model = (tmp_path / "crop_bgModel.fit").read_bytes()
     questions = []
     answers = iter([False, True])
     monkeypatch.setattr(panel_module.messagebox, "askyesno",
@@ -187,6 +188,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert "cancelled" in panel.status.get()
     assert siril.pixels_set == 1
     np.testing.assert_array_equal(siril.image, before)
+    # The model was being written as it was computed: the first run's file is intact, no partial file left.
+    assert (tmp_path / "crop_bgModel.fit").read_bytes() == first_model
+    assert sorted(p.name for p in tmp_path.glob("*.fit")) == ["crop.fit", "crop_bgModel.fit"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
     # What was run is remembered in Siril's config folder, for the next time the panel opens.
     _click(root, panel.buttons["close"])
