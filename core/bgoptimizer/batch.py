@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import textwrap
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy.io import fits
@@ -22,7 +24,6 @@ from ._version import __version__
 from .cfa import bayer_pattern, extract_frame_background
 from .errors import FileFormatError, OutputError, OutputExists
 from .io import (
-    BandSink,
     OutputFiles,
     check_output_dir,
     extension_for,
@@ -50,6 +51,7 @@ __all__ = [
     "correction_done",
     "with_history",
     "FileOutcome",
+    "fit_with_model",
     "process_file",
 ]
 
@@ -231,6 +233,24 @@ class FileOutcome:
                 f"{self.report.summary()}{cfa}{files}")
 
 
+def fit_with_model(fit: Callable[..., BackgroundResult], shape: tuple[int, int, int], path: Path | None,
+                   header: fits.Header, *, properties: dict[str, Any] | None = None, compress: bool = False,
+                   files: OutputFiles | None = None) -> BackgroundResult:
+    """Run ``fit(model_sink=...)`` with the model going to ``path`` band by band as it is computed (a raw
+    frame's once its phases are done), atomically with ``header`` (into ``files`` when given), or dropped
+    when ``path`` is None: never held whole (a 3000x2000 RGB model is 72 MB)."""
+    if path is None:
+        return fit(model_sink=_dropped)
+    results: list[BackgroundResult] = []
+    write_image_bands(path, shape, lambda sink: results.append(fit(model_sink=sink)), header, properties, compress,
+                      files)
+    return results[0]
+
+
+def _dropped(_top: int, _rows: np.ndarray) -> None:
+    """A model sink that keeps nothing: no model is wanted."""
+
+
 def process_file(job: Job, params: Parameters, options: RunOptions, files: OutputFiles,
                  progress: ProgressCallback | None = None) -> FileOutcome:
     """Run one job end to end, its files written into ``files`` (they appear when it commits).
@@ -250,15 +270,10 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
     corrected_path, model_path = job.outputs
     model_header = with_history(source.header, params, "background model", options.mask)
     start = time.perf_counter()
-    results: list[BackgroundResult] = []
-
-    def run(model_sink: BandSink) -> None:
-        results.append(extract_frame_background(source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
-                                                model_sink=model_sink, mask=read_mask(options), **keywords))
-
-    # The model goes to its file band by band as it is computed (a raw frame's once its phases are done).
-    write_image_bands(model_path, source.data.shape, run, model_header, source.properties, options.compress, files)
-    result = results[0]
+    fit = partial(extract_frame_background, source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
+                  mask=read_mask(options), **keywords)
+    result = fit_with_model(fit, source.data.shape, model_path, model_header, properties=source.properties,
+                            compress=options.compress, files=files)
     start_write = time.perf_counter()
     if progress is not None:
         progress(_FIT_SHARE, f"write {corrected_path.name}")

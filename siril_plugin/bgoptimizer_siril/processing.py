@@ -16,14 +16,14 @@ from bgoptimizer import (
     ParameterError,
     Parameters,
 )
-from bgoptimizer.batch import check_new_files, read_mask, with_history
+from bgoptimizer.batch import check_new_files, fit_with_model, read_mask, with_history
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.errors import user_message
 from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
 from .overlay import describe_areas, drawn_areas
-from .siril_image import default_model_path, fit_with_model, loaded_image_path, read_loaded_image
+from .siril_image import default_model_path, loaded_image_path, read_loaded_image
 
 __all__ = [
     "UNDO_NAME",
@@ -108,7 +108,7 @@ def process_loaded_image(
         fit = partial(extract_frame_background, image.data, image.header, params, progress, cancel, exclude=areas,
                       mask=read_mask(output.run), **output.run.engine_keywords())
         header = with_history(image.header, params, "background model", exclusions(output, areas))
-        result = fit_with_model(fit, image.data.shape, model_path, header, output.run.compress)
+        result = fit_with_model(fit, image.data.shape, model_path, header, compress=output.run.compress)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)

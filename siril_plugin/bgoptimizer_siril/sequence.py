@@ -25,7 +25,7 @@ import sirilpy as s
 from astropy.io import fits
 
 from bgoptimizer import Cancelled, InputImageError, Parameters
-from bgoptimizer.batch import check_new_files, correction_done, read_mask, with_history
+from bgoptimizer.batch import check_new_files, correction_done, fit_with_model, read_mask, with_history
 from bgoptimizer.cfa import extract_frame_background
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
@@ -33,7 +33,7 @@ from bgoptimizer.spline import SplineState
 
 from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
-from .siril_image import PixelLayout, default_model_path, fit_with_model, header_from_text, to_core
+from .siril_image import PixelLayout, default_model_path, header_from_text, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
 
@@ -200,7 +200,7 @@ def process_sequence(
                 partial(extract_frame_background, data, header, params, part, cancel, previous, mask=mask,
                         exclude=areas, **output.run.engine_keywords()),
                 data.shape, default_model_path(siril, frame.path.stem) if output.save_model else None,
-                with_history(header, params, "background model", excluded), output.run.compress)
+                with_history(header, params, "background model", excluded), compress=output.run.compress)
             corrected_header = with_history(header, params, correction_done(params), excluded)
             source.write(frame, result.corrected, layout, corrected_header, output.prefix)
         except Cancelled:

@@ -8,7 +8,6 @@ integer scaling and the mono axis need converting.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from bgoptimizer import BackgroundResult, InputImageError
+from bgoptimizer import InputImageError
 from bgoptimizer.batch import MODEL_TAG
-from bgoptimizer.io import to_unit_range, write_image_bands
+from bgoptimizer.io import to_unit_range
 from bgoptimizer.preparation import as_planar
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "read_loaded_image",
     "loaded_image_path",
     "default_model_path",
-    "fit_with_model",
 ]
 
 
@@ -102,18 +100,3 @@ def loaded_image_path(siril) -> Path | None:
 def default_model_path(siril, name: str) -> Path:
     """``<name>_bgModel.fit`` in Siril's working directory."""
     return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}.fit"
-
-
-def fit_with_model(fit: Callable[..., BackgroundResult], shape: tuple[int, int, int], path: Path | None,
-                   header: fits.Header, compress: bool = False) -> BackgroundResult:
-    """Run ``fit(model_sink=...)`` with the model streamed band by band to ``path`` (atomically, with
-    ``header``), or dropped when ``path`` is None: never held whole (a 3000x2000 RGB model is 72 MB)."""
-    if path is None:
-        return fit(model_sink=_dropped)
-    results: list[BackgroundResult] = []
-    write_image_bands(path, shape, lambda sink: results.append(fit(model_sink=sink)), header, compress=compress)
-    return results[0]
-
-
-def _dropped(_top: int, _rows: np.ndarray) -> None:
-    """A model sink that keeps nothing: no model is wanted."""
