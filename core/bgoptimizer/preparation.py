@@ -7,7 +7,7 @@ missing, outside the thresholds or excluded by a user mask get weight 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +67,15 @@ def as_planar(image: np.ndarray, name: str = "the image") -> np.ndarray:
     return array
 
 
+def _bands(image: np.ndarray, factor: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """The image in bands of whole blocks, missing pixels as NaN, each with the downscaled rows it gives."""
+    height, width = image.shape[1:]
+    band = band_rows(width, factor)
+    for top in range(0, height, band):
+        chunk = missing_to_nan(image[:, top : top + band])
+        yield slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor)), chunk
+
+
 def _stretch_channels(image: np.ndarray, stretches: list[ChannelStretch]) -> None:
     for channel, stretch in zip(image, stretches):
         channel[...] = stretch.apply(channel)
@@ -111,10 +120,7 @@ def prepare(
     # The block median commutes with the (non-decreasing) stretch, so it is taken first and only the
     # small image is stretched; a block mean is not an order statistic and needs the stretch first.
     stretch_first = params.downscale_func != "median"
-    band = band_rows(width, factor)
-    for top in range(0, height, band):
-        chunk = missing_to_nan(image[:, top : top + band])
-        rows = slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor))
+    for rows, chunk in _bands(image, factor):
         if stretch_first:
             if linear_ds is not None:
                 linear_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
@@ -127,7 +133,7 @@ def prepare(
             _stretch_channels(reduced, stretches)
             stretched_ds[:, rows] = reduced
         if progress is not None:
-            progress(min(1.0, (top + band) / height), "stretch and downscale")
+            progress(min(1.0, rows.stop * factor / height), "stretch and downscale")
 
     mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
     if mask is not None:
@@ -198,9 +204,7 @@ def display_like(prepared: Prepared, image: np.ndarray) -> np.ndarray:
     channels, height, width = image.shape
     factor = prepared.factor
     shown = np.empty((channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32)
-    band = band_rows(width, factor)
-    for top in range(0, height, band):
-        rows = slice(top // factor, top // factor + reduced_size(min(band, height - top), factor))
-        shown[:, rows] = block_reduce(missing_to_nan(image[:, top : top + band]), factor, "median")
+    for rows, chunk in _bands(image, factor):
+        shown[:, rows] = block_reduce(chunk, factor, "median")
     _stretch_channels(shown, prepared.stretches)
     return np.nan_to_num(shown, nan=0.0)
