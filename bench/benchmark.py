@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -43,22 +44,33 @@ _CLI_WITH_PEAK = (
 SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
 
 
+def run_siril_script(folder: Path, *commands: str, home: Path | None = None) -> float:
+    """Seconds the ``siril-cli`` process takes for the script (``home``: the HOME Siril runs with); a
+    failure stops the benchmark with Siril's log."""
+    script = folder / "bench.ssf"
+    script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
+    environment = {**os.environ, "HOME": str(home)} if home is not None else None
+    start = time.perf_counter()
+    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
+                               text=True, env=environment, check=False)
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0 or "failed" in completed.stdout:
+        raise RuntimeError(f"siril-cli: {' / '.join(commands)}:\n{completed.stdout[-3000:]}")
+    return seconds
+
+
+def corrected_error(scene, corrected: Path) -> float:
+    """RMS % of the gradient's peak-to-peak left by what was subtracted to give the file ``corrected``."""
+    removed = scene.image - read_image(corrected).data  # the model subtracted, up to a constant
+    valid = scene.image > 0
+    return gradient_error(np.where(valid, removed, scene.background), scene.background)[0]
+
+
 def run_siril_rbf(folder: Path, scene) -> dict:
     """Siril's own extractor on the same file: the whole ``siril-cli`` process (load, ``subsky -rbf``,
     save) timed like ours, and the background it took out scored like ours."""
-    script = folder / "rbf.ssf"
-    script.write_text("requires 1.4.0\nload scene.fits\nsubsky -rbf\nsave siril_rbf\n")
-    start = time.perf_counter()
-    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
-                               text=True, check=False)
-    wall = time.perf_counter() - start
-    corrected = folder / "siril_rbf.fit"
-    if not corrected.exists():
-        raise RuntimeError(f"siril-cli failed: {completed.stdout[-2000:]}")
-    removed = scene.image - read_image(corrected).data  # the model Siril subtracted, up to a constant
-    valid = scene.image > 0
-    rms, _ = gradient_error(np.where(valid, removed, scene.background), scene.background)
-    return {"siril_wall_s": wall, "siril_rms_pct": rms}
+    wall = run_siril_script(folder, "load scene.fits", "subsky -rbf", "save siril_rbf")
+    return {"siril_wall_s": wall, "siril_rms_pct": corrected_error(scene, folder / "siril_rbf.fit")}
 
 
 def run_case(width: int, height: int, channels: int, gradient: str, nebula: bool, extra: list[str],

@@ -14,40 +14,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from benchmark import SIRIL_CLI, corrected_error, run_siril_script  # beside this script
 
-from bgoptimizer.demo import gradient_error
-from bgoptimizer.io import read_image, write_image
+from bgoptimizer.io import write_image
 from bgoptimizer.synthetic import make_scene
 
-SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
 PLUGIN = Path(__file__).resolve().parents[1] / "siril_plugin" / "Background_Optimizer.py"
 OURS = f"pyscript {PLUGIN} --overwrite"
 
 
-def run_script(folder: Path, home: Path, *commands: str) -> float:
-    """Seconds that ``siril-cli`` takes for the script; a failure stops the benchmark with Siril's log."""
-    script = folder / "bench.ssf"
-    script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
-    start = time.perf_counter()
-    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
-                               text=True, env={**os.environ, "HOME": str(home)}, check=False)
-    seconds = time.perf_counter() - start
-    if completed.returncode != 0 or "failed" in completed.stdout:
-        raise RuntimeError(f"siril-cli: {' / '.join(commands)}:\n{completed.stdout[-3000:]}")
-    return seconds
-
-
 def timed(folder: Path, home: Path, repeats: int, *commands: str) -> float:
-    return statistics.median(run_script(folder, home, *commands) for _ in range(repeats))
+    return statistics.median(run_siril_script(folder, *commands, home=home) for _ in range(repeats))
 
 
 class BusyCore:
@@ -71,8 +55,7 @@ def single_image(folder: Path, home: Path, width: int, height: int, repeats: int
             base = timed(folder, home, repeats, "load scene", "save base")
             ours = timed(folder, home, repeats, "load scene", OURS, "save ours") - base
             theirs = timed(folder, home, repeats, "load scene", "subsky -rbf", "save theirs") - base
-        errors = [gradient_error(scene.image - read_image(folder / f"{name}.fit").data, scene.background)[0]
-                  for name in ("ours", "theirs")]
+        errors = [corrected_error(scene, folder / f"{name}.fit") for name in ("ours", "theirs")]
         rows.append({"case": f"{width}x{height} RGB{', one busy core' if busy else ''}", "ours_s": ours,
                      "siril_s": theirs, "ratio": ours / theirs, "ours_rms_pct": errors[0],
                      "siril_rms_pct": errors[1]})
@@ -84,11 +67,10 @@ def sequence(folder: Path, home: Path, width: int, height: int, frames: int) -> 
     scene = make_scene(width, height, 3, gradient_kind="mixed", nebula=False, seed=11)
     for number in range(1, frames + 1):
         write_image(folder / f"light_{number:05d}.fit", scene.image)
-    base = run_script(folder, home, "setext fit")
-    ours = (run_script(folder, home, f"{OURS} --sequence light_") - base) / frames
-    theirs = (run_script(folder, home, "seqsubsky light_ -rbf -prefix=rbf_") - base) / frames
-    errors = [gradient_error(scene.image - read_image(folder / f"{prefix}light_00001.fit").data,
-                             scene.background)[0] for prefix in ("bkg_", "rbf_")]
+    base = run_siril_script(folder, "setext fit", home=home)
+    ours = (run_siril_script(folder, f"{OURS} --sequence light_", home=home) - base) / frames
+    theirs = (run_siril_script(folder, "seqsubsky light_ -rbf -prefix=rbf_", home=home) - base) / frames
+    errors = [corrected_error(scene, folder / f"{prefix}light_00001.fit") for prefix in ("bkg_", "rbf_")]
     return {"case": f"sequence of {frames} frames {width}x{height} RGB, per frame", "ours_s": ours,
             "siril_s": theirs, "ratio": ours / theirs, "ours_rms_pct": errors[0], "siril_rms_pct": errors[1]}
 
