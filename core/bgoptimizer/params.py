@@ -209,6 +209,7 @@ class Parameters:
         choices=("subtract", "divide"),
         label="Correction", essential=True,
     )
+
     def __post_init__(self) -> None:
         _validate(self)
         if self.threshold_min >= self.threshold_max:
