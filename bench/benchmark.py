@@ -35,8 +35,8 @@ from bgoptimizer.synthetic import gradient, make_scene
 # The CLI, then its own high-water RSS. (A child's ru_maxrss would count the pages it shared with
 # this process between fork and exec, i.e. the scene generated here.)
 _CLI_WITH_PEAK = (
-    "import sys; from bgoptimizer.entry import main; code = main(); "
-    "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')), end=''); sys.exit(code)"
+    "from bgoptimizer.entry import end_process, main; code = main(); "
+    "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')), end=''); end_process(code)"
 )
 
 

@@ -39,12 +39,13 @@ def main(argv: list[str]) -> None:
     except (s.SirilError, TimeoutError, RuntimeError) as error:
         siril.log(f"Background Optimizer: {error}", s.LogColor.RED)
         return
-    from bgoptimizer.entry import collector_paused
+    from bgoptimizer.entry import collector_paused, end_process
 
     with collector_paused():  # a batch script's pyscript is a fresh interpreter, like the command line
         from bgoptimizer_siril.app import run
 
     run(siril, argv)
+    end_process(0)  # Siril waits for the process: skip the interpreter's slow teardown (Siril ignores the code)
 
 
 if __name__ == "__main__":

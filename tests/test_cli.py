@@ -219,6 +219,37 @@ def test_console_entry_point_runs_in_a_fresh_interpreter(sky_file, tmp_path):
     assert "after" in run.stdout and "iterations" in run.stdout
 
 
+def test_console_exit_code_of_a_failed_run(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(tmp_path / "missing.fits")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "missing.fits" in run.stderr
+
+
+_ENDING = """
+import atexit, sys, threading, time
+from pathlib import Path
+from bgoptimizer.entry import end_process
+folder = Path(sys.argv[1])
+atexit.register(lambda: (folder / "handler").write_text("ran"))
+def work():
+    time.sleep(0.3)
+    (folder / "thread").write_text("done")
+if sys.argv[2] == "thread":
+    threading.Thread(target=work).start()
+print("unflushed", end="")
+end_process(3)
+"""
+
+
+@pytest.mark.parametrize("case", ["alone", "thread"])
+def test_end_process_ends_as_an_ordinary_exit_would(tmp_path, case):
+    # Exit handlers run, the buffered output comes out, the code is kept, a working thread is waited for.
+    run = subprocess.run([sys.executable, "-c", _ENDING, str(tmp_path), case], capture_output=True, text=True)
+    assert (run.returncode, run.stdout, run.stderr) == (3, "unflushed", "")
+    assert (tmp_path / "handler").read_text() == "ran"
+    assert (tmp_path / "thread").exists() == (case == "thread")
+
+
 def test_entry_point_leaves_the_collector_running(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bgoptimizer", "--version"])
     try:

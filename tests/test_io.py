@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -133,6 +135,11 @@ def test_compressed_fits_reads_back_bit_exact_and_verifies(tmp_path, monkeypatch
         assert hdus[1].header["OBJECT"] == "M94" and hdus[1].header["ZENITH"] == 12.5
         assert "stacked" in str(hdus[1].header["HISTORY"])
     assert _fitsverify(path) == f"verification OK: {path}"
+    assert _gzip_threads() == []  # the writer's threads end with it: none outlives the file
+
+
+def _gzip_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("bgoptimizer-gzip")]
 
 
 def test_compressed_fits_bands_must_come_in_order(tmp_path):
@@ -142,6 +149,7 @@ def test_compressed_fits_bands_must_come_in_order(tmp_path):
     with pytest.raises(ValueError, match="top to bottom: row 10 after 0"):
         write_fits_bands(tmp_path / "model.fits", (1, 20, 4), fits.Header(), fill, compress=True)
     assert list(tmp_path.iterdir()) == []
+    assert _gzip_threads() == []
 
 
 @pytest.mark.parametrize("options", [(), ("--compress",)])

@@ -102,9 +102,9 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:
             if compress:
-                tiles = TiledGzipWriter(stream, shape, image_header)
-                fill(tiles.add)
-                tiles.finish()
+                with TiledGzipWriter(stream, shape, image_header) as tiles:
+                    fill(tiles.add)
+                    tiles.finish()
                 return
             head = image_header.tostring().encode("ascii")
             stream.write(head)

@@ -16,7 +16,6 @@ import os
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import BinaryIO
 
 import numpy as np
@@ -38,11 +37,6 @@ _NOT_COPIED = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="bgoptimizer-gzip")
-
-
 def _gzip_tile(pixels: np.ndarray) -> bytes:
     """One tile: big-endian float32, bytes shuffled (all first bytes, then all second...), gzip-deflated."""
     shuffled = np.ascontiguousarray(pixels, dtype=">f4").view(np.uint8).reshape(-1, 4).T.tobytes()
@@ -56,6 +50,8 @@ class TiledGzipWriter:
     The layout (empty primary header, table header, tile descriptors, heap)
     is reserved first; the heap is appended as tiles are compressed, and the
     headers and descriptors, which need the heap's final size, at the end.
+    Tiles are compressed on the writer's own threads, which end with it (a
+    context manager): no idle thread outlives a file.
     """
 
     def __init__(self, stream: BinaryIO, shape: tuple[int, int, int], image_header: fits.Header) -> None:
@@ -70,7 +66,14 @@ class TiledGzipWriter:
         self.heap_size = 0
         self.next_row = 0
         self.carry = np.empty((self.channels, 0, self.width), np.float32)  # rows short of a whole tile
+        self.pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="bgoptimizer-gzip")
         stream.seek(self.heap_start)
+
+    def __enter__(self) -> TiledGzipWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.pool.shutdown(cancel_futures=True)
 
     def _headers(self, heap_size: int, longest: int) -> bytes:
         table = fits.Header()
@@ -114,7 +117,7 @@ class TiledGzipWriter:
         tiles = [(channel * self.tiles_per_channel + (first + offset) // _TILE_ROWS,
                   rows[channel, offset : offset + _TILE_ROWS])
                  for channel in range(self.channels) for offset in range(0, rows.shape[1], _TILE_ROWS)]
-        for (index, _), packed in zip(tiles, _pool().map(_gzip_tile, [pixels for _, pixels in tiles])):
+        for (index, _), packed in zip(tiles, self.pool.map(_gzip_tile, [pixels for _, pixels in tiles])):
             self.stream.write(packed)
             self.descriptors[index] = (len(packed), self.heap_size)
             self.heap_size += len(packed)
