@@ -292,4 +292,5 @@ def test_report_holds_each_outcome_for_scripts(sky_file, tmp_path):
     out = tmp_path / "out"
     assert good["outputs"] == [str(out / "sky_bgSubtracted.fits"), str(out / "sky_bgModel.fits")]
     assert set(good["stages"]) == {"prepare", "fit", "reconstruct", "correct"} and good["warnings"] == []
+    assert 0 < good["read_seconds"] and sum(good["stages"].values()) < good["seconds"]  # the writes come on top
     assert failed["input"] == str(bad) and "not a readable FITS file" in failed["error"]

@@ -208,8 +208,9 @@ class FileOutcome:
 
     job: Job
     report: FitReport | None = None  # None for a preview
-    seconds: float = 0.0
+    seconds: float = 0.0  # the fit and the writes
     write_seconds: float = 0.0
+    read_seconds: float = 0.0
     bayer_pattern: str | None = None  # a raw CFA frame's pattern, modelled phase by phase
 
     def as_dict(self) -> dict[str, object]:
@@ -217,7 +218,8 @@ class FileOutcome:
         record: dict[str, object] = {"input": str(self.job.source), "outputs": [str(p) for p in self.job.outputs]}
         if self.report is not None:
             report = self.report
-            record.update(seconds=self.seconds, write_seconds=self.write_seconds, stages=dict(report.seconds),
+            record.update(read_seconds=self.read_seconds, seconds=self.seconds, write_seconds=self.write_seconds,
+                          stages=dict(report.seconds),
                           device=report.device, loss=report.loss, iterations=report.iterations,
                           samples=report.samples, objects=report.objects, warnings=list(report.warnings),
                           bayer_pattern=self.bayer_pattern)
@@ -261,7 +263,9 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
     hold the model too). A raw CFA frame is modelled phase by phase
     (:mod:`.cfa`).
     """
+    start_read = time.perf_counter()
     source = read_image(job.source)
+    read_seconds = time.perf_counter() - start_read
     keywords = options.engine_keywords()
     if len(job.outputs) == 1:
         prepared = prepare(source.data, params, read_mask(options), mask_name=keywords["mask_name"])
@@ -283,4 +287,5 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
     if progress is not None:
         progress(1.0, "written")
     end = time.perf_counter()
-    return FileOutcome(job, result.report, end - start, end - start_write, bayer_pattern(source.data, source.header))
+    return FileOutcome(job, result.report, end - start, end - start_write, read_seconds,
+                       bayer_pattern(source.data, source.header))
