@@ -54,6 +54,18 @@ PLUGIN_DIR = Path(__file__).resolve().parents[1] / "siril_plugin"
 ENTRY_SCRIPT = PLUGIN_DIR / "Background_Optimizer.py"
 
 
+def run_script(monkeypatch, *argv: str) -> None:
+    """What ``pyscript Background_Optimizer.py ARGS`` does: run the entry script as __main__ (whose
+    process ends with ``end_process``: here the test's own, so that is left out; the real Siril tests run it)."""
+    import runpy
+
+    from bgoptimizer import entry
+
+    monkeypatch.setattr(sys, "argv", [str(ENTRY_SCRIPT), *argv])
+    monkeypatch.setattr(entry, "end_process", lambda code: None)
+    runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
+
+
 @pytest.fixture
 def sirilpy(monkeypatch):
     """The sirilpy test double installed as ``sirilpy``, with the plugin importable."""
@@ -73,14 +85,14 @@ def siril(sirilpy, tmp_path):
     return sirilpy.STATE
 
 
-def load_into(state, path: Path, pixels: np.ndarray) -> None:
-    """Write ``pixels`` as a FITS file with M94's keywords and make it Siril's loaded image."""
+def load_into(state, path: Path, pixels: np.ndarray, header=None) -> None:
+    """Write ``pixels`` as a FITS file with ``header`` (M94's keywords by default) and make it Siril's
+    loaded image."""
     from astropy.io import fits
 
     from .sirilpy_double import siril_header_text
 
-    header = fits.getheader(M94)
-    fits.PrimaryHDU(pixels, header=header).writeto(path, overwrite=True)
+    fits.PrimaryHDU(pixels, header=fits.getheader(M94) if header is None else header).writeto(path, overwrite=True)
     state.image = pixels.copy()
     state.header = siril_header_text(fits.getheader(path))
     state.filename = str(path)

@@ -1,26 +1,49 @@
 """The optimizer loop: what it reads back from the fitting device."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from bgoptimizer.optimize import CHECK_EVERY, optimize
 from bgoptimizer.samples import FitData
-from bgoptimizer.spline import initial_centers
+from bgoptimizer.spline import SplineState, initial_centers
 from bgoptimizer.start import robust_solve
 
 # Every way a tensor's value reaches Python; on a GPU each one waits for the device to finish its queue.
 _HOST_READS = ("__bool__", "__int__", "__float__", "__index__", "item", "tolist", "numpy")
+EPOCHS = 100
+
+
+def _problem(device: str) -> tuple[FitData, SplineState]:
+    """A tilted sky with noise and the robust start for 16 control points, on ``device``."""
+    rng = np.random.default_rng(3)
+    points = torch.from_numpy(rng.uniform(0, 1, (2000, 2)).astype(np.float32))
+    values = (0.2 + 0.05 * points[:, 0] + 0.002 * torch.from_numpy(rng.normal(size=2000).astype(np.float32)))[None]
+    data = FitData(points, values, torch.ones(1, 2000), torch.full((1, 1), 0.002))
+    centers = torch.from_numpy(initial_centers(16, (1.0, 1.0), "random", rng))
+    start = robust_solve(data, centers, 2, smoothing=1e-5)
+    on_device = FitData(*(tensor.to(device) for tensor in (data.points, data.values, data.weights, data.noise)))
+    return on_device, SplineState(*(tensor.to(device) for tensor in (start.centers, start.weights, start.polynomial)),
+                                  start.order)
+
+
+def _fit(data: FitData, start: SplineState, with_progress: bool) -> None:
+    outcome = optimize(data, start, epochs=EPOCHS, lr=1e-3, alpha=1.0, patience=EPOCHS, smoothing=1e-5,
+                       progress=(lambda fraction, message: None) if with_progress else None)
+    assert outcome.iterations == EPOCHS
+
+
+def _allowed(with_progress: bool) -> int:
+    """Reads at the checks (the patience counter, and the loss for the progress line), + the best loss returned."""
+    return EPOCHS // CHECK_EVERY * (2 if with_progress else 1) + 1
 
 
 @pytest.mark.parametrize("with_progress", [False, True])
 def test_the_loop_reads_values_back_only_at_its_checks(monkeypatch, with_progress):
     # A read per iteration would make the GPU wait at every step (issue 21: no per-iteration sync).
-    rng = np.random.default_rng(3)
-    points = torch.from_numpy(rng.uniform(0, 1, (2000, 2)).astype(np.float32))
-    values = (0.2 + 0.05 * points[:, 0] + 0.002 * torch.from_numpy(rng.normal(size=2000).astype(np.float32)))[None]
-    data = FitData(points, values, torch.ones(1, 2000), torch.full((1, 1), 0.002))
-    start = robust_solve(data, torch.from_numpy(initial_centers(16, (1.0, 1.0), "random", rng)), 2, smoothing=1e-5)
+    data, start = _problem("cpu")
     reads = []
     for name in _HOST_READS:
         original = getattr(torch.Tensor, name)
@@ -30,9 +53,21 @@ def test_the_loop_reads_values_back_only_at_its_checks(monkeypatch, with_progres
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(torch.Tensor, name, counted)
-    epochs = 100
-    outcome = optimize(data, start, epochs=epochs, lr=1e-3, alpha=1.0, patience=epochs, smoothing=1e-5,
-                       progress=(lambda fraction, message: None) if with_progress else None)
-    assert outcome.iterations == epochs
-    checks = epochs // CHECK_EVERY
-    assert len(reads) <= checks * (2 if with_progress else 1) + 1, reads  # + the best loss returned
+    _fit(data, start, with_progress)
+    assert len(reads) <= _allowed(with_progress), reads
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device")
+def test_the_loop_waits_for_the_gpu_only_at_its_checks():
+    # CUDA's own count: every call that synchronizes with the host warns in this mode.
+    data, start = _problem("cuda")
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _fit(data, start, with_progress=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(warning.message) for warning in caught if "synchroniz" in str(warning.message)]
+    assert len(syncs) <= _allowed(True) + 2, syncs  # + the starting best loss and counter put on the device

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -16,20 +14,21 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # 3.10: the same parser as a package
     import tomli as tomllib
 
-from bgoptimizer import Parameters, __version__, entry, extract_background
+from bgoptimizer import Parameters, __version__, extract_background
 
-from .conftest import ENTRY_SCRIPT, FIT_SENTENCE, PLUGIN_DIR, RAW_U16, injected_gradient, load_into, relative_rms
+from .conftest import (
+    ENTRY_SCRIPT,
+    FIT_SENTENCE,
+    PLUGIN_DIR,
+    RAW_U16,
+    injected_gradient,
+    load_into,
+    relative_rms,
+    run_script,
+)
 
 ROOT = PLUGIN_DIR.parent
 MANIFEST = ROOT / "manifest" / "siril-bgoptimizer.json"
-
-
-def run_script(monkeypatch, *argv: str) -> None:
-    """What ``pyscript Background_Optimizer.py ARGS`` does: run the entry script as __main__ (whose
-    process ends with ``end_process``: here the test's own, so that is left out; the real Siril tests run it)."""
-    monkeypatch.setattr(sys, "argv", [str(ENTRY_SCRIPT), *argv])
-    monkeypatch.setattr(entry, "end_process", lambda code: None)
-    runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
 
 
 @pytest.fixture(scope="module")
