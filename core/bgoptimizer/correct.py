@@ -38,7 +38,7 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     corrected = np.empty_like(image, dtype=np.float32) if out is None else out
     pixels, result = tensor_view(image), tensor_view(corrected)
     lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
-    input_low = np.inf
+    negative_input = False
     missing = False
     for top, model in model_bands:
         bottom = top + model.shape[1]
@@ -50,7 +50,7 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
                 raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~_valid(image[channel, top:bottom]))
-            input_low = min(input_low, float(source.nan_to_num(nan=np.inf).min()))
+            negative_input = negative_input or bool((source < 0).any())  # NaN compares False
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
             measured = target
             if bool(invalid.any()):
@@ -75,7 +75,7 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     ceiling = max(1.0, float(np.nanmax(sample)))
     # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
     # survey frames) keep their level as it is, negative sky included.
-    shift = -float(lowest.min()) if lowest.min() < 0 <= input_low else 0.0
+    shift = -float(lowest.min()) if lowest.min() < 0 and not negative_input else 0.0
     top_value = float(highest.max()) + shift
     scale = ceiling / top_value if top_value > ceiling else 1.0
     band = band_rows(width, 1)
