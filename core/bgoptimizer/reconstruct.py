@@ -57,8 +57,9 @@ def _exact_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, 
 
 def _grid_nodes(size: int) -> np.ndarray:
     """Pixel-center positions every ``_GRID_STEP`` pixels, from one step before the first pixel to
-    at least one step after the last: node ``m`` sits on pixel ``(m - 1) * step``, and every pixel
-    has the two nodes on each side that the cubic kernel needs."""
+    at least one step after the last: node ``m`` sits on pixel ``(m - 1) * step``, every pixel
+    between two nodes has the two on each side that the cubic kernel weighs, and a pixel on a node
+    takes that node's value."""
     count = int(np.ceil((size - 1) / _GRID_STEP)) + 3
     return 0.5 + _GRID_STEP * (np.arange(count) - 1.0)
 
@@ -115,5 +116,5 @@ def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, n
         for top in range(0, height, band):
             rows = min(band, height - top)
             first = top // step
-            columns = _upsample(nodes[:, first : first + (rows - 1) // step + 4], 1, rows, step)
-            yield top, _upsample(columns, 2, width, step).cpu().numpy()
+            on_rows = _upsample(nodes[:, first : first + (rows - 1) // step + 4], 1, rows, step)  # (C, rows, nodes)
+            yield top, _upsample(on_rows, 2, width, step).cpu().numpy()
