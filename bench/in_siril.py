@@ -5,7 +5,8 @@ generated images, quiet and with one competing busy core, and per frame of a seq
     python bench/in_siril.py --home /tmp/sirilhome  # a Siril home whose venv has the plugin's packages
 
 Every time is that of a Siril script run by ``siril-cli`` (../shared/siril/install.sh) minus the same
-script without the operation (starting Siril, loading and saving the image), median of the repeats. The
+script without the operation (starting Siril, loading and saving the image) run just before it, median
+of the repeats; the three scripts take turns, so a slow spell of the machine weighs on each alike. The
 background each left is scored like the main benchmark's (% of the gradient's peak-to-peak).
 """
 
@@ -30,8 +31,11 @@ PLUGIN = Path(__file__).resolve().parents[1] / "siril_plugin" / "Background_Opti
 OURS = f"pyscript {PLUGIN} --overwrite"
 
 
-def timed(folder: Path, home: Path, repeats: int, *commands: str) -> float:
-    return statistics.median(run_siril_script(folder, *commands, home=home) for _ in range(repeats))
+def interleaved(folder: Path, home: Path, repeats: int, *scripts: list[str]) -> list[float]:
+    """Median seconds of each script but the first, minus the first (Siril's start, ``load``, ``save``),
+    the scripts run in turn ``repeats`` times so that a slow spell of the machine weighs on all alike."""
+    rounds = [[run_siril_script(folder, *commands, home=home) for commands in scripts] for _ in range(repeats)]
+    return [statistics.median(times[index] - times[0] for times in rounds) for index in range(1, len(scripts))]
 
 
 class BusyCore:
@@ -52,9 +56,8 @@ def single_image(folder: Path, home: Path, width: int, height: int, repeats: int
     rows = []
     for busy in (False, True):
         with BusyCore() if busy else contextlib.nullcontext():
-            base = timed(folder, home, repeats, "load scene", "save base")
-            ours = timed(folder, home, repeats, "load scene", OURS, "save ours") - base
-            theirs = timed(folder, home, repeats, "load scene", "subsky -rbf", "save theirs") - base
+            ours, theirs = interleaved(folder, home, repeats, ["load scene", "save base"],
+                                       ["load scene", OURS, "save ours"], ["load scene", "subsky -rbf", "save theirs"])
         errors = [corrected_error(scene, folder / f"{name}.fit") for name in ("ours", "theirs")]
         rows.append({"case": f"{width}x{height} RGB{', one busy core' if busy else ''}", "ours_s": ours,
                      "siril_s": theirs, "ratio": ours / theirs, "ours_rms_pct": errors[0],
