@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class PixelLayout:
     """How Siril handed the pixels out: 2-D for mono or not, float32 or 16-bit. Results go back the
