@@ -8,9 +8,10 @@ from bgoptimizer.mask import missing_to_nan, reduce_user_mask, threshold_mask
 
 
 def test_missing_pixels_become_nan():
-    image = np.array([[[0.0, 0.2], [1e-12, -0.1]]], np.float32)
+    image = np.array([[[0.0, 0.2], [1e-30, -0.1]]], np.float32)
     result = missing_to_nan(image)
-    assert np.isnan(result[0, 0, 0]) and np.isnan(result[0, 1, 0])
+    assert np.isnan(result[0, 0, 0])  # exactly 0: missing
+    assert result[0, 1, 0] == np.float32(1e-30)  # faint, in physical units: data
     assert result[0, 0, 1] == np.float32(0.2) and result[0, 1, 1] == np.float32(-0.1)  # negative is data
     assert image[0, 0, 0] == 0.0  # a copy
 

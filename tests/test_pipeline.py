@@ -7,7 +7,7 @@ from bgoptimizer import Parameters, extract_background
 from bgoptimizer.demo import gradient_error
 from bgoptimizer.synthetic import make_scene
 
-from .conftest import injected_gradient, relative_rms
+from .conftest import REAL, injected_gradient, relative_rms
 
 
 def _recovery_error(image: np.ndarray, gradient: np.ndarray) -> list[float]:
@@ -190,3 +190,29 @@ def test_divide_by_a_model_reaching_zero_is_refused():
     model[0, 12, 7] = 0.0
     with pytest.raises(InputImageError, match="mode=divide"):
         correct(image, [(0, model[:, :10]), (10, model[:, 10:])], "divide")
+
+
+@pytest.mark.parametrize("unit", [1e-20, 1e-12, 1e-9, 1e9, 1e20])
+def test_the_result_does_not_depend_on_the_data_unit(unit):
+    """Faint flux units (1e-17 and below) are data, not "missing": only exactly 0 is."""
+    scene = make_scene(400, 300, seed=3)
+    image = scene.image.copy()
+    image[:, :20] = 0.0  # a registration border
+    params = Parameters(epochs=30)
+    reference = extract_background(image, params)
+    scaled = extract_background(image * np.float32(unit), params)
+    assert scaled.report.samples == reference.report.samples
+    missing = image == 0
+    assert (scaled.corrected[missing] == 0).all() and (scaled.corrected[~missing] != 0).all()
+    np.testing.assert_allclose(scaled.background / unit, reference.background, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(scaled.corrected / unit, reference.corrected, rtol=0, atol=1e-6)
+
+
+def test_tiny_sky_subtracted_values_are_kept():
+    """A real survey frame in Siril's scale (1/65535): values near 0 are sky, not missing pixels."""
+    from bgoptimizer.io import read_image
+
+    image = read_image(REAL / "reprojected_sdss_g.fits").data / np.float32(65535)
+    assert int((np.abs(image) < 1e-10).sum()) > 100  # what the old tolerance zeroed
+    corrected = extract_background(image, Parameters(epochs=0)).corrected
+    assert int((corrected == 0).sum()) == int((image == 0).sum())

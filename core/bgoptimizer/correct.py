@@ -9,13 +9,10 @@ import torch
 
 from .bands import band_rows, sample_step
 from .errors import InputImageError
-from .mask import MISSING_TOLERANCE
+from .mask import is_present
 from .tensors import tensor_view
 
 __all__ = ["correct"]
-
-def _valid(image: np.ndarray) -> np.ndarray:
-    return np.abs(image) > MISSING_TOLERANCE  # False for NaN too
 
 
 def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mode: str,
@@ -28,7 +25,9 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     the raw difference or ratio (NaN where pixels are missing), measures its
     range and samples the model; a second, in place, restores each channel's
     level, shifts/rescales when the range demands it (a shift only when the
-    input had no negative value) and zeroes the missing pixels. With
+    input had no negative value, a rescale only to keep data of [0, 1] in
+    it) and zeroes the missing pixels: whatever the data's unit, the result
+    relative to it is the same. With
     ``out=image``, a failure leaves ``image`` partly corrected.
     """
     channels, height, width = image.shape
@@ -40,6 +39,7 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
     negative_input = False
     missing = False
+    peak = -np.inf  # the input's largest value
     for top, model in model_bands:
         bottom = top + model.shape[1]
         first = -(-top // step) * step  # the first sampled row in this band
@@ -49,14 +49,16 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
             if mode == "divide" and bool((values <= 0).any()):
                 raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
-            invalid = torch.from_numpy(~_valid(image[channel, top:bottom]))
+            invalid = torch.from_numpy(~is_present(image[channel, top:bottom]))
             negative_input = negative_input or bool((source < 0).any())  # NaN compares False
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
-            measured = target
+            measured, present = target, source
             if bool(invalid.any()):
                 missing = True
                 target.masked_fill_(invalid, np.nan)
-                measured = target[~invalid]
+                measured, present = target[~invalid], source[~invalid]
+            if present.numel():
+                peak = max(peak, float(present.amax()))
             if measured.numel():
                 low, high = torch.aminmax(measured)
                 lowest[channel] = min(lowest[channel], float(low))
@@ -65,19 +67,19 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     gain = np.ones(channels)
     offset = np.zeros(channels)
     for channel in range(channels):
-        valid = _valid(sample[channel])
+        valid = is_present(sample[channel])
         if mode == "divide":
             gain[channel] = np.mean(model_sample[channel][valid])
         else:
             level = np.median(sample[channel][valid])
             offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
     lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
-    ceiling = max(1.0, float(np.nanmax(sample)))
     # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
     # survey frames) keep their level as it is, negative sky included.
     shift = -float(lowest.min()) if lowest.min() < 0 and not negative_input else 0.0
     top_value = float(highest.max()) + shift
-    scale = ceiling / top_value if top_value > ceiling else 1.0
+    # Data in Siril's [0, 1] range stay in it; data beyond it have no range to keep, whatever their unit.
+    scale = 1.0 / top_value if top_value > 1.0 >= peak else 1.0
     band = band_rows(width, 1)
     for top in range(0, height, band):
         for channel in range(channels):

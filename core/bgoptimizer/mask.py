@@ -11,16 +11,22 @@ import numpy as np
 from .downscale import block_reduce
 from .errors import MaskError
 
-__all__ = ["MISSING_TOLERANCE", "missing_to_nan", "threshold_mask", "reduce_user_mask"]
+__all__ = ["is_present", "missing_to_nan", "threshold_mask", "reduce_user_mask"]
 
-# Pixels this close to zero are registration borders or dead areas, not sky.
-MISSING_TOLERANCE = 1e-10
+
+def is_present(image: np.ndarray) -> np.ndarray:
+    """Where ``image`` holds data: not exactly 0 (registration borders, dead areas) and not NaN.
+
+    Exactly 0, not "near" 0: no tolerance fits every unit (a frame in physical flux units,
+    ~1e-17, is all "near" 0), and a registration's empty border is exactly 0.
+    """
+    return (image != 0) & ~np.isnan(image)
 
 
 def missing_to_nan(image: np.ndarray) -> np.ndarray:
-    """A float32 copy of ``image`` with (near-)zero pixels set to NaN."""
+    """A float32 copy of ``image`` with missing pixels (exactly 0) set to NaN."""
     result = np.array(image, dtype=np.float32, copy=True)
-    result[np.abs(result) <= MISSING_TOLERANCE] = np.nan
+    result[result == 0] = np.nan
     return result
 
 

@@ -41,12 +41,13 @@ def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.n
     image of memory, not two.
     """
     from ..errors import FileFormatError
+    from ..preparation import as_float32
 
     dtype = samples.dtype.newbyteorder("=")
     if dtype.kind == "f":
         if reuse and dtype == np.float32 and not samples.dtype.isnative and samples.flags.writeable:
             return samples.byteswap(inplace=True).view(dtype)
-        return samples.astype(np.float32, copy=False)
+        return as_float32(samples, source)
     if dtype not in _INTEGER_RANGE:
         raise FileFormatError(f"{source}: unsupported sample type {samples.dtype}")
     scaled = samples.astype(np.float32)
