@@ -183,6 +183,34 @@ def test_a_batch_stopped_by_a_signal_keeps_finished_files_only(tmp_path, signum,
     assert read_image(out / "b0_bgModel.fits").data.shape == (3, 1000, 1500)
 
 
+@pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
+def test_a_run_under_nohup_survives_a_hangup(tmp_path):
+    """nohup starts the run with SIGHUP ignored: a closed terminal must not stop it."""
+    folder = tmp_path / "in"
+    for seed in range(2):
+        _sky(folder / f"b{seed}.fits", seed, 900, 600)
+    out = tmp_path / "out"
+    run = subprocess.Popen(["nohup", sys.executable, "-m", "bgoptimizer", str(folder), str(out), "--epochs", "20"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in run.stderr:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("[1/2]"):
+            run.send_signal(signal.SIGHUP)
+    assert run.wait(60) == 0, lines
+    assert _files(out) == ["b0_bgModel.fits", "b0_bgSubtracted.fits", "b1_bgModel.fits", "b1_bgSubtracted.fits"]
+
+
+def test_an_ignored_signal_stays_ignored():
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with interrupts_raised():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # the others are caught
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 def _small_disk_available() -> bool:
     return shutil.which("unshare") is not None and subprocess.run(
         ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k none /mnt"], capture_output=True

@@ -52,11 +52,16 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def interrupts_raised() -> Iterator[None]:
-    """Turn the termination signals into :class:`Interrupted` for the block (main thread only)."""
+    """Turn the termination signals into :class:`Interrupted` for the block (main thread only).
+
+    A signal the process was started to ignore stays ignored: ``nohup`` (SIGHUP) and a shell's
+    background job (SIGINT) ask for exactly that.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, _raise) for signum in _SIGNALS}
+    previous = {signum: signal.signal(signum, _raise) for signum in _SIGNALS
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:
