@@ -231,7 +231,7 @@ def test_a_full_disk_leaves_neither_file_and_says_so_once(tmp_path, options):
     assert run.stdout.split("rc=1")[1].split() == [".", ".."]  # no model alone, no temporary file
     (line,) = run.stderr.strip().splitlines()
     assert re.fullmatch(rf"bgoptimizer: error: {image}: {disk}/img_bg\w+\.\w+: the disk is full \(1\.6 MB free "
-                        rf"in {disk} without this run's files\); nothing was written", line), line
+                        rf"in {disk} without this run's files\); not written", line), line
 
 
 def test_raw_cfa_frames_are_modelled_phase_by_phase(tmp_path, capsys):
@@ -387,3 +387,95 @@ def test_the_history_line_wraps_at_spaces_into_whole_cards():
     assert len(cards) > 1 and all(len(card) <= 72 for card in cards)
     assert " ".join(cards) == (f"bgoptimizer {__version__}: background model; {Parameters(points=48).summary()} "
                                "excluded=mask.fits, 2 areas")
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_before_any_work(tmp_path, capsys):
+    image = _sky(tmp_path / f"{'m' * 240}.fits")  # 245 bytes: its outputs would be 258
+    assert main([str(image), "--epochs", "20"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert re.fullmatch(rf"bgoptimizer: error: {tmp_path}/m+_bgSubtracted\.fits: the name is 258 bytes long, more "
+                        r"than the 255 its file system takes; give the input a shorter name; nothing was processed",
+                        line), line
+    assert _files(tmp_path) == [image.name]
+
+
+def test_a_long_name_whose_outputs_fit_is_processed(tmp_path):
+    """232 bytes: the outputs (245) fit, a temporary named after them whole would not (260)."""
+    image = _sky(tmp_path / f"{'m' * 227}.fits")
+    assert main([str(image), "--epochs", "20"]) == 0
+    assert _files(tmp_path) == sorted([image.name, f"{image.stem}_bgModel.fits", f"{image.stem}_bgSubtracted.fits"])
+
+
+def test_an_output_made_by_another_run_meanwhile_is_not_replaced(tmp_path, monkeypatch, capsys):
+    """Two runs into one folder: the check before the run passed for both; the later commit must not replace."""
+    import bgoptimizer.cli as cli
+
+    image = _sky(tmp_path / "img.fits")
+    out = tmp_path / "out"
+    real_process = cli.process_file
+
+    def racing(job, *args, **kwargs):
+        outcome = real_process(job, *args, **kwargs)
+        job.outputs[1].write_bytes(b"the other run's model")  # appears before this run's commit
+        return outcome
+
+    monkeypatch.setattr(cli, "process_file", racing)
+    assert main([str(image), str(out), "--epochs", "20"]) == 1
+    line = capsys.readouterr().err.strip()
+    assert line == (f"bgoptimizer: error: {image}: {out / 'img_bgModel.fits'}: appeared while this run was writing "
+                    "it (another run writing into the same folder?); it was left as it is and this result was not "
+                    "written"), line
+    assert _files(out) == ["img_bgModel.fits"]
+    assert (out / "img_bgModel.fits").read_bytes() == b"the other run's model"
+
+
+def test_no_clobber_commit_takes_back_the_first_file_of_the_pair(tmp_path):
+    files = OutputFiles(replace=False)
+    for name in ("a.bin", "b.bin"):
+        files.write(tmp_path / name, lambda temporary: temporary.write_bytes(b"ours"))
+    (tmp_path / "b.bin").write_bytes(b"theirs")
+    with pytest.raises(Exception, match="b.bin: appeared while this run was writing it"):
+        files.commit()
+    assert _files(tmp_path) == ["b.bin"] and (tmp_path / "b.bin").read_bytes() == b"theirs"
+
+
+@pytest.mark.parametrize("where", ["folder is a file", "an input", "an output"])
+def test_a_report_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys, where):
+    image = _sky(tmp_path / "img.fits")
+    (tmp_path / "blocker").write_text("a file")
+    report = {"folder is a file": tmp_path / "blocker" / "r.json", "an input": image,
+              "an output": tmp_path / "img_bgModel.fits"}[where]
+    before = _snapshot(tmp_path)
+    assert main([str(image), "--epochs", "20", "--report", str(report)]) == 2
+    assert "nothing was processed" in capsys.readouterr().err
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_report_that_fails_at_the_end_fails_the_run(tmp_path, monkeypatch, capsys):
+    import bgoptimizer.cli as cli
+    from bgoptimizer.errors import OutputError
+
+    def failing(path, write, files=None):
+        raise OutputError(f"{path}: cannot write it (Input/output error)")
+
+    image = _sky(tmp_path / "img.fits")
+    monkeypatch.setattr(cli, "atomic_write", failing)
+    assert main([str(image), "--epochs", "20", "--report", str(tmp_path / "r.json")]) == 1
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == (f"bgoptimizer: error: report: {tmp_path / 'r.json'}: cannot write it (Input/output error); "
+                    "the images of 1 input were written")
+
+
+def test_a_refused_or_failed_run_leaves_no_folder(tmp_path, capsys):
+    image = _sky(tmp_path / "img.fits")
+    with pytest.raises(SystemExit) as bad_option:
+        main([str(image), str(tmp_path / "a" / "b"), "--report", str(tmp_path / "c" / "r.json"),
+              "--threshold-min", "0.5", "--threshold-max", "0.4"])
+    assert bad_option.value.code == 2
+    (tmp_path / "bad.fits").write_bytes(b"not a fits file at all" * 200)
+    blank = write_image(tmp_path / "blank.fits", np.zeros((1, 300, 400), np.float32))  # fails in its fit
+    assert main([str(tmp_path / "bad.fits"), str(blank), str(tmp_path / "a" / "b")]) == 1  # every input fails
+    assert main([str(image), str(tmp_path / "a" / "b"), "--mask", str(tmp_path / "none.fits")]) == 2
+    assert _files(tmp_path) == ["bad.fits", "blank.fits", "img.fits"]
+    assert main([str(image), str(tmp_path / "a" / "b"), "--epochs", "20"]) == 0  # made with the first file
+    assert _files(tmp_path / "a" / "b") == ["img_bgModel.fits", "img_bgSubtracted.fits"]

@@ -220,9 +220,22 @@ def test_console_entry_point_runs_in_a_fresh_interpreter(sky_file, tmp_path):
 
 
 def test_console_exit_code_of_a_failed_run(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(tmp_path / "missing.fits")],
+    (tmp_path / "bad.fits").write_bytes(b"not a fits file at all" * 200)
+    run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(tmp_path / "bad.fits")],
                          capture_output=True, text=True)
-    assert run.returncode == 1 and "missing.fits" in run.stderr
+    assert run.returncode == 1 and "bad.fits" in run.stderr
+
+
+@pytest.mark.parametrize("what", ["input", "mask"])
+def test_a_missing_input_or_mask_is_refused_before_any_work(sky_file, tmp_path, capsys, what):
+    absent = tmp_path / "absent.fits"
+    out = tmp_path / "new" / "out"
+    argv = [sky_file, absent, out] if what == "input" else [sky_file, out, "--mask", absent]
+    assert main([str(a) for a in argv]) == 2
+    line = capsys.readouterr().err.strip()
+    assert re.fullmatch(rf"bgoptimizer: error: {absent}: no such (file or folder|mask file); nothing was processed",
+                        line), line
+    assert not (tmp_path / "new").exists()  # no folder made for a refused run
 
 
 _ENDING = """

@@ -216,3 +216,16 @@ def test_tiny_sky_subtracted_values_are_kept():
     assert int((np.abs(image) < 1e-10).sum()) > 100  # what the old tolerance zeroed
     corrected = extract_background(image, Parameters(epochs=0)).corrected
     assert int((corrected == 0).sum()) == int((image == 0).sum())
+
+
+def test_in_place_correction_equals_a_new_image():
+    """The input's range is read before the input is overwritten: data reaching above 1 (no [0, 1] range to
+    keep) would otherwise be judged by the corrected values, and rescaled."""
+    scene = make_scene(400, 300, seed=5)
+    image = scene.image.copy()
+    image[:, 150:153, 200:203] = 1.01
+    params = Parameters(epochs=0)
+    new = extract_background(image, params).corrected
+    assert new.max() > 1.0  # not rescaled into [0, 1]: the data had no such range
+    in_place = extract_background(image.copy(), params, in_place=True).corrected
+    np.testing.assert_array_equal(in_place, new)

@@ -33,7 +33,7 @@ from .io import (
     write_image_bands,
     write_png,
 )
-from .io.atomic import TEMPORARY_PREFIX
+from .io.atomic import TEMPORARY_PREFIX, check_name_length
 from .params import Parameters, RunOptions
 from .pipeline import BackgroundResult, FitReport, prepare, preview_image
 from .progress import ProgressCallback, scaled
@@ -86,6 +86,8 @@ def find_inputs(items: Iterable[Path]) -> list[Path]:
     """Files as given, folders expanded to their images; a folder without one is an error naming it."""
     inputs: list[Path] = []
     for item in items:
+        if not item.exists():
+            raise FileFormatError(f"{item}: no such file or folder")
         if item.is_dir():
             found = _images_in(item)
             if not found:
@@ -129,14 +131,14 @@ def _listed(paths: Sequence[Path], limit: int = 3) -> str:
 
 
 def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: bool) -> None:
-    """Refuse outputs whose folder cannot take them, outputs that are inputs (always), and outputs
-    that exist (unless ``overwrite``)."""
+    """Refuse outputs whose name or folder cannot take them, outputs that are inputs (always), and
+    outputs that exist (unless ``overwrite``)."""
     read = {_identity(path): path for path in inputs}
     for output in outputs:
-        if not output.parent.is_dir():
-            raise OutputError(f"{output}: the folder {output.parent} does not exist")
-        if not os.access(output.parent, os.W_OK | os.X_OK):
-            raise OutputError(f"{output}: the folder {output.parent} is not writable")
+        check_name_length(output)
+        check_output_dir(output.parent)
+        if output.is_dir():
+            raise OutputError(f"{output}: is a folder; name a file")
         if _identity(output) in read:
             same = read[_identity(output)]
             alias = "" if same == output else f" (as {same})"
@@ -149,13 +151,17 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
 
 
 def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters, options: RunOptions,
-             preview: bool = False) -> list[Job]:
-    """The jobs of a run, once every output has been checked; nothing is written but missing folders.
+             preview: bool = False, report: Path | None = None) -> list[Job]:
+    """The jobs of a run, once every output has been checked; nothing is written, no folder made.
 
     A file given twice (under any name) is processed once. Preview PNGs are
     throwaway views for tuning and are replaced without ``overwrite``; they,
-    too, never replace an input.
+    too, never replace an input. The ``report`` (a JSON file, replaced when
+    it exists) is checked like an output: it must replace no input, and no
+    image of the run.
     """
+    if options.mask is not None and not Path(options.mask).is_file():
+        raise FileFormatError(f"{options.mask}: no such mask file")
     folders: dict[Path, Path] = {}
     jobs: list[Job] = []
     made_by: dict[tuple[int, int] | Path, Path] = {}
@@ -179,6 +185,10 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     protected = [*inputs, *([Path(options.mask)] if options.mask else [])]
     outputs = [output for job in jobs for output in job.outputs]
     check_new_files(outputs, protected, overwrite=options.overwrite or preview)
+    if report is not None:
+        if _identity(report) in made_by:
+            raise OutputError(f"{report}: the report would replace an image this run writes; name another file")
+        check_new_files([report], protected, overwrite=True)
     return jobs
 
 

@@ -118,7 +118,9 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
             if len(jobs) > 1:
                 print(f"[{index}/{len(jobs)}] {job.source}", file=err)
             try:
-                with OutputFiles() as files:  # a failure or a signal discards the job's files
+                # A failure or a signal discards the job's files; a file that another run made meanwhile
+                # is not replaced without the user's word.
+                with OutputFiles(replace=options.overwrite or len(job.outputs) == 1) as files:
                     outcome = process_file(job, params, options, files, progress)
                     with interrupts_deferred():  # committed and counted, or neither
                         files.commit()
@@ -152,13 +154,17 @@ def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutc
     return f"bgoptimizer: interrupted by {stop.name}{during}; {complete}"
 
 
-def _write_report(path: Path, done: Sequence[FileOutcome], failed: Sequence[tuple[Path, str]]) -> None:
+def _write_report(path: Path, done: Sequence[FileOutcome], failed: Sequence[tuple[Path, str]]) -> bool:
+    """Write the report; False (and one line saying what was written all the same) when it fails."""
     records = [outcome.as_dict() for outcome in done] + [{"input": str(p), "error": why} for p, why in failed]
     text = json.dumps({"version": __version__, "files": records}, indent=2)
     try:
         atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     except BgOptimizerError as error:
-        print(f"bgoptimizer: error: report: {error}", file=sys.stderr)
+        written = f"the images of {len(done)} input{'s' * (len(done) != 1)} were written" if done else "no image was"
+        print(f"bgoptimizer: error: report: {error}; {written}", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,7 +182,8 @@ def _run(argv: list[str]) -> int:
         parser.error(str(error))
     items, output_dir = _split_paths(args.paths, args.output_dir)
     try:  # every refusal before the first file is written
-        jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview)
+        jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
+                        Path(args.report) if args.report else None)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
         return 2
@@ -185,12 +192,11 @@ def _run(argv: list[str]) -> int:
               file=sys.stderr)
         raise
     done, failed = run_jobs(jobs, params, options, TerminalProgress())
-    if args.report:
-        _write_report(Path(args.report), done, failed)
+    reported = _write_report(Path(args.report), done, failed) if args.report else True
     if failed and len(jobs) > 1:
         print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(str(p) for p, _ in failed)}",
               file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or not reported else 0
 
 
 if __name__ == "__main__":

@@ -51,14 +51,15 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~is_present(image[channel, top:bottom]))
             negative_input = negative_input or bool((source < 0).any())  # NaN compares False
+            present = source[~invalid] if bool(invalid.any()) else source
+            if present.numel():  # before ``target``, which may be ``source``, is written
+                peak = max(peak, float(present.amax()))
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
-            measured, present = target, source
+            measured = target
             if bool(invalid.any()):
                 missing = True
                 target.masked_fill_(invalid, np.nan)
-                measured, present = target[~invalid], source[~invalid]
-            if present.numel():
-                peak = max(peak, float(present.amax()))
+                measured = target[~invalid]
             if measured.numel():
                 low, high = torch.aminmax(measured)
                 lowest[channel] = min(lowest[channel], float(low))

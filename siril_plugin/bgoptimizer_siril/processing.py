@@ -13,6 +13,7 @@ import sirilpy as s
 from bgoptimizer import (
     Cancelled,
     FitReport,
+    OutputError,
     ParameterError,
     Parameters,
 )
@@ -81,6 +82,8 @@ def check_model_path(siril, output: OutputOptions) -> Path | None:
         path = path if path.is_absolute() else Path(siril.get_siril_wd()) / path
     else:
         path = default_model_path(siril, image_path.stem if image_path is not None else "image")
+    if not path.parent.is_dir():  # a typing slip, more likely than a folder wanted: not made here
+        raise OutputError(f"{path}: the folder {path.parent} does not exist")
     check_new_files([path], [image_path] if image_path is not None else [], output.run.overwrite)
     return path
 

@@ -10,29 +10,81 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import OutputError
+from ..errors import OutputError, OutputExists
 from ..interrupts import interrupts_deferred
 
-__all__ = ["OutputFiles", "atomic_write", "check_output_dir", "TEMPORARY_PREFIX"]
+__all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "TEMPORARY_PREFIX"]
 
 # Temporary files are hidden (leading dot) and end in ".part"; folder scans leave them out.
 TEMPORARY_PREFIX = "."
+_TEMPORARY_SUFFIX = ".part"
+_RANDOM_PART = 9  # mkstemp's random letters and the dot before them
 # A write that fails with less than this left on its disk failed for want of space.
 _NEARLY_FULL = 1 << 20
+# Hard links are not made on some file systems (FAT, exFAT, some network shares).
+_NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` or the nearest folder above it that exists."""
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
 
 
 def check_output_dir(directory: str | Path) -> Path:
-    """Create ``directory`` if needed and make sure files can be written there."""
+    """Make sure files can be written in ``directory``: a writable folder, or one that can be made
+    there. It is made with its first file (:class:`OutputFiles`), so a refused run leaves none."""
     path = Path(directory)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"output directory {path}: cannot create it ({error.strerror})") from None
-    if not path.is_dir():
-        raise OutputError(f"output directory {path}: not a directory")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory {path}: not writable")
+    existing = _existing_ancestor(path)
+    if not existing.is_dir():
+        cause = "not a directory" if existing == path else f"cannot create it ({existing} is not a directory)"
+        raise OutputError(f"output directory {path}: {cause}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        cause = "not writable" if existing == path else f"cannot create it ({existing} is not writable)"
+        raise OutputError(f"output directory {path}: {cause}")
     return path
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name, in bytes, that ``folder``'s file system takes (255 on most)."""
+    try:
+        return os.pathconf(_existing_ancestor(folder), "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or an unknown answer
+        return 255
+
+
+def check_name_length(path: Path) -> None:
+    """Refuse a file name longer than its file system takes, before any work is done for it."""
+    length, limit = len(os.fsencode(path.name)), _name_max(path.parent)
+    if length > limit:
+        raise OutputError(f"{path}: the name is {length} bytes long, more than the {limit} its file system "
+                          "takes; give the input a shorter name")
+
+
+def _temporary_prefix(target: Path) -> str:
+    """The hidden temporary's prefix: the target's name, cut so the whole name fits the file system."""
+    room = _name_max(target.parent) - len(TEMPORARY_PREFIX) - 1 - _RANDOM_PART - len(_TEMPORARY_SUFFIX)
+    name = target.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f"{TEMPORARY_PREFIX}{name}."
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and the folders above it that are missing: those created, outermost first."""
+    missing = []
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except FileExistsError:  # made meanwhile by another run
+            continue
+        except OSError as error:
+            raise OutputError(f"output directory {created}: cannot create it ({error.strerror})") from None
+    return list(reversed(missing))
 
 
 def _size(count: float) -> str:
@@ -66,31 +118,39 @@ def _write_failure(target: Path, error: OSError, full: bool) -> OutputError:
         except OSError:
             free = "free space unknown"
         return OutputError(f"{target}: the disk is full ({free} in {target.parent} without this run's files); "
-                           "nothing was written")
+                           "not written")
     return OutputError(f"{target}: cannot write it ({error.strerror or error})")
 
 
 class OutputFiles:
     """Output files that appear together or not at all.
 
-    Each :meth:`write` fills a hidden temporary file beside its target;
-    :meth:`commit` renames them all, with SIGINT/SIGTERM held back meanwhile,
-    so an interrupted or failed run never leaves half of a result (a
-    corrected image without its model) or a temporary file. Used as a
-    context manager, it commits on success and discards on any exception.
+    Each :meth:`write` fills a hidden temporary file beside its target (its
+    folder made if missing); :meth:`commit` renames them all, with
+    SIGINT/SIGTERM held back meanwhile, so an interrupted or failed run never
+    leaves half of a result (a corrected image without its model), a temporary
+    file or a folder it made for nothing. Without ``replace`` a target that
+    exists at commit (another run writing into the same folder meanwhile) fails
+    the commit, and nothing of the other run's is replaced. Used as a context
+    manager, it commits on success and discards on any exception.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, replace: bool = True) -> None:
+        self.replace = replace
         self._pending: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._folders: list[Path] = []  # made for these files, outermost first
 
     def write(self, path: str | Path, write: Callable[[Path], object]) -> Path:
         """Call ``write(temporary_path)``; the file becomes ``path`` at :meth:`commit`."""
         target = Path(path)
+        self._folders += _make_folders(target.parent)
         try:
-            descriptor, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{target.name}.", suffix=".part",
+            descriptor, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=_TEMPORARY_SUFFIX,
                                                 dir=target.parent)
         except OSError as error:
-            raise _write_failure(target, error, _disk_full(target.parent, error)) from None
+            full = _disk_full(target.parent, error)
+            self.discard()
+            raise _write_failure(target, error, full) from None
         os.close(descriptor)
         temporary = Path(name)
         self._pending.append((temporary, target))
@@ -109,7 +169,10 @@ class OutputFiles:
             try:
                 for temporary, target in self._pending:
                     os.chmod(temporary, 0o644)
-                    os.replace(temporary, target)
+                    if self.replace:
+                        os.replace(temporary, target)
+                    else:
+                        _rename_no_clobber(temporary, target)
                     done.append(target)
             except OSError as error:
                 for target in done:  # the pair is incomplete: take back what was renamed
@@ -117,15 +180,26 @@ class OutputFiles:
                 failed = self._pending[len(done)][1]
                 full = _disk_full(failed.parent, error)
                 self.discard()
+                if isinstance(error, FileExistsError):
+                    raise OutputExists(f"{failed}: appeared while this run was writing it (another run writing "
+                                       "into the same folder?); it was left as it is and this result was not "
+                                       "written", [failed]) from None
                 raise _write_failure(failed, error, full) from None
             self._pending.clear()
+            self._folders.clear()
         return done
 
     def discard(self) -> None:
-        """Remove every temporary file not yet committed."""
+        """Remove every temporary file not yet committed, and the folders made for them if left empty."""
         for temporary, _ in self._pending:
             temporary.unlink(missing_ok=True)
         self._pending.clear()
+        for folder in reversed(self._folders):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (another run's files) or gone: left as it is
+                break
+        self._folders.clear()
 
     def __enter__(self) -> OutputFiles:
         return self
@@ -136,6 +210,24 @@ class OutputFiles:
             self.commit()
         else:
             self.discard()
+
+
+def _rename_no_clobber(temporary: Path, target: Path) -> None:
+    """Rename, failing with `FileExistsError` if ``target`` exists: a hard link is made only where no
+    file is (atomically), then the temporary name goes. Where links cannot be made, the check and the
+    rename are two steps."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_LINKS:
+            raise
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.rename(temporary, target)
+        return
+    temporary.unlink()
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], object], files: OutputFiles | None = None) -> Path:
