@@ -279,8 +279,8 @@ def test_objects_covering_most_of_the_frame_are_reported(tmp_path, capsys):
     "pixels, pattern",
     [
         (np.random.default_rng(0).random((1, 10, 10), np.float32),
-         r"bad.fits: downscale 8: the image \(10x10\) shrinks to 2x2 pixels, fewer than the 16 a fit needs; "
-         r"use a downscale of at most 3"),
+         r"bad.fits: --downscale 8: the image \(10x10\) shrinks to 2x2 pixels, fewer than the 16 a fit needs; "
+         r"use a --downscale of at most 3"),
         (np.full((1, 64, 64), 0.25, np.float32), r"bad.fits: channel 0 is constant"),
         (np.zeros((1, 64, 64), np.float32), r"bad.fits: the image has no valid pixel"),
     ],
@@ -293,8 +293,8 @@ def test_pixel_problems_name_the_file(tmp_path, capsys, pixels, pattern):
 
 def test_a_tiny_xisf_names_the_downscale(tmp_path, capsys):
     assert main([str(XISF / "test.xisf"), str(tmp_path)]) == 1
-    assert (f"{XISF / 'test.xisf'}: downscale 8: the image (8x10) shrinks to 1x2 pixels, fewer than the 16 a fit "
-            "needs; use a downscale of at most 2") in capsys.readouterr().err
+    assert (f"{XISF / 'test.xisf'}: --downscale 8: the image (8x10) shrinks to 1x2 pixels, fewer than the 16 a fit "
+            "needs; use a --downscale of at most 2") in capsys.readouterr().err
 
 
 def test_random_bytes_after_a_header_are_not_image_data(tmp_path):
@@ -325,7 +325,7 @@ def test_an_unavailable_device_is_a_bad_option_before_any_work(tmp_path, capsys)
     with pytest.raises(SystemExit) as stop:
         main([str(image), "--device", "cuda"])
     assert stop.value.code == 2
-    assert "device 'cuda': this torch build sees no CUDA GPU" in capsys.readouterr().err
+    assert "--device 'cuda': this torch build sees no CUDA GPU" in capsys.readouterr().err
     assert _files(tmp_path) == ["img.fits"]
 
 

@@ -117,14 +117,14 @@ def test_all_masked_image(sky_file, tmp_path, capsys):
 
 def test_thresholds_excluding_everything(sky_file, tmp_path, capsys):
     _fails([sky_file, "--threshold-min", "0.99"], capsys,
-           r"only \d+ of 1900 downscaled pixels are background \(\d+ outside threshold_min..threshold_max "
+           r"only \d+ of 1900 downscaled pixels are background \(\d+ outside --threshold-min..--threshold-max "
            r"\(0.99..1\)\)", tmp_path)
 
 
 def test_image_smaller_than_one_block(tmp_path, capsys):
     path = write_image(tmp_path / "tiny.fits", np.random.default_rng(0).random((1, 5, 6), np.float32))
-    _fails([path], capsys, r"tiny.fits: downscale 8: the image \(6x5\) shrinks to 1x1 pixels, fewer than the 16 a fit "
-           r"needs; use a downscale of at most 1", tmp_path)
+    _fails([path], capsys, r"tiny.fits: --downscale 8: the image \(6x5\) shrinks to 1x1 pixels, fewer than the 16 a fit "
+           r"needs; use a --downscale of at most 1", tmp_path)
 
 
 def test_infinite_pixels(sky_file, tmp_path, capsys):
@@ -154,7 +154,10 @@ def test_out_of_range_option_names_the_parameter(sky_file, capsys):
     with pytest.raises(SystemExit) as stop:
         main([str(sky_file), "--downscale", "0"])
     assert stop.value.code == 2
-    assert "downscale must be >= 1" in capsys.readouterr().err  # every value check: test_params.py
+    assert "--downscale must be at least 1; got 0" in capsys.readouterr().err  # every value check: test_params.py
+    with pytest.raises(SystemExit):
+        main([str(sky_file), "--threshold-min", "0.5", "--threshold-max", "0.4", "--order", "4", "--poly-degree", "1"])
+    assert "error: --threshold-min (0.5) must be below --threshold-max (0.4)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(sky_file), "--fit-domain", "log"])
     assert "--fit-domain: invalid choice: 'log'" in capsys.readouterr().err
@@ -233,7 +236,7 @@ def test_a_missing_input_or_mask_is_refused_before_any_work(sky_file, tmp_path, 
     argv = [sky_file, absent, out] if what == "input" else [sky_file, out, "--mask", absent]
     assert main([str(a) for a in argv]) == 2
     line = capsys.readouterr().err.strip()
-    assert re.fullmatch(rf"bgoptimizer: error: {absent}: no such (file or folder|mask file); nothing was processed",
+    assert re.fullmatch(rf"bgoptimizer: error: {absent}: no such (file or folder|file \(--mask\)); nothing was processed",
                         line), line
     assert not (tmp_path / "new").exists()  # no folder made for a refused run
 

@@ -188,7 +188,7 @@ def test_divide_by_a_model_reaching_zero_is_refused():
     image = np.full((1, 20, 30), 0.1, np.float32)
     model = np.full_like(image, 0.05)
     model[0, 12, 7] = 0.0
-    with pytest.raises(InputImageError, match="mode=divide"):
+    with pytest.raises(InputImageError, match="mode divide: the background model reaches zero"):
         correct(image, [(0, model[:, :10]), (10, model[:, 10:])], "divide")
 
 

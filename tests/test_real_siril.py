@@ -162,7 +162,7 @@ def test_a_16_bit_raw_frame_stays_16_bit(real_siril, tmp_path):
 @pytest.mark.parametrize(
     "commands, cause",
     [
-        (("load m94", "PLUGIN --points 2"), "failed: bad option: points must be >= 4; got 2"),
+        (("load m94", "PLUGIN --points 2"), "failed: bad option: --points must be at least 4; got 2"),
         (("load m94", "PLUGIN --model nowhere/m.fit"), "nowhere does not exist"),
         (("PLUGIN",), "failed: no image is loaded in Siril: load one first"),
         (("PLUGIN --sequence missing_",), "failed: sequence missing_: no missing_.seq and no missing_00001.fit"),

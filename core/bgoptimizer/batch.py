@@ -147,7 +147,8 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
     existing = [path for path in outputs if path.exists()]
     if existing and not overwrite:
         raise OutputExists(f"{_listed(existing)}: already exist{'s' * (len(existing) == 1)} "
-                           "(from an earlier run?); use --overwrite to replace, or another output folder", existing)
+                           "(from an earlier run?); use {overwrite} to replace, or another output folder", existing,
+                           "overwrite")
 
 
 def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters, options: RunOptions,
@@ -161,7 +162,7 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     image of the run.
     """
     if options.mask is not None and not Path(options.mask).is_file():
-        raise FileFormatError(f"{options.mask}: no such mask file")
+        raise FileFormatError(f"{options.mask}: no such file ({{mask}})", "mask")
     folders: dict[Path, Path] = {}
     jobs: list[Job] = []
     made_by: dict[tuple[int, int] | Path, Path] = {}

@@ -19,7 +19,7 @@ from . import __version__
 from .arguments import add_parameter_options, settings_from_args
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
-from .errors import BgOptimizerError, user_message
+from .errors import BgOptimizerError, flag, user_message
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 from .io import OutputFiles, atomic_write
 from .params import Parameters, RunOptions
@@ -126,7 +126,7 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
                         files.commit()
                         done.append(outcome)
             except Exception as error:
-                message = user_message(error)
+                message = user_message(error, flag)
                 if message is None:
                     raise
                 message = _naming(job.source, message)
@@ -179,13 +179,13 @@ def _run(argv: list[str]) -> int:
         params, options = settings_from_args(args)
         resolve_device(options.device)
     except BgOptimizerError as error:
-        parser.error(str(error))
+        parser.error(error.rendered(flag))
     items, output_dir = _split_paths(args.paths, args.output_dir)
     try:  # every refusal before the first file is written
         jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
                         Path(args.report) if args.report else None)
     except BgOptimizerError as error:
-        print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
+        print(f"bgoptimizer: error: {error.rendered(flag)}; nothing was processed", file=sys.stderr)
         return 2
     except Interrupted as stop:
         print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",

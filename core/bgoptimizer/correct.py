@@ -47,7 +47,8 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
         for channel in range(channels):
             values = torch.from_numpy(model[channel])
             if mode == "divide" and bool((values <= 0).any()):
-                raise InputImageError("mode=divide: the background model reaches zero or below; use mode=subtract")
+                raise InputImageError("{mode} divide: the background model reaches zero or below; use {mode} subtract",
+                                      "mode")
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~is_present(image[channel, top:bottom]))
             negative_input = negative_input or bool((source < 0).any())  # NaN compares False

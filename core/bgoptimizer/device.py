@@ -23,13 +23,13 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device {name!r}: this torch build sees no CUDA GPU")
+        raise ParameterError(f"{{device}} {name!r}: this torch build sees no CUDA GPU", "device")
     if name == "mps" and not _mps_available():
-        raise ParameterError("device 'mps': Apple Metal is not available")
+        raise ParameterError("{device} 'mps': Apple Metal is not available", "device")
     try:
         return torch.device(name)
     except RuntimeError:
-        raise ParameterError(f"device {name!r} is not a torch device name") from None
+        raise ParameterError(f"{{device}} {name!r} is not a torch device name", "device") from None
 
 
 def describe_device(device: torch.device) -> str:

@@ -39,7 +39,7 @@ def block_reduce(image: np.ndarray, factor: int, func: str = "median") -> np.nda
     Returns a ``(C, ceil(H / factor), ceil(W / factor))`` float32 array.
     """
     if func not in ("median", "mean"):
-        raise ParameterError(f"downscale_func must be 'median' or 'mean'; got {func!r}")
+        raise ParameterError(f"{{downscale_func}} must be 'median' or 'mean'; got {func!r}", "downscale_func")
     if factor == 1:
         return image.astype(np.float32, copy=True)
     channels, height, width = image.shape

@@ -23,6 +23,7 @@ from .spline import term_count
 __all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS"]
 
 GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")  # how front ends group them
+_KINDS = {int: "a whole number", float: "a number", bool: "on or off", str: "a text"}  # in messages
 
 
 def _param(
@@ -214,16 +215,17 @@ class Parameters:
         _validate(self)
         if self.threshold_min >= self.threshold_max:
             raise ParameterError(
-                f"threshold_min ({self.threshold_min}) must be below "
-                f"threshold_max ({self.threshold_max})"
+                f"{{threshold_min}} ({self.threshold_min}) must be below {{threshold_max}} ({self.threshold_max})",
+                "threshold_min", "threshold_max",
             )
         if self.order >= 4 and self.poly_degree < 2:
-            raise ParameterError(f"order {self.order} needs poly_degree 2 or 3; got poly_degree 1")
+            raise ParameterError(f"{{order}} {self.order} needs {{poly_degree}} 2 or 3; got {{poly_degree}} 1",
+                                 "order", "poly_degree")
         terms = term_count(self.poly_degree)
         if self.points <= terms:
             raise ParameterError(
-                f"points ({self.points}) must exceed the {terms} terms of a degree-{self.poly_degree} "
-                "polynomial part: raise points or lower poly_degree"
+                f"{{points}} ({self.points}) must exceed the {terms} terms of a degree-{self.poly_degree} "
+                "polynomial part: raise {points} or lower {poly_degree}", "points", "poly_degree"
             )
 
     def replace(self, **changes: Any) -> Parameters:
@@ -346,28 +348,24 @@ class ParameterSpec:
                 return lowered in ("1", "true", "yes", "on")
             return self.type(text)
         except ValueError:
-            raise ParameterError(
-                f"{self.flag}: {text!r} is not a valid {self.type.__name__}"
-            ) from None
+            raise ParameterError(f"{{{self.name}}}: {text!r} is not {_KINDS[self.type]}", self.name) from None
 
     def validate(self, value: Any) -> None:
         if value is None:
             if not self.optional:
-                raise ParameterError(f"{self.name} must be given")
+                raise ParameterError(f"{{{self.name}}} must be given", self.name)
             return
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
-            raise ParameterError(
-                f"{self.name} must be a {self.type.__name__}, got {value!r}"
-            )
+            raise ParameterError(f"{{{self.name}}} must be {_KINDS[self.type]}, got {value!r}", self.name)
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices if c is not None)
-            raise ParameterError(f"{self.name} must be one of {allowed}; got {value!r}")
+            raise ParameterError(f"{{{self.name}}} must be one of {allowed}; got {value!r}", self.name)
         if self.low is not None and not value >= self.low:
-            raise ParameterError(f"{self.name} must be >= {self.low}; got {value!r}")
+            raise ParameterError(f"{{{self.name}}} must be at least {self.show(self.low)}; got {value!r}", self.name)
         if self.high is not None and not value <= self.high:
-            raise ParameterError(f"{self.name} must be <= {self.high}; got {value!r}")
+            raise ParameterError(f"{{{self.name}}} must be at most {self.show(self.high)}; got {value!r}", self.name)
 
 
 def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:

@@ -175,10 +175,11 @@ def _require_downscaled_size(height: int, width: int, factor: int) -> None:
     if reduced_size(height, factor) * reduced_size(width, factor) >= MIN_SAMPLES:
         return
     fitting = [f for f in range(factor - 1, 0, -1) if reduced_size(height, f) * reduced_size(width, f) >= MIN_SAMPLES]
-    advice = f"use a downscale of at most {fitting[0]}" if fitting else f"the image has fewer than {MIN_SAMPLES} pixels"
+    advice = (f"use a {{downscale}} of at most {fitting[0]}" if fitting
+              else f"the image has fewer than {MIN_SAMPLES} pixels")
     raise ParameterError(
-        f"downscale {factor}: the image ({width}x{height}) shrinks to {reduced_size(width, factor)}x"
-        f"{reduced_size(height, factor)} pixels, fewer than the {MIN_SAMPLES} a fit needs; {advice}"
+        f"{{downscale}} {factor}: the image ({width}x{height}) shrinks to {reduced_size(width, factor)}x"
+        f"{reduced_size(height, factor)} pixels, fewer than the {MIN_SAMPLES} a fit needs; {advice}", "downscale"
     )
 
 
@@ -193,14 +194,14 @@ def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: P
     inside = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)[0] > 0
     causes = {
         "missing (0 or NaN)": int(missing.sum()),
-        f"outside threshold_min..threshold_max ({params.threshold_min:g}..{params.threshold_max:g})":
+        f"outside {{threshold_min}}..{{threshold_max}} ({params.threshold_min:g}..{params.threshold_max:g})":
             int((~missing & ~inside).sum()),
         f"excluded by {mask_name}": int((~missing & inside & ~usable).sum()),
     }
     reasons = ", ".join(f"{number} {cause}" for cause, number in causes.items() if number)
     raise MaskError(
         f"only {count} of {usable.size} downscaled pixels are background ({reasons}); "
-        f"a fit needs {MIN_SAMPLES}: widen the thresholds or the mask"
+        f"a fit needs {MIN_SAMPLES}: widen the thresholds or the mask", "threshold_min", "threshold_max"
     )
 
 

@@ -434,11 +434,21 @@ class Panel:
                 spec.validate(values[spec.name])
             except ParameterError as error:
                 self._mark(spec.name, invalid=True)
-                raise ParameterError(f"{spec.label}: {error}") from None
+                message = error.rendered(self._label)
+                raise ParameterError(message if spec.label in message else f"{spec.label}: {message}") from None
             self._mark(spec.name, invalid=False)
-        params, run = settings_from(values)
+        try:
+            params, run = settings_from(values)
+        except ParameterError as error:  # settings that contradict each other: each field turns red
+            for name in error.parameters:
+                self._mark(name, invalid=True)
+            raise ParameterError(error.rendered(self._label)) from None
         return params, OutputOptions(run=run, exclude_polygons=self._area_count > 0,
                                      **{name: variable.get() for name, variable in self.output.items()})
+
+    def _label(self, name: str) -> str:
+        """A setting as the panel names it in messages: its field's label."""
+        return next((f"“{spec.label}”" for spec in self.specs if spec.name == name), name)
 
     @staticmethod
     def _parse(spec: ParameterSpec, text: str) -> Any:
@@ -529,7 +539,7 @@ class Panel:
         try:
             params, output = self.settings()
         except ParameterError as error:
-            self._report("failed", str(error))
+            self._report("failed", error.rendered(self._label))
             return
         self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…")
 
@@ -572,7 +582,7 @@ class Panel:
                 return
             output = replace(output, run=output.run.replace(overwrite=True))
         except (ParameterError, OutputError) as error:
-            self._report("failed", str(error))
+            self._report("failed", error.rendered(self._label))
             return
         self._remember()
         self.cancel_requested.clear()
@@ -710,9 +720,9 @@ class Panel:
             self.view.set(AFTER)
             self._render_preview()
         elif kind == "error":
-            self._report("failed", describe_failure(payload))
+            self._report("failed", describe_failure(payload, self._label))
             color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
-            self.siril.log(f"{UNDO_NAME}: {describe_failure(payload)}", color)
+            self.siril.log(f"{UNDO_NAME}: {describe_failure(payload, self._label)}", color)
         elif kind in ("done", "failed"):
             self._report(kind, payload)
         elif kind == "finished":

@@ -19,7 +19,7 @@ from bgoptimizer import (
 )
 from bgoptimizer.batch import check_new_files, fit_with_model, read_mask, with_history
 from bgoptimizer.cfa import extract_frame_background
-from bgoptimizer.errors import user_message
+from bgoptimizer.errors import NameRenderer, flag, user_message
 from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
@@ -148,8 +148,9 @@ def log_warnings(siril, report: FitReport, name: str = "") -> None:
         siril.log(f"{UNDO_NAME}: warning: {name}{warning}", s.LogColor.SALMON)
 
 
-def describe_failure(error: BaseException) -> str:
-    """A one-line cause for the log, naming what the user can do about it."""
+def describe_failure(error: BaseException, name: NameRenderer = flag) -> str:
+    """A one-line cause for the log, naming what the user can do about it (each setting as ``name``
+    renders it: the batch arguments' flags, or the panel's labels)."""
     if isinstance(error, s.NoImageError):
         return "no image is loaded in Siril: load one first"
     if isinstance(error, s.NoSequenceError):
@@ -161,8 +162,8 @@ def describe_failure(error: BaseException) -> str:
     if isinstance(error, Cancelled):
         return "cancelled; the image was not changed"
     if isinstance(error, ParameterError):
-        return f"bad option: {error}"
-    message = user_message(error)
+        return f"bad option: {error.rendered(name)}"
+    message = user_message(error, name)
     if message is not None:
         return message
     if isinstance(error, s.SirilError):

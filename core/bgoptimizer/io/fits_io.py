@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -28,9 +29,9 @@ _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BZ
 
 def read_fits(path: Path) -> ImageFile:
     """The first HDU holding an image, as ``(C, H, W)`` float32 (integers scaled to [0, 1])."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AstropyWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AstropyWarning)
+        try:
             with fits.open(path, memmap=False) as hdus:
                 for hdu in hdus:
                     if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2:
@@ -39,10 +40,10 @@ def read_fits(path: Path) -> ImageFile:
                         break
                 else:
                     raise FileFormatError(f"{path}: no image in this FITS file")
-    except FileFormatError:
-        raise
-    except (OSError, ValueError, TypeError) as error:
-        raise FileFormatError(f"{path}: not a readable FITS file ({error})") from None
+        except FileFormatError:
+            raise
+        except (OSError, ValueError, TypeError) as error:
+            raise FileFormatError(f"{path}: {_truncation(caught) or f'not a readable FITS file ({error})'}") from None
     if samples.ndim == 3 and samples.shape[0] == 1:
         samples = samples[0]
     if samples.ndim == 2:
@@ -50,6 +51,17 @@ def read_fits(path: Path) -> ImageFile:
     if samples.ndim != 3 or samples.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
     return ImageFile(to_unit_range(samples, str(path), reuse=True), clean_header(header), {}, "fits", path)
+
+
+def _truncation(caught: list[warnings.WarningMessage]) -> str | None:
+    """What a truncated file lacks, from astropy's warning (its exception only says an array cannot be reshaped)."""
+    for warning in caught:
+        sizes = re.search(r"truncated: actual file length \((\d+)\) is smaller than the expected size \((\d+)\)",
+                          str(warning.message))
+        if sizes:
+            return (f"the file is truncated: {sizes[1]} bytes of the {sizes[2]} its header announces "
+                    "(an interrupted copy or download?)")
+    return None
 
 
 def clean_header(header: fits.Header) -> fits.Header:
