@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from bgoptimizer.errors import FileFormatError, OutputError
+from bgoptimizer.errors import FileFormatError, InputImageError, OutputError
 from bgoptimizer.io import read_image, write_fits_bands, write_image
 
 from .conftest import M94, RAW_U16
@@ -50,6 +50,34 @@ def test_integer_fits_with_bzero_round_trips_to_float(tmp_path):
     fits.PrimaryHDU(data).writeto(path)  # astropy writes BZERO=32768
     assert fits.getheader(path)["BZERO"] == 32768
     assert np.allclose(read_image(path).data[0], data / 65535.0)
+
+
+def test_signed_bytes_scale_to_the_unit_range(tmp_path):
+    """FITS signed bytes are BITPIX 8 with BZERO -128: -128..127 read as 0..1, like the bytes they are."""
+    data = np.array([[-128, -1], [0, 127]], np.int8)
+    path = tmp_path / "i8.fit"
+    fits.PrimaryHDU(data).writeto(path)
+    assert fits.getheader(path)["BZERO"] == -128
+    np.testing.assert_allclose(read_image(path).data[0], (data.astype(np.float64) + 128) / 255, atol=1e-7)
+
+
+def test_a_truncated_fits_says_so(tmp_path):
+    path = tmp_path / "cut.fits"
+    fits.PrimaryHDU(np.ones((100, 120), np.float32)).writeto(path)
+    path.write_bytes(path.read_bytes()[:25920])
+    with pytest.raises(FileFormatError, match=r"cut.fits: the file is truncated: 25920 bytes of the 51840 its header "
+                       r"announces \(an interrupted copy or download\?\)$"):
+        read_image(path)
+
+
+def test_float64_beyond_float32_is_refused_by_name(tmp_path, recwarn):
+    data = np.full((20, 30), 1e39)
+    data[0, 0] = np.inf  # a real infinity beside: the range is what is named
+    path = tmp_path / "huge.fits"
+    fits.PrimaryHDU(data).writeto(path)
+    with pytest.raises(InputImageError, match=r"huge.fits has pixel values up to 1e\+39, beyond the 32-bit float range"):
+        read_image(path)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_unknown_extension_and_missing_file_are_named(tmp_path):

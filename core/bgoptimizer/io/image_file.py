@@ -11,14 +11,17 @@ from astropy.io import fits
 
 __all__ = ["ImageFile", "to_unit_range"]
 
-# Divisors that bring integer samples to [0, 1], as Siril does on load.
+# (offset, divisor) that bring integer samples to [0, 1], as Siril does on load: unsigned by their
+# largest value. FITS has no signed bytes: int8 is BITPIX 8 with BZERO -128, bytes shifted by 128, so
+# shifted back they span 0..255 like any byte. Signed 16/32-bit samples keep their sign (bias-subtracted
+# data are negative where they are) and are divided by their largest value.
 _INTEGER_RANGE = {
-    np.dtype(np.uint8): 255.0,
-    np.dtype(np.uint16): 65535.0,
-    np.dtype(np.uint32): 4294967295.0,
-    np.dtype(np.int8): 127.0,
-    np.dtype(np.int16): 32767.0,
-    np.dtype(np.int32): 2147483647.0,
+    np.dtype(np.uint8): (0.0, 255.0),
+    np.dtype(np.uint16): (0.0, 65535.0),
+    np.dtype(np.uint32): (0.0, 4294967295.0),
+    np.dtype(np.int8): (128.0, 255.0),
+    np.dtype(np.int16): (0.0, 32767.0),
+    np.dtype(np.int32): (0.0, 2147483647.0),
 }
 
 
@@ -34,7 +37,8 @@ class ImageFile:
 
 
 def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.ndarray:
-    """Integer samples scaled to [0, 1]; floats unchanged; always native float32.
+    """Integer samples scaled to [0, 1] (signed 16/32-bit ones to [-1, 1]); floats unchanged; always
+    native float32.
 
     With ``reuse`` the caller hands ``samples`` over: big-endian float32 (FITS)
     is then byte-swapped in place instead of copied, so reading costs one
@@ -50,6 +54,9 @@ def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.n
         return as_float32(samples, source)
     if dtype not in _INTEGER_RANGE:
         raise FileFormatError(f"{source}: unsupported sample type {samples.dtype}")
+    offset, divisor = _INTEGER_RANGE[dtype]
     scaled = samples.astype(np.float32)
-    scaled /= np.float32(_INTEGER_RANGE[dtype])
+    if offset:
+        scaled += np.float32(offset)
+    scaled /= np.float32(divisor)
     return scaled
