@@ -310,3 +310,17 @@ def test_report_holds_each_outcome_for_scripts(sky_file, tmp_path):
     assert set(good["stages"]) == {"prepare", "fit", "reconstruct", "correct"} and good["warnings"] == []
     assert 0 < good["read_seconds"] and sum(good["stages"].values()) < good["seconds"]  # the writes come on top
     assert failed["input"] == str(bad) and "not a readable FITS file" in failed["error"]
+
+
+def test_no_model_writes_the_corrected_image_only(sky_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([str(sky_file), str(out), "--no-model", "--epochs", "20"]) == 0
+    assert _outputs(out) == ["sky_bgSubtracted.fits"]
+    assert "_bgModel" not in capsys.readouterr().out
+    assert read_image(out / "sky_bgSubtracted.fits").data.dtype == np.float32
+
+
+def test_help_states_the_output_sample_type(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "32-bit floats whatever the input's sample type" in " ".join(capsys.readouterr().out.split())

@@ -101,18 +101,25 @@ def find_inputs(items: Iterable[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Job:
-    """One input and the files it gives: corrected image and model, or a preview PNG."""
+    """One input and the files it gives: the corrected image and (unless left out) the model, or a
+    preview PNG."""
 
     source: Path
     outputs: tuple[Path, ...]
+    preview: bool = False
+
+    @property
+    def model(self) -> Path | None:
+        return self.outputs[1] if len(self.outputs) > 1 else None
 
 
 def _outputs(source: Path, folder: Path, params: Parameters, options: RunOptions,
-             preview: bool) -> tuple[Path, ...]:
+             preview: bool, model: bool) -> tuple[Path, ...]:
     if preview:
         return (folder / f"{source.stem}{PREVIEW_TAG}.png",)
     suffix = extension_for(options.format or image_format(source), source)
-    return tuple(folder / f"{source.stem}{tag}{suffix}" for tag in (corrected_tag(params.mode), MODEL_TAG))
+    tags = (corrected_tag(params.mode), MODEL_TAG) if model else (corrected_tag(params.mode),)
+    return tuple(folder / f"{source.stem}{tag}{suffix}" for tag in tags)
 
 
 def _identity(path: Path) -> tuple[int, int] | Path:
@@ -152,12 +159,13 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
 
 
 def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters, options: RunOptions,
-             preview: bool = False, report: Path | None = None) -> list[Job]:
+             preview: bool = False, report: Path | None = None, model: bool = True) -> list[Job]:
     """The jobs of a run, once every output has been checked; nothing is written, no folder made.
 
     A file given twice (under any name) is processed once. Preview PNGs are
     throwaway views for tuning and are replaced without ``overwrite``; they,
-    too, never replace an input. The ``report`` (a JSON file, replaced when
+    too, never replace an input. Without ``model`` no model file is
+    planned. The ``report`` (a JSON file, replaced when
     it exists) is checked like an output: it must replace no input, and no
     image of the run.
     """
@@ -174,7 +182,7 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
         folder = output_dir if output_dir is not None else source.parent
         if folder not in folders:
             folders[folder] = check_output_dir(folder)
-        outputs = _outputs(source, folders[folder], params, options, preview)
+        outputs = _outputs(source, folders[folder], params, options, preview, model)
         for output in outputs:
             other = made_by.setdefault(_identity(output), source)
             if other != source:
@@ -182,7 +190,7 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
                     f"{other} and {source} would both be written to {output}; give the files distinct "
                     "names or process them into separate output folders"
                 )
-        jobs.append(Job(source, outputs))
+        jobs.append(Job(source, outputs, preview))
     protected = [*inputs, *([Path(options.mask)] if options.mask else [])]
     outputs = [output for job in jobs for output in job.outputs]
     check_new_files(outputs, protected, overwrite=options.overwrite or preview)
@@ -238,7 +246,7 @@ class FileOutcome:
 
     def summary(self) -> str:
         """The lines a front end prints on success."""
-        if self.report is None:
+        if self.job.preview:
             return f"{self.job.source}: preview written to {self.job.outputs[0]}"
         cfa = f"; raw {self.bayer_pattern} frame, each CFA phase modelled on its own" if self.bayer_pattern else ""
         files = "".join(f"\n  -> {path}" for path in self.job.outputs)
@@ -278,11 +286,11 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
     source = read_image(job.source)
     read_seconds = time.perf_counter() - start_read
     keywords = options.engine_keywords()
-    if len(job.outputs) == 1:
+    if job.preview:
         prepared = prepare(source.data, params, read_mask(options), mask_name=keywords["mask_name"])
         write_png(job.outputs[0], preview_image(prepared), files)
         return FileOutcome(job)
-    corrected_path, model_path = job.outputs
+    corrected_path, model_path = job.outputs[0], job.model
     model_header = with_history(source.header, params, "background model", options.mask)
     start = time.perf_counter()
     fit = partial(extract_frame_background, source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),

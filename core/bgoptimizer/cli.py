@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bgoptimizer",
         description="Automatic background (gradient) extraction for linear astro images "
-        "(FITS or XISF). Writes <name>_bgSubtracted and <name>_bgModel files. "
+        "(FITS or XISF). Writes <name>_bgSubtracted and <name>_bgModel files, as 32-bit floats whatever the "
+        "input's sample type (integers are read scaled to [0, 1]). "
         "Run 'bgoptimizer demo [OUTDIR]' for a built-in example.",
     )
     parser.add_argument(
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write <name>_preview.png (stretched, downscaled, masked image) and stop before fitting",
     )
+    parser.add_argument("--no-model", dest="model", action="store_false",
+                        help="write the corrected image only, not the background model (<name>_bgModel)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write what each input gave (outputs, times, loss, share masked as objects, "
                         "warnings, or the error) as JSON to FILE, for scripts")
@@ -120,7 +123,7 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
             try:
                 # A failure or a signal discards the job's files; a file that another run made meanwhile
                 # is not replaced without the user's word.
-                with OutputFiles(replace=options.overwrite or len(job.outputs) == 1) as files:
+                with OutputFiles(replace=options.overwrite or job.preview) as files:
                     outcome = process_file(job, params, options, files, progress)
                     with interrupts_deferred():  # committed and counted, or neither
                         files.commit()
@@ -183,7 +186,7 @@ def _run(argv: list[str]) -> int:
     items, output_dir = _split_paths(args.paths, args.output_dir)
     try:  # every refusal before the first file is written
         jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
-                        Path(args.report) if args.report else None)
+                        Path(args.report) if args.report else None, args.model)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error.rendered(flag)}; nothing was processed", file=sys.stderr)
         return 2
