@@ -250,3 +250,25 @@ def test_keyboard_shortcuts_press_the_buttons(panel, siril):
     root.event_generate("<Alt-d>")
     root.update()
     assert len(siril.polygons) > 0 and "Draw the area" in panel.status.get()
+
+
+def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(panel, siril):
+    """However slow the machine, Run is never dropped: the preview stops and Run follows."""
+    root = panel.root
+    _type(root, panel.widgets["epochs"], "100000")
+    _type(root, panel.widgets["patience"], "100000")
+    _click(root, panel.buttons["preview"])
+    assert panel.busy and "disabled" not in panel.buttons["cancel"].state()
+    _click(root, panel.buttons["cancel"])
+    _pump(root, lambda: panel.idle)
+    assert "cancelled" in panel.status.get() and siril.pixels_set == 0
+
+    _click(root, panel.buttons["preview"])
+    assert panel.busy and "disabled" not in panel.buttons["run"].state()
+    _type(root, panel.widgets["epochs"], "100")
+    _click(root, panel.buttons["run"])  # while the preview computes
+    assert "Run starts as soon as the preview has stopped" in panel.status.get()
+    _pump(root, lambda: panel.idle)
+    root.update()
+    assert "done in" in panel.status.get(), panel.status.get()
+    assert siril.pixels_set == 1

@@ -192,6 +192,8 @@ class Panel:
         self._rendered: np.ndarray | None = None
         self._preview_source: np.ndarray | None = None
         self._refresh_job: str | None = None
+        self._work = ""  # what the worker does: "preview" or "run"
+        self._run_queued = False  # Run pressed during a preview: it starts once the preview has stopped
         self._closing = False
         self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
         self.areas_text = tk.StringVar(value="none")
@@ -518,7 +520,7 @@ class Panel:
     @property
     def idle(self) -> bool:
         """No work running, queued or scheduled: what a caller waits for."""
-        return not self.busy and self.events.empty() and self._refresh_job is None
+        return not self.busy and self.events.empty() and self._refresh_job is None and not self._run_queued
 
     def preview(self) -> None:
         """Read the loaded image again and show what the fit will see."""
@@ -541,7 +543,8 @@ class Panel:
         except ParameterError as error:
             self._report("failed", error.rendered(self._label))
             return
-        self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…")
+        self.cancel_requested.clear()
+        self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…", "preview")
 
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
@@ -567,7 +570,12 @@ class Panel:
         self._render_preview()
 
     def run(self) -> None:
+        """Fit and apply; during a preview, the preview is cancelled and Run follows it (never dropped)."""
         if self.busy:
+            if self._work == "preview" and not self._run_queued:
+                self._run_queued = True
+                self.cancel_requested.set()
+                self.status.set("Run starts as soon as the preview has stopped…")
             return
         try:
             params, output = self.settings()
@@ -586,7 +594,7 @@ class Panel:
             return
         self._remember()
         self.cancel_requested.clear()
-        self._start(lambda: self._compute_run(params, output), "Fitting…", cancellable=True)
+        self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
 
     def _compute_run(self, params: Parameters, output: OutputOptions) -> None:
         siril_progress = SirilProgress(self.siril)
@@ -651,7 +659,9 @@ class Panel:
         self._schedule_refresh()
 
     def cancel(self) -> None:
+        """Stop the preview or the fit running (and a Run waiting for a preview to stop)."""
         if self.busy:
+            self._run_queued = False
             self.cancel_requested.set()
             self.status.set("Cancelling…")
 
@@ -673,7 +683,8 @@ class Panel:
                 self.root.after_cancel(job)
         self.root.destroy()
 
-    def _start(self, work: Callable[[], None], message: str, cancellable: bool = False) -> None:
+    def _start(self, work: Callable[[], None], message: str, kind: str) -> None:
+        """Run ``work`` in the worker thread; ``kind`` ("preview" or "run") says what Run may do meanwhile."""
         def target() -> None:
             try:
                 work()
@@ -685,10 +696,11 @@ class Panel:
         self.status.set(message)
         self.status_label.configure(foreground=self.colors["fg"])
         self.progress.set(0.0)
-        for name in ("preview", "run"):
+        self._work = kind
+        # During a preview Run stays pressable (it cancels the preview and follows it); Cancel stops either.
+        for name in ("preview", "run") if kind == "run" else ("preview",):
             self.buttons[name].state(["disabled"])
-        if cancellable:
-            self.buttons["cancel"].state(["!disabled"])
+        self.buttons["cancel"].state(["!disabled"])
         self.worker = threading.Thread(target=target, name="bgoptimizer-panel", daemon=True)
         self.worker.start()
 
@@ -720,6 +732,8 @@ class Panel:
             self.view.set(AFTER)
             self._render_preview()
         elif kind == "error":
+            if isinstance(payload, Cancelled) and self._run_queued:
+                return  # the preview stopped for Run: nothing to report
             self._report("failed", describe_failure(payload, self._label))
             color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
             self.siril.log(f"{UNDO_NAME}: {describe_failure(payload, self._label)}", color)
@@ -729,6 +743,10 @@ class Panel:
             for name in ("preview", "run"):
                 self.buttons[name].state(["!disabled"])
             self.buttons["cancel"].state(["disabled"])
+            if self._run_queued:
+                self.worker.join()  # its last step was to post this event
+                self._run_queued = False
+                self.run()
 
     def _show_preview(self, payload: tuple[dict[str, np.ndarray], Any]) -> None:
         self._preview_views, report = payload
