@@ -190,3 +190,60 @@ def test_every_fits_the_cli_writes_passes_fitsverify(tmp_path, options):
     assert len(written) == 4
     for path in written:
         assert _fitsverify(path) == f"verification OK: {path}"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_keep_bit_depth_writes_the_inputs_integers(tmp_path, compress):
+    """The real 16-bit raw frame (BZERO 32768): the corrected image as uint16, the same values as the float
+    output rounded; the model stays float; both pass fitsverify."""
+    from bgoptimizer.cli import main
+
+    options = ["--epochs", "20", *(["--compress"] if compress else [])]
+    assert main([str(RAW_U16), str(tmp_path / "float"), *options]) == 0
+    assert main([str(RAW_U16), str(tmp_path / "kept"), "--keep-bit-depth", *options]) == 0
+    corrected, model = (tmp_path / "kept" / f"{RAW_U16.stem}{tag}.fit" for tag in ("_bgSubtracted", "_bgModel"))
+    header = fits.getheader(corrected, int(compress))
+    assert (header["BITPIX"], header["BZERO"]) == (16, 32768)
+    assert fits.getheader(model, int(compress))["BITPIX"] == -32
+    kept = fits.getdata(corrected)
+    assert kept.dtype == np.uint16
+    as_float = read_image(tmp_path / "float" / corrected.name).data[0]
+    np.testing.assert_array_equal(kept, np.rint(as_float.astype(np.float64) * 65535).astype(np.uint16))
+    np.testing.assert_allclose(read_image(corrected).data[0], as_float, atol=0.5 / 65535 + 1e-7)
+    for path in (corrected, model):
+        assert _fitsverify(path) == f"verification OK: {path}"
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("sample_type", [np.uint8, np.uint16])
+def test_keep_bit_depth_in_xisf(tmp_path, compress, sample_type):
+    import xisf
+
+    from bgoptimizer.cli import main
+    from bgoptimizer.synthetic import make_scene
+
+    largest = np.iinfo(sample_type).max
+    scene = make_scene(300, 200, nebula=False, seed=2).image
+    source = tmp_path / "in.fits"
+    fits.PrimaryHDU(np.rint(scene * largest).astype(sample_type)).writeto(source)
+    options = ["--epochs", "20", "--format", "xisf", *(["--compress"] if compress else [])]
+    assert main([str(source), str(tmp_path / "float"), *options]) == 0
+    assert main([str(source), str(tmp_path / "kept"), "--keep-bit-depth", *options]) == 0
+    written = tmp_path / "kept" / "in_bgSubtracted.xisf"
+    other = xisf.XISF(str(written))  # a second reader
+    assert other.get_images_metadata()[0]["dtype"] == np.dtype(sample_type)
+    kept = read_image(written).data
+    as_float = read_image(tmp_path / "float" / written.name).data
+    np.testing.assert_array_equal(np.rint(kept * largest), np.rint(as_float.astype(np.float64) * largest))
+
+
+def test_keep_bit_depth_refuses_signed_integers_in_xisf_before_the_fit(tmp_path, capsys):
+    from bgoptimizer.cli import main
+
+    source = tmp_path / "signed.fits"
+    fits.PrimaryHDU(np.full((200, 300), 1000, np.int16)).writeto(source)
+    assert main([str(source), "--format", "xisf", "--keep-bit-depth"]) == 1
+    line = capsys.readouterr().err.strip()
+    assert line == (f"bgoptimizer: error: {source}: XISF has no signed integer samples (int16); write FITS "
+                    "(--format fits) or 32-bit floats"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["signed.fits"]

@@ -28,6 +28,7 @@ from .io import (
     check_output_dir,
     extension_for,
     image_format,
+    output_sample_type,
     read_image,
     write_image,
     write_image_bands,
@@ -291,6 +292,7 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
         write_png(job.outputs[0], preview_image(prepared), files)
         return FileOutcome(job)
     corrected_path, model_path = job.outputs[0], job.model
+    sample_type = output_sample_type(corrected_path, source, options.keep_bit_depth)  # refused before the fit
     model_header = with_history(source.header, params, "background model", options.mask)
     start = time.perf_counter()
     fit = partial(extract_frame_background, source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
@@ -302,7 +304,7 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
         progress(_FIT_SHARE, f"write {corrected_path.name}")
     write_image(corrected_path, result.corrected,
                 with_history(source.header, params, correction_done(params), options.mask),
-                source.properties, options.compress, files)
+                source.properties, options.compress, files, sample_type)
     if progress is not None:
         progress(1.0, "written")
     end = time.perf_counter()

@@ -268,6 +268,13 @@ class RunOptions:
         choices=(None, "fits", "xisf"),
         label="Output format",
     )
+    keep_bit_depth: bool = _param(
+        False,
+        "Write the corrected image with an integer input's sample type (8, 16 or 32 bits, rounded and clipped to "
+        "its range) instead of 32-bit floats; the model stays 32-bit float.",
+        "Output",
+        label="Keep the input's bit depth",
+    )
     overwrite: bool = _param(
         False,
         "Replace output files left by an earlier run; without it a run whose outputs exist is refused "

@@ -17,7 +17,8 @@ from bgoptimizer.arguments import add_parameter_options, settings_from_args
 __all__ = ["OutputOptions", "OUTPUT_HELP", "DEFAULT_PREFIX", "build_parser", "parse_arguments"]
 
 DEFAULT_PREFIX = "bkg_"
-SIRIL_DECIDES = ("format",)  # Siril's own file type and extension settings say how it saves images
+# Siril's own file type, extension and bit depth settings say how it saves images.
+SIRIL_DECIDES = ("format", "keep_bit_depth")
 
 OUTPUT_HELP = {
     "replace": "replace the loaded image with the corrected one (an undo state is saved first)",

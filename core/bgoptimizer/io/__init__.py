@@ -13,9 +13,9 @@ from ..bands import BandSink
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write, check_output_dir
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
-from .image_file import ImageFile, to_unit_range
+from .image_file import FLOAT32, ImageFile, to_unit_range
 from .png import to_display, write_png
-from .xisf_io import read_xisf, write_xisf, write_xisf_bands
+from .xisf_io import read_xisf, write_xisf, write_xisf_bands, xisf_sample_format
 
 __all__ = [
     "ImageFile",
@@ -28,6 +28,7 @@ __all__ = [
     "to_display",
     "to_unit_range",
     "image_format",
+    "output_sample_type",
     "extension_for",
     "atomic_write",
     "OutputFiles",
@@ -52,6 +53,16 @@ def extension_for(fmt: str, source: str | Path | None = None) -> str:
     return ".fits" if fmt == "fits" else ".xisf"
 
 
+def output_sample_type(path: str | Path, source: ImageFile, keep_bit_depth: bool) -> np.dtype:
+    """How ``path`` stores the corrected ``source``: float32, or with ``keep_bit_depth`` the source's
+    integers (refused for signed ones in XISF, which has none)."""
+    if not keep_bit_depth:
+        return FLOAT32
+    if image_format(path) == "xisf":
+        xisf_sample_format(source.sample_type)
+    return source.sample_type
+
+
 def read_image(path: str | Path) -> ImageFile:
     """Read a FITS or XISF image as ``(C, H, W)`` float32, rows in FITS order."""
     path = Path(path)
@@ -68,14 +79,15 @@ def write_image(
     properties: dict[str, Any] | None = None,
     compress: bool = False,
     files: OutputFiles | None = None,
+    sample_type: np.dtype = FLOAT32,
 ) -> Path:
-    """Write ``(C, H, W)`` float32 data in the format the extension names, atomically
-    (with ``files``: when it commits, together with its other files)."""
+    """Write ``(C, H, W)`` float32 data in the format the extension names, as ``sample_type`` samples,
+    atomically (with ``files``: when it commits, together with its other files)."""
     path = Path(path)
     header = header if header is not None else fits.Header()
     if image_format(path) == "fits":
-        return write_fits(path, data, header, compress, files)
-    return write_xisf(path, data, header, properties, compress, files)
+        return write_fits(path, data, header, compress, files, sample_type)
+    return write_xisf(path, data, header, properties, compress, files, sample_type)
 
 
 def write_image_bands(

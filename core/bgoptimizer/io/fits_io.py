@@ -15,9 +15,12 @@ from ..bands import BandSink, deliver
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
-from .image_file import ImageFile, to_unit_range
+from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 
-__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "FITS_EXTENSIONS"]
+__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "fits_samples", "FITS_EXTENSIONS"]
+
+# How samples lie in the file, by BITPIX (BZERO shifts unsigned and signed-byte ones).
+_DISK = {8: ">u1", 16: ">i2", 32: ">i4", -32: ">f4"}
 
 
 FITS_EXTENSIONS = (".fit", ".fits", ".fts")
@@ -50,7 +53,9 @@ def read_fits(path: Path) -> ImageFile:
         samples = samples[None]
     if samples.ndim != 3 or samples.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
-    return ImageFile(to_unit_range(samples, str(path), reuse=True), clean_header(header), {}, "fits", path)
+    sample_type = kept_type(samples.dtype)
+    return ImageFile(to_unit_range(samples, str(path), reuse=True), clean_header(header), {}, "fits", path,
+                     sample_type)
 
 
 def _truncation(caught: list[warnings.WarningMessage]) -> str | None:
@@ -75,21 +80,32 @@ def clean_header(header: fits.Header) -> fits.Header:
 
 
 def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool = False,
-               files: OutputFiles | None = None) -> Path:
-    """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically (with ``files``: at its commit).
+               files: OutputFiles | None = None, sample_type: np.dtype = FLOAT32) -> Path:
+    """Write ``(C, H, W)`` float32 data (a 2-D image when C = 1), atomically (with ``files``: at its commit),
+    as ``sample_type`` (:func:`.to_samples`).
 
-    Compression is lossless GZIP of the float bits (no quantization), see :mod:`.fits_tiles`.
+    Compression is lossless GZIP of the samples (floats not quantized), see :mod:`.fits_tiles`.
     """
-    return write_fits_bands(path, data.shape, header, deliver(data), files, compress)
+    return write_fits_bands(path, data.shape, header, deliver(data), files, compress, sample_type)
 
 
-def _image_header(header: fits.Header, shape: tuple[int, int, int]) -> fits.Header:
-    """The primary header of a float32 image of ``shape`` with ``header``'s keywords."""
+def fits_samples(rows: np.ndarray, image_header: fits.Header, sample_type: np.dtype) -> np.ndarray:
+    """Float rows as the file holds them: ``sample_type``'s values, shifted by BZERO, big-endian."""
+    samples = to_samples(rows, sample_type)
+    zero = int(image_header.get("BZERO", 0))
+    if zero:
+        samples = samples.astype(np.int64) - zero
+    return np.ascontiguousarray(samples, dtype=_DISK[image_header["BITPIX"]])
+
+
+def _image_header(header: fits.Header, shape: tuple[int, int, int], sample_type: np.dtype) -> fits.Header:
+    """The primary header of a ``sample_type`` image of ``shape`` with ``header``'s keywords."""
     channels, height, width = shape
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
-        # A one-pixel image of the right dimensionality gets the structural keywords; then the sizes.
-        hdu = fits.PrimaryHDU(np.zeros((1,) * (2 if channels == 1 else 3), np.float32), header=clean_header(header))
+        # A one-pixel image of the right dimensionality and type gets the structural keywords (BITPIX,
+        # BZERO of unsigned types); then the sizes.
+        hdu = fits.PrimaryHDU(np.zeros((1,) * (2 if channels == 1 else 3), sample_type), header=clean_header(header))
         hdu.verify("silentfix")
         full = hdu.header.copy()
     for axis, size in enumerate((width, height, channels)[: full["NAXIS"]], 1):
@@ -99,8 +115,9 @@ def _image_header(header: fits.Header, shape: tuple[int, int, int]) -> fits.Head
 
 def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
                      fill: Callable[[BandSink], object], files: OutputFiles | None = None,
-                     compress: bool = False) -> Path:
-    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically.
+                     compress: bool = False, sample_type: np.dtype = FLOAT32) -> Path:
+    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically, as
+    ``sample_type``.
 
     ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
     file, so the image is never held whole: a background model can be written
@@ -109,12 +126,16 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
     only once ``fill`` has returned (with ``files``: at its commit).
     """
     channels, height, width = shape
-    image_header = _image_header(header, shape)
+    image_header = _image_header(header, shape, sample_type)
+    size = np.dtype(_DISK[image_header["BITPIX"]]).itemsize
+
+    def encode(rows: np.ndarray) -> np.ndarray:
+        return fits_samples(rows, image_header, sample_type)
 
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:
             if compress:
-                with TiledGzipWriter(stream, shape, image_header) as tiles:
+                with TiledGzipWriter(stream, shape, image_header, encode) as tiles:
                     fill(tiles.add)
                     tiles.finish()
                 return
@@ -123,10 +144,10 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
 
             def sink(top: int, rows: np.ndarray) -> None:
                 for channel in range(channels):
-                    stream.seek(len(head) + (channel * height + top) * width * 4)
-                    stream.write(np.ascontiguousarray(rows[channel], dtype=">f4").tobytes())
+                    stream.seek(len(head) + (channel * height + top) * width * size)
+                    stream.write(encode(rows[channel]).tobytes())
 
             fill(sink)
-            stream.truncate(-(-(len(head) + channels * height * width * 4) // 2880) * 2880)
+            stream.truncate(-(-(len(head) + channels * height * width * size) // 2880) * 2880)
 
     return atomic_write(path, write, files)

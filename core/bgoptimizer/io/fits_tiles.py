@@ -1,4 +1,4 @@
-"""Tile-compressed FITS output (the FITS standard's tiled image convention): lossless GZIP_2 of float32.
+"""Tile-compressed FITS output (the FITS standard's tiled image convention): lossless GZIP_2 of the samples.
 
 astropy's ``CompImageHDU`` compresses one row per tile at zlib's default
 level in one thread, from the whole image: a 6000x4000 RGB model took 27 s
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -37,15 +38,16 @@ _NOT_COPIED = re.compile(
 )
 
 
-def _gzip_tile(pixels: np.ndarray) -> bytes:
-    """One tile: big-endian float32, bytes shuffled (all first bytes, then all second...), gzip-deflated."""
-    shuffled = np.ascontiguousarray(pixels, dtype=">f4").view(np.uint8).reshape(-1, 4).T.tobytes()
+def _gzip_tile(samples: np.ndarray) -> bytes:
+    """One tile of big-endian samples, bytes shuffled (all first bytes, then all second...), gzip-deflated."""
+    shuffled = samples.view(np.uint8).reshape(-1, samples.dtype.itemsize).T.tobytes()
     deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, 31)  # 31: the gzip format cfitsio writes
     return deflate.compress(shuffled) + deflate.flush()
 
 
 class TiledGzipWriter:
-    """Writes a ``(C, H, W)`` float32 image as a tile-compressed extension, from bands top to bottom.
+    """Writes a ``(C, H, W)`` float32 image as a tile-compressed extension, from bands top to bottom,
+    each tile's rows as ``encode`` gives them (big-endian samples of the image header's BITPIX).
 
     The layout (empty primary header, table header, tile descriptors, heap)
     is reserved first; the heap is appended as tiles are compressed, and the
@@ -54,12 +56,15 @@ class TiledGzipWriter:
     context manager): no idle thread outlives a file.
     """
 
-    def __init__(self, stream: BinaryIO, shape: tuple[int, int, int], image_header: fits.Header) -> None:
-        self.stream = stream
+    def __init__(self, stream: BinaryIO, shape: tuple[int, int, int], image_header: fits.Header,
+                 encode: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.stream, self.encode, self.bitpix = stream, encode, int(image_header["BITPIX"])
         self.channels, self.height, self.width = shape
         self.keywords = [card for card in image_header.cards if not _NOT_COPIED.fullmatch(card.keyword)]
+        # How unsigned integers are stored (astropy's Header.extend strips these: set on their own).
+        self.scaling = [(key, image_header[key]) for key in ("BSCALE", "BZERO") if key in image_header]
         self.tiles_per_channel = -(-self.height // _TILE_ROWS)
-        self.wide = self.channels * self.height * self.width * 4 > _WIDE_BYTES
+        self.wide = self.channels * self.height * self.width * abs(self.bitpix) // 8 > _WIDE_BYTES
         self.descriptors = np.zeros((self.channels * self.tiles_per_channel, 2), np.int64)
         self.header_size = len(self._headers(0, 0))
         self.heap_start = self.header_size + self.descriptors.size * (8 if self.wide else 4)
@@ -89,7 +94,7 @@ class TiledGzipWriter:
         table["TFORM1"] = f"1{'Q' if self.wide else 'P'}B({longest})"
         table["ZIMAGE"] = (True, "extension contains compressed image")
         table["ZSIMPLE"] = (True, "the image is a primary array")
-        table["ZBITPIX"] = (-32, "array data type")
+        table["ZBITPIX"] = (self.bitpix, "array data type")
         sizes = (self.width, self.height) + ((self.channels,) if self.channels > 1 else ())
         table["ZNAXIS"] = (len(sizes), "number of array dimensions")
         for axis, size in enumerate(sizes, 1):
@@ -97,8 +102,11 @@ class TiledGzipWriter:
         for axis, size in enumerate((self.width, min(_TILE_ROWS, self.height), 1)[: len(sizes)], 1):
             table[f"ZTILE{axis}"] = (size, "size of tiles to be compressed")
         table["ZCMPTYPE"] = ("GZIP_2", "compression algorithm")
-        table["ZQUANTIZ"] = ("NONE", "lossless: floats not quantized")
+        if self.bitpix < 0:
+            table["ZQUANTIZ"] = ("NONE", "lossless: floats not quantized")
         table["EXTNAME"] = "COMPRESSED_IMAGE"
+        for key, value in self.scaling:
+            table[key] = value
         table.extend(self.keywords)
         return fits.PrimaryHDU().header.tostring().encode("ascii") + table.tostring().encode("ascii")
 
@@ -117,7 +125,8 @@ class TiledGzipWriter:
         tiles = [(channel * self.tiles_per_channel + (first + offset) // _TILE_ROWS,
                   rows[channel, offset : offset + _TILE_ROWS])
                  for channel in range(self.channels) for offset in range(0, rows.shape[1], _TILE_ROWS)]
-        for (index, _), packed in zip(tiles, self.pool.map(_gzip_tile, [pixels for _, pixels in tiles])):
+        encoded = [self.encode(pixels) for _, pixels in tiles]
+        for (index, _), packed in zip(tiles, self.pool.map(_gzip_tile, encoded)):
             self.stream.write(packed)
             self.descriptors[index] = (len(packed), self.heap_size)
             self.heap_size += len(packed)

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["ImageFile", "to_unit_range"]
+__all__ = ["ImageFile", "to_unit_range", "to_samples", "kept_type", "FLOAT32"]
+
+FLOAT32 = np.dtype(np.float32)  # what outputs are written as unless the input's integers are kept
 
 # (offset, divisor) that bring integer samples to [0, 1], as Siril does on load: unsigned by their
 # largest value. FITS has no signed bytes: int8 is BITPIX 8 with BZERO -128, bytes shifted by 128, so
@@ -34,6 +36,7 @@ class ImageFile:
     properties: dict[str, Any] = field(default_factory=dict)  # XISF properties, if any
     format: str = "fits"
     path: Path | None = None
+    sample_type: np.dtype = FLOAT32  # how the file stored its samples (uint16 for BZERO-scaled 16-bit FITS)
 
 
 def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.ndarray:
@@ -60,3 +63,20 @@ def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.n
         scaled += np.float32(offset)
     scaled /= np.float32(divisor)
     return scaled
+
+
+def kept_type(stored: np.dtype) -> np.dtype:
+    """The sample type an output can keep of a file's ``stored`` one: its integers, else float32."""
+    stored = np.dtype(stored).newbyteorder("=")
+    return stored if stored in _INTEGER_RANGE else FLOAT32
+
+
+def to_samples(data: np.ndarray, sample_type: np.dtype) -> np.ndarray:
+    """Values as ``sample_type`` stores them: float32 as they are; integers as :func:`to_unit_range` read
+    them, inverted, rounded and clipped to the type's range."""
+    sample_type = np.dtype(sample_type)
+    if sample_type.kind == "f":
+        return data.astype(np.float32, copy=False)
+    offset, divisor = _INTEGER_RANGE[sample_type]
+    limits = np.iinfo(sample_type)
+    return np.clip(np.rint(data.astype(np.float64) * divisor - offset), limits.min, limits.max).astype(sample_type)

@@ -26,10 +26,10 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..bands import BandSink, deliver
-from ..errors import FileFormatError
+from ..errors import FileFormatError, OutputError
 from .atomic import OutputFiles, atomic_write
 from .fits_io import clean_header
-from .image_file import ImageFile, to_unit_range
+from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 from .xisf_reader import SIGNATURE, read_xisf_image
 
 __all__ = ["read_xisf", "write_xisf", "write_xisf_bands"]
@@ -77,7 +77,8 @@ def read_xisf(path: Path) -> ImageFile:
     if planar.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: {planar.shape[0]} channels; expected mono or RGB")
     header = clean_header(_header_from_keywords(image.keywords))  # e.g. BITPIX 16 and BZERO of the source
-    return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, image.properties, "xisf", path)
+    return ImageFile(to_unit_range(np.ascontiguousarray(planar), str(path)), header, image.properties, "xisf", path,
+                     kept_type(image.samples.dtype))
 
 
 def _keyword_elements(header: fits.Header) -> list[str]:
@@ -109,10 +110,19 @@ def _property_elements(properties: dict[str, Any]) -> list[str]:
     return elements
 
 
+def xisf_sample_format(sample_type: np.dtype) -> str:
+    """XISF's name of a sample type: Float32, or an unsigned integer (XISF has no signed ones)."""
+    if sample_type.kind == "i":
+        raise OutputError(f"XISF has no signed integer samples ({sample_type.name}); write FITS ({{format}} fits) "
+                          "or 32-bit floats", "format")
+    return "Float32" if sample_type.kind == "f" else f"UInt{sample_type.itemsize * 8}"
+
+
 def _xml_header(shape: tuple[int, int, int], location: tuple[int, int], compression: str | None,
-                header: fits.Header, properties: dict[str, Any]) -> bytes:
+                header: fits.Header, properties: dict[str, Any], sample_type: np.dtype) -> bytes:
     channels, height, width = shape
-    attributes = (f'geometry="{width}:{height}:{channels}" sampleFormat="Float32" bounds="0:1" '
+    bounds = ' bounds="0:1"' if sample_type.kind == "f" else ""
+    attributes = (f'geometry="{width}:{height}:{channels}" sampleFormat="{xisf_sample_format(sample_type)}"{bounds} '
                   f'colorSpace="{"Gray" if channels == 1 else "RGB"}" location="attachment:{location[0]}:{location[1]}"')
     if compression:
         attributes += f' compression="{compression}"'
@@ -140,14 +150,16 @@ class _XisfLayout:
     block's final size, padded (XML allows trailing white space) to the length reserved for it."""
 
     def __init__(self, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any],
-                 compression: str | None) -> None:
+                 compression: str | None, sample_type: np.dtype) -> None:
         self.shape, self.header, self.properties, self.compression = shape, header, properties, compression
-        draft = _xml_header(shape, (0, 0), compression, header, properties)
+        self.sample_type = sample_type
+        draft = _xml_header(shape, (0, 0), compression, header, properties, sample_type)
         self.reserved = len(draft) + _HEADER_SLACK
         self.position = -(-(16 + self.reserved) // _ALIGNMENT) * _ALIGNMENT
 
     def head(self, size: int) -> bytes:
-        xml = _xml_header(self.shape, (self.position, size), self.compression, self.header, self.properties)
+        xml = _xml_header(self.shape, (self.position, size), self.compression, self.header, self.properties,
+                          self.sample_type)
         if len(xml) > self.reserved:
             raise ValueError("XISF header outgrew its reserved space")
         xml += b" " * (self.reserved - len(xml))
@@ -157,8 +169,10 @@ class _XisfLayout:
 def write_xisf_bands(
     path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
     fill: Callable[[BandSink], object], files: OutputFiles | None = None, compress: bool = False,
+    sample_type: np.dtype = FLOAT32,
 ) -> Path:
-    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of FITS rows, as XISF.
+    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of FITS rows, as XISF of
+    ``sample_type`` samples (:func:`.to_samples`).
 
     Uncompressed, each band goes straight to its place in the file (rows
     flipped to XISF's top-down order), so the image is never held whole.
@@ -176,40 +190,45 @@ def write_xisf_bands(
         fill(gather)
         return image
 
-    return _write(path, shape, header, properties, files, compress, fill, gathered)
+    return _write(path, shape, header, properties, files, compress, fill, gathered, sample_type)
 
 
 def write_xisf(
     path: Path, data: np.ndarray, header: fits.Header, properties: dict[str, Any] | None = None,
-    compress: bool = False, files: OutputFiles | None = None,
+    compress: bool = False, files: OutputFiles | None = None, sample_type: np.dtype = FLOAT32,
 ) -> Path:
     """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
     (with ``files``: at its commit); compressed straight from ``data``, not from a gathered copy."""
-    return _write(path, data.shape, header, properties, files, compress, deliver(data), lambda: data)
+    return _write(path, data.shape, header, properties, files, compress, deliver(data), lambda: data, sample_type)
 
 
 def _write(path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
            files: OutputFiles | None, compress: bool, fill: Callable[[BandSink], object],
-           whole: Callable[[], np.ndarray]) -> Path:
+           whole: Callable[[], np.ndarray], sample_type: np.dtype) -> Path:
     """The file: uncompressed from ``fill``'s bands, compressed from ``whole()``."""
     channels, height, width = shape
+    sample_type = np.dtype(sample_type)
+    item = sample_type.itemsize
     layout = _XisfLayout(shape, header, dict(properties or {}),
-                         f"zstd+sh:{channels * height * width * 4}:4" if compress else None)
+                         f"zstd+sh:{channels * height * width * item}:{item}" if compress else None, sample_type)
+
+    def encode(rows: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(to_samples(rows, sample_type), dtype=sample_type.newbyteorder("<"))
 
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:
             if compress:
                 image = whole()
                 stream.seek(layout.position)
-                size = _write_shuffled_zstd(stream, image)
+                size = _write_shuffled_zstd(stream, image, encode, item)
             else:
                 def sink(top: int, rows: np.ndarray) -> None:
                     for channel in range(channels):
-                        stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * 4)
-                        stream.write(np.ascontiguousarray(rows[channel, ::-1], dtype="<f4").tobytes())
+                        stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * item)
+                        stream.write(encode(rows[channel, ::-1]).tobytes())
 
                 fill(sink)
-                size = channels * height * width * 4
+                size = channels * height * width * item
                 stream.truncate(layout.position + size)
             stream.seek(0)
             stream.write(layout.head(size))
@@ -217,16 +236,18 @@ def _write(path: Path, shape: tuple[int, int, int], header: fits.Header, propert
     return atomic_write(path, write, files)
 
 
-def _write_shuffled_zstd(stream: BinaryIO, image: np.ndarray) -> int:
-    """Write the byte-shuffled little-endian samples (XISF planar order) as one zstd frame; its size."""
+def _write_shuffled_zstd(stream: BinaryIO, image: np.ndarray, encode: Callable[[np.ndarray], np.ndarray],
+                         item: int) -> int:
+    """Write the byte-shuffled little-endian samples (``encode``d, ``item`` bytes each, XISF planar order)
+    as one zstd frame; its size."""
     channels, height, width = image.shape
     band = max(1, _SHUFFLE_BAND_PIXELS // width)
     start = stream.tell()
     compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, threads=_ZSTD_THREADS)
-    with compressor.stream_writer(stream, size=image.size * 4, closefd=False) as packed:
-        for byte in range(4):
+    with compressor.stream_writer(stream, size=image.size * item, closefd=False) as packed:
+        for byte in range(item):
             for channel in range(channels):
                 for top in range(height, 0, -band):  # XISF rows top-down: FITS rows from the last
                     rows = image[channel, max(0, top - band) : top][::-1]
-                    packed.write(np.ascontiguousarray(rows, "<f4").view(np.uint8)[..., byte::4].tobytes())
+                    packed.write(encode(rows).view(np.uint8)[..., byte::item].tobytes())
     return stream.tell() - start
