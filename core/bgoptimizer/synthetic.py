@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scene", "GRADIENTS", "gradient", "make_scene"]
+__all__ = ["Scene", "GRADIENTS", "GLOW_KINDS", "gradient", "make_scene", "make_glow_scene"]
 
 GRADIENTS = ("linear", "dome", "quadratic", "radial", "mixed", "glow")
+# Sky glows entering from the frame's edges, drawn at random per seed (make_glow_scene).
+GLOW_KINDS = ("two_glows", "two_glows_galaxy", "glow_big_galaxy", "horizon", "horizon_galaxy")
 
 
 @dataclass
@@ -122,3 +124,86 @@ def make_scene(
     )
     image = background + signal + glow + rng.normal(0.0, noise, signal.shape).astype(np.float32)
     return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background, glow, noise)
+
+
+def _edge_glow(height: int, width: int, rng: np.random.Generator, edge: int, lateral: bool) -> np.ndarray:
+    """Light entering from one edge (0 left, 1 right, 2 bottom row, 3 top row), peak-to-peak 1: a falloff
+    from the edge (exponential or inverse square, random length), concentrated along the edge round a
+    random place (a town) when ``lateral``, else nearly even (a horizon)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    scale = float(max(height, width))
+    distance = [x, width - 1 - x, y, height - 1 - y][edge] / scale
+    along = [y, y, x, x][edge] / scale
+    profile = rng.integers(3)
+    if profile == 0:  # falling by e over 12-40 % of the frame's longer side
+        falloff = np.exp(-distance / rng.uniform(0.12, 0.4))
+    elif profile == 1:  # an inverse square of the distance to a source 20-50 % of that side beyond the edge
+        falloff = 1.0 / (1.0 + distance / rng.uniform(0.2, 0.5)) ** 2
+    else:  # the flank of a dome centred 0-20 % of that side beyond the edge, sigma 20-45 %
+        falloff = np.exp(-((distance + rng.uniform(0.0, 0.2)) ** 2) / (2 * rng.uniform(0.2, 0.45) ** 2))
+    extent = (height if edge < 2 else width) / scale
+    if lateral:
+        center, spread = rng.uniform(0.1, 0.9) * extent, rng.uniform(0.2, 0.6) * extent
+        across = np.exp(-((along - center) ** 2) / (2 * spread**2))
+    else:
+        across = 1.0 + rng.uniform(-0.3, 0.3) * (along / extent - 0.5)
+    surface = falloff * across
+    return ((surface - surface.min()) / np.ptp(surface)).astype(np.float32)
+
+
+def _galaxy(height: int, width: int, channels: int, rng: np.random.Generator, size: float,
+            amplitude: float) -> np.ndarray:
+    """An inclined disc galaxy: exponential disc (scale ``size`` of the longer side) and a bright bulge,
+    somewhere in the frame's middle half, yellowish."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    scale = float(max(height, width))
+    cu, cv = rng.uniform(0.3, 0.7) * width / scale, rng.uniform(0.3, 0.7) * height / scale
+    angle, ratio = rng.uniform(0, np.pi), rng.uniform(0.35, 0.9)
+    du, dv = x / scale - cu, y / scale - cv
+    a = du * np.cos(angle) + dv * np.sin(angle)
+    b = (-du * np.sin(angle) + dv * np.cos(angle)) / ratio
+    radius = np.sqrt(a**2 + b**2)
+    light = np.exp(-radius / size) + 4.0 * np.exp(-((radius / (0.15 * size)) ** 0.5) * 3.0)
+    light = light / light.max() * amplitude
+    tint = np.array([1.0, 0.9, 0.75][:channels], np.float32)
+    return (tint[:, None, None] * light[None]).astype(np.float32)
+
+
+def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000, channels: int = 3,
+                    sky: float = 0.02, glow_amplitude: float = 0.03, noise: float = 0.002) -> Scene:
+    """A sky whose gradient is light entering from the edges, drawn at random (``seed``) per ``kind``:
+
+    - ``two_glows``: glows from two opposite edges (towns on both horizons);
+    - ``two_glows_galaxy``: the same and a large galaxy in the field;
+    - ``glow_big_galaxy``: one glow and a galaxy filling much of the frame;
+    - ``horizon``: an even glow rising steeply from one edge;
+    - ``horizon_galaxy``: the same and a large galaxy.
+
+    The galaxy is the scene's ``nebula`` (object signal, not background).
+    """
+    if kind not in GLOW_KINDS:
+        raise ValueError(f"glow scene kind must be one of {GLOW_KINDS}; got {kind!r}")
+    rng = np.random.default_rng(seed)
+    first = int(rng.integers(4))
+    if kind.startswith("two_glows"):
+        edges, lateral = (first, first ^ 1), True  # 0/1 and 2/3 are opposite
+    elif kind == "glow_big_galaxy":
+        edges, lateral = (first,), True
+    else:
+        edges, lateral = (first,), False
+    surface = np.zeros((height, width), np.float32)
+    for edge in edges:
+        surface += rng.uniform(0.5, 1.5) * _edge_glow(height, width, rng, edge, lateral)
+    surface /= surface.max()
+    glow_color = np.array([1.0, 0.75, 0.45][:channels], np.float32)  # sodium and LED street light
+    sky_color = np.array([1.0, 0.9, 0.8][:channels], np.float32)
+    background = (sky * sky_color[:, None, None] + glow_amplitude * glow_color[:, None, None] * surface[None])
+    signal = np.zeros((channels, height, width), np.float32)
+    _add_stars(signal, rng, 0.0015)
+    if kind.endswith("galaxy"):
+        size = rng.uniform(0.12, 0.2) if kind == "glow_big_galaxy" else rng.uniform(0.04, 0.08)
+        galaxy = _galaxy(height, width, channels, rng, size, rng.uniform(3.0, 8.0) * noise)
+    else:
+        galaxy = np.zeros_like(signal)
+    image = background + signal + galaxy + rng.normal(0.0, noise, signal.shape).astype(np.float32)
+    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background.astype(np.float32), galaxy, noise)
