@@ -52,12 +52,13 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~is_present(image[channel, top:bottom]))
             negative_input = negative_input or bool((source < 0).any())  # NaN compares False
-            present = source[~invalid] if bool(invalid.any()) else source
+            some_missing = bool(invalid.any())
+            present = source[~invalid] if some_missing else source
             if present.numel():  # before ``target``, which may be ``source``, is written
                 peak = max(peak, float(present.amax()))
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
             measured = target
-            if bool(invalid.any()):
+            if some_missing:
                 missing = True
                 target.masked_fill_(invalid, np.nan)
                 measured = target[~invalid]

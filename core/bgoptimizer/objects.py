@@ -115,11 +115,16 @@ def _box_significance(significance: np.ndarray, valid: np.ndarray, sky: np.ndarr
     return (average - center) / max(spread, 1e-6)
 
 
-def _off_border(flags: np.ndarray) -> np.ndarray:
-    border = np.zeros_like(flags)
+def _frame_border(shape: tuple[int, ...]) -> np.ndarray:
+    """The map's outermost rows and columns."""
+    border = np.zeros(shape, bool)
     border[[0, -1], :] = True
     border[:, [0, -1]] = True
-    return flags & ~reach(border, flags)
+    return border
+
+
+def _off_border(flags: np.ndarray) -> np.ndarray:
+    return flags & ~reach(_frame_border(flags.shape), flags)
 
 
 def _beyond_misfit(smoothed: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -166,11 +171,8 @@ def _not_into_glows(grown: np.ndarray, core: np.ndarray, level: np.ndarray) -> n
     grow into it; its core, found away from the border, stays.
     """
     labels = components(grown)
-    border = np.zeros_like(grown)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
     at_border = np.full(labels.size, -np.inf)
-    touching = grown & border
+    touching = grown & _frame_border(grown.shape)
     np.maximum.at(at_border, labels[touching], level[touching])
     into_glow = (at_border >= _BORDER_SHARE * _peaks(labels, level))[labels] & grown
     return (grown & ~into_glow) | (core & into_glow)

@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ParameterError
+from .errors import ParameterError, flag
 from .spline import term_count
 
 __all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS"]
@@ -337,7 +337,7 @@ class ParameterSpec:
     @property
     def flag(self) -> str:
         """The command-line and batch option name, e.g. ``--threshold-min``."""
-        return "--" + self.name.replace("_", "-")
+        return flag(self.name)
 
     def show(self, value: float) -> str:
         """A bound or value as people read it: integers whole (2147483647, not 2.14748e+09)."""

@@ -25,11 +25,19 @@ _NEARLY_FULL = 1 << 20
 _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
 
 
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and the folders above it that do not exist, innermost first."""
+    missing = []
+    while not os.path.lexists(path) and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
 def _existing_ancestor(path: Path) -> Path:
     """``path`` or the nearest folder above it that exists."""
-    while not os.path.lexists(path) and path.parent != path:
-        path = path.parent
-    return path
+    missing = _missing_folders(path)
+    return missing[-1].parent if missing else path
 
 
 def check_output_dir(directory: str | Path) -> Path:
@@ -73,10 +81,7 @@ def _temporary_prefix(target: Path) -> str:
 
 def _make_folders(folder: Path) -> list[Path]:
     """Create ``folder`` and the folders above it that are missing: those created, outermost first."""
-    missing = []
-    while not os.path.lexists(folder) and folder.parent != folder:
-        missing.append(folder)
-        folder = folder.parent
+    missing = _missing_folders(folder)
     for created in reversed(missing):
         try:
             created.mkdir()

@@ -17,7 +17,7 @@ from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 
-__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "fits_samples", "FITS_EXTENSIONS"]
+__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "FITS_EXTENSIONS"]
 
 # How samples lie in the file, by BITPIX (BZERO shifts unsigned and signed-byte ones).
 _DISK = {8: ">u1", 16: ">i2", 32: ">i4", -32: ">f4"}
@@ -89,7 +89,7 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
     return write_fits_bands(path, data.shape, header, deliver(data), files, compress, sample_type)
 
 
-def fits_samples(rows: np.ndarray, image_header: fits.Header, sample_type: np.dtype) -> np.ndarray:
+def _fits_samples(rows: np.ndarray, image_header: fits.Header, sample_type: np.dtype) -> np.ndarray:
     """Float rows as the file holds them: ``sample_type``'s values, shifted by BZERO, big-endian."""
     samples = to_samples(rows, sample_type)
     zero = int(image_header.get("BZERO", 0))
@@ -130,7 +130,7 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
     size = np.dtype(_DISK[image_header["BITPIX"]]).itemsize
 
     def encode(rows: np.ndarray) -> np.ndarray:
-        return fits_samples(rows, image_header, sample_type)
+        return _fits_samples(rows, image_header, sample_type)
 
     def write(temporary: Path) -> None:
         with open(temporary, "r+b") as stream:

@@ -125,11 +125,14 @@ class TiledGzipWriter:
         tiles = [(channel * self.tiles_per_channel + (first + offset) // _TILE_ROWS,
                   rows[channel, offset : offset + _TILE_ROWS])
                  for channel in range(self.channels) for offset in range(0, rows.shape[1], _TILE_ROWS)]
-        encoded = [self.encode(pixels) for _, pixels in tiles]
-        for (index, _), packed in zip(tiles, self.pool.map(_gzip_tile, encoded)):
+        for (index, _), packed in zip(tiles, self.pool.map(self._packed, [pixels for _, pixels in tiles])):
             self.stream.write(packed)
             self.descriptors[index] = (len(packed), self.heap_size)
             self.heap_size += len(packed)
+
+    def _packed(self, pixels: np.ndarray) -> bytes:
+        """One tile's rows encoded and deflated (on the writer's threads)."""
+        return _gzip_tile(self.encode(pixels))
 
     def finish(self) -> None:
         """Write the descriptors and headers, and pad the file to whole FITS blocks."""
