@@ -39,7 +39,7 @@ def main(argv: list[str]) -> None:
     except (s.SirilError, TimeoutError, RuntimeError) as error:
         siril.log(f"Background Optimizer: {error}", s.LogColor.RED)
         return
-    from bgoptimizer.entry import collector_paused, end_process
+    from bgoptimizer import collector_paused, end_process
 
     with collector_paused():  # a batch script's pyscript is a fresh interpreter, like the command line
         from bgoptimizer_siril.app import run

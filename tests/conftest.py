@@ -59,10 +59,10 @@ def run_script(monkeypatch, *argv: str) -> None:
     process ends with ``end_process``: here the test's own, so that is left out; the real Siril tests run it)."""
     import runpy
 
-    from bgoptimizer import entry
+    import bgoptimizer
 
     monkeypatch.setattr(sys, "argv", [str(ENTRY_SCRIPT), *argv])
-    monkeypatch.setattr(entry, "end_process", lambda code: None)
+    monkeypatch.setattr(bgoptimizer, "end_process", lambda code: None)
     runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
 
 

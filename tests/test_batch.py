@@ -16,7 +16,10 @@ import pytest
 from astropy.io import fits
 
 import bgoptimizer.batch as batch
+import bgoptimizer.frame as frame
+from bgoptimizer.arguments import flags_naming
 from bgoptimizer.cli import main
+from bgoptimizer.frame import with_history
 from bgoptimizer.interrupts import Interrupted, interrupts_deferred, interrupts_raised
 from bgoptimizer.io import OutputFiles, read_image, write_image
 from bgoptimizer.synthetic import make_scene
@@ -133,14 +136,14 @@ def test_a_commit_that_fails_halfway_takes_back_what_it_renamed(tmp_path, monkey
 def test_a_signal_while_writing_leaves_no_file(tmp_path, monkeypatch, capsys):
     """SIGTERM arriving while the second file of the pair is written (the first is complete on disk)."""
     image = _sky(tmp_path / "img.fits")
-    real_write = batch.write_image
+    real_write = frame.write_image
 
     def terminated(path, *args, **kwargs):
         if "_bgSubtracted" in str(path):
             os.kill(os.getpid(), signal.SIGTERM)
         return real_write(path, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "write_image", terminated)
+    monkeypatch.setattr(frame, "write_image", terminated)
     assert main([str(image), "--epochs", "20", "--format", "xisf"]) == 143
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"bgoptimizer: interrupted by SIGTERM while processing {image}, none of whose outputs was written; "
@@ -348,7 +351,7 @@ def test_a_gpu_out_of_memory_fails_that_file_and_the_batch_goes_on(tmp_path, mon
     import torch
 
     first, second = _sky(tmp_path / "a.fits", 1), _sky(tmp_path / "b.fits", 2)
-    real = batch.extract_frame_background
+    real = frame.extract_frame_background
 
     def exhausted(image, header, *args, **kwargs):
         if image.shape[2] == 400 and not exhausted.raised:  # the first file only
@@ -357,7 +360,7 @@ def test_a_gpu_out_of_memory_fails_that_file_and_the_batch_goes_on(tmp_path, mon
         return real(image, header, *args, **kwargs)
 
     exhausted.raised = False
-    monkeypatch.setattr(batch, "extract_frame_background", exhausted)
+    monkeypatch.setattr(frame, "extract_frame_background", exhausted)
     assert main([str(first), str(second), "--epochs", "20"]) == 1
     err = capsys.readouterr().err
     assert f"bgoptimizer: error: {first}: out of memory; try a larger --downscale" in err
@@ -373,16 +376,18 @@ def test_the_method_reads_no_file_the_front_end_reads_the_mask(tmp_path):
     mask[:, :, :100] = 0  # the left half is not background
     options = RunOptions(mask=str(write_image(tmp_path / "m.fits", mask)))
     assert batch.read_mask(options).shape == (1, 150, 200) and batch.read_mask(RunOptions()) is None
-    result = extract_background(image, Parameters(), batch.read_mask(options), **options.engine_keywords())
+    result = extract_background(image, Parameters(), mask=batch.read_mask(options), device=options.device)
     assert 12 * 19 <= result.report.samples <= 13 * 19  # the right half: 12-13 of 25 block columns, 19 rows
-    with pytest.raises(MaskError, match=r"m\.fits: size 100x150 does not match the image's 200x150"):
-        extract_background(image, Parameters(), mask[..., :100], **options.engine_keywords())
+    with pytest.raises(MaskError) as raised:  # named as each front end names the setting
+        extract_background(image, Parameters(), mask=mask[..., :100], device=options.device)
+    assert re.match(r"--mask .*m\.fits: size 100x150 does not match the image's 200x150",
+                    raised.value.rendered(flags_naming(options)))
 
 
 def test_the_history_line_wraps_at_spaces_into_whole_cards():
     from bgoptimizer import Parameters, __version__
 
-    header = batch.with_history(fits.Header(), Parameters(points=48), "background model", "mask.fits, 2 areas")
+    header = with_history(fits.Header(), Parameters(points=48), "background model", "mask.fits, 2 areas")
     cards = list(header["HISTORY"])
     assert len(cards) > 1 and all(len(card) <= 72 for card in cards)
     assert " ".join(cards) == (f"bgoptimizer {__version__}: background model; {Parameters(points=48).summary()} "

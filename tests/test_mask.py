@@ -1,5 +1,7 @@
 """Which downscaled pixels are background: missing values, thresholds, user masks."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -42,5 +44,7 @@ def test_a_soft_user_mask_is_downscaled_like_the_image():
     ],
 )
 def test_a_mask_that_does_not_fit_is_named(mask, message):
-    with pytest.raises(MaskError, match=message):
-        reduce_user_mask(mask, (3, 16, 16), 4, "median", "m.fits")
+    with pytest.raises(MaskError) as raised:
+        reduce_user_mask(mask, (3, 16, 16), 4, "median")
+    assert raised.value.parameters == ("mask",)
+    assert re.match(message, raised.value.rendered(lambda parameter: "m.fits"))

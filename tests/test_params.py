@@ -19,7 +19,6 @@ def test_settings_split_into_the_method_and_the_run():
                                  "overwrite": True, "mask": "m.fits"})
     assert params == Parameters(points=48)
     assert run == RunOptions(device="cpu", compress=True, format="fits", overwrite=True, mask="m.fits")
-    assert run.engine_keywords() == {"device": "cpu", "mask_name": "m.fits"}
     summary = params.summary()  # the HISTORY line: every method parameter, nothing of the run
     assert summary.startswith("downscale=8 ") and "points=48" in summary and summary.endswith("mode=subtract")
     for option in ("device", "compress", "format", "overwrite", "mask"):

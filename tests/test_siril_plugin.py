@@ -135,12 +135,12 @@ def test_headless_failures_are_logged_red_and_change_nothing(
     if situation == "out of memory":
         import torch
 
-        import bgoptimizer_siril.processing as processing
+        import bgoptimizer.frame as frame
 
         def exhausted(*args, **kwargs):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-        monkeypatch.setattr(processing, "extract_frame_background", exhausted)
+        monkeypatch.setattr(frame, "extract_frame_background", exhausted)
 
     run_script(monkeypatch, "--epochs", "20", *argv)
 

@@ -65,7 +65,9 @@ def test_sequence_corrects_included_frames_and_reports_the_bad_one(siril, sirilp
         model = fits.getdata(tmp_path / f"light_{number:05d}_bgModel.fit")
         # Corrected = frame - its model + a level per channel.
         assert np.std(corrected - (source - model), axis=(1, 2)).max() < 1e-5
-        assert fits.getheader(tmp_path / f"bkg_light_{number:05d}.fit")["INSTRUME"] == "Seestar S50"
+        header = fits.getheader(tmp_path / f"bkg_light_{number:05d}.fit")
+        assert header["INSTRUME"] == "Seestar S50"
+        assert "background subtracted" in " ".join(header["HISTORY"])  # the run recorded in the frame
     assert any(message.startswith("Background Optimizer: frame 5/5") for message, _ in siril.progress)
 
 

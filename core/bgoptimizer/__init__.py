@@ -15,50 +15,68 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .entry import collector_paused, end_process
 from .errors import (
     BgOptimizerError,
     Cancelled,
     FileFormatError,
     InputImageError,
     MaskError,
+    NameRenderer,
     OutputError,
     OutputExists,
     ParameterError,
+    flag,
+    user_message,
 )
+from .progress import CancelCheck, ProgressCallback, scaled
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .params import Parameters, RunOptions, parameter_specs
-    from .pipeline import BackgroundResult, FitReport, extract_background, prepare, preview_image
+    from .arguments import add_parameter_options, flags_naming, settings_from_args
+    from .batch import MODEL_TAG, check_new_files, read_mask
+    from .cfa import extract_cfa_background, extract_frame_background
+    from .device import describe_device, resolve_device
+    from .frame import FrameResult, process_frame
+    from .outlines import object_outlines
+    from .params import GROUPS, Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
+    from .pipeline import (
+        BackgroundResult,
+        FitReport,
+        PreviewFit,
+        extract_background,
+        fit_background,
+        prepare,
+        preview_fit,
+        preview_image,
+    )
+    from .preparation import as_planar, display_like
+    from .spline import SplineState
 
-_LAZY = {
-    "Parameters": "params",
-    "RunOptions": "params",
-    "parameter_specs": "params",
-    "BackgroundResult": "pipeline",
-    "FitReport": "pipeline",
-    "extract_background": "pipeline",
-    "prepare": "pipeline",
-    "preview_image": "pipeline",
+# The engine, the recipe of a frame and what front ends share; each loaded with its module on first use.
+_LAZY_MODULES = {
+    "params": ("Parameters", "RunOptions", "ParameterSpec", "GROUPS", "parameter_specs", "settings_from"),
+    "pipeline": ("BackgroundResult", "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare",
+                 "preview_fit", "preview_image"),
+    "cfa": ("extract_cfa_background", "extract_frame_background"),
+    "frame": ("FrameResult", "process_frame"),
+    "preparation": ("as_planar", "display_like"),
+    "spline": ("SplineState",),
+    "outlines": ("object_outlines",),
+    "batch": ("MODEL_TAG", "check_new_files", "read_mask"),
+    "device": ("describe_device", "resolve_device"),
+    "arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
 }
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
-__all__ = [
-    "__version__",
-    "BgOptimizerError",
-    "Cancelled",
-    "FileFormatError",
-    "InputImageError",
-    "MaskError",
-    "OutputError",
-    "OutputExists",
-    "ParameterError",
-    "Parameters",
-    "RunOptions",
-    "parameter_specs",
-    "BackgroundResult",
-    "FitReport",
-    "extract_background",
-    "prepare",
-    "preview_image",
+__all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothing else is theirs to import
+    "__version__", "BgOptimizerError", "Cancelled", "FileFormatError", "InputImageError", "MaskError", "OutputError",
+    "OutputExists", "ParameterError", "NameRenderer", "flag", "user_message", "CancelCheck", "ProgressCallback",
+    "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec", "GROUPS",
+    "parameter_specs", "settings_from", "BackgroundResult", "FitReport", "PreviewFit", "extract_background",
+    "fit_background", "prepare", "preview_fit", "preview_image", "extract_cfa_background", "extract_frame_background",
+    "FrameResult", "process_frame", "as_planar", "display_like", "SplineState", "object_outlines", "MODEL_TAG",
+    "check_new_files", "read_mask", "describe_device", "resolve_device", "add_parameter_options", "flags_naming",
+    "settings_from_args",
 ]
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from .errors import NameRenderer, flag
 from .params import Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
 
-__all__ = ["add_parameter_options", "settings_from_args"]
+__all__ = ["add_parameter_options", "settings_from_args", "flags_naming"]
+
+# Settings that name a file: messages name the file too.
+_FILE_SETTINGS = ("mask",)
 
 
 def _argument_type(spec: ParameterSpec):
@@ -49,3 +53,14 @@ def add_parameter_options(parser: argparse.ArgumentParser, leave_out: tuple[str,
 def settings_from_args(args: argparse.Namespace) -> tuple[Parameters, RunOptions]:
     """The parameters and run options an argparse result holds; options it lacks keep their defaults."""
     return settings_from({spec.name: getattr(args, spec.name) for spec in parameter_specs() if hasattr(args, spec.name)})
+
+
+def flags_naming(options: RunOptions) -> NameRenderer:
+    """Settings named as the command line (and Siril's batch arguments) take them, a file setting with
+    the file it names: ``--mask sky_mask.fits``."""
+
+    def name(parameter: str) -> str:
+        value = getattr(options, parameter, None) if parameter in _FILE_SETTINGS else None
+        return f"{flag(parameter)} {value}" if value else flag(parameter)
+
+    return name

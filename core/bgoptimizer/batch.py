@@ -9,20 +9,15 @@ with ``overwrite``), an output folder that cannot be written.
 from __future__ import annotations
 
 import os
-import textwrap
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from astropy.io import fits
 
-from ._version import __version__
-from .cfa import bayer_pattern, extract_frame_background
 from .errors import FileFormatError, OutputError, OutputExists
+from .frame import process_frame
 from .io import (
     OutputFiles,
     check_output_dir,
@@ -30,14 +25,12 @@ from .io import (
     image_format,
     output_sample_type,
     read_image,
-    write_image,
-    write_image_bands,
     write_png,
 )
 from .io.atomic import TEMPORARY_PREFIX, check_name_length
 from .params import Parameters, RunOptions
-from .pipeline import BackgroundResult, FitReport, prepare, preview_image
-from .progress import ProgressCallback, scaled
+from .pipeline import FitReport, prepare, preview_image
+from .progress import ProgressCallback
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -49,10 +42,7 @@ __all__ = [
     "plan_run",
     "check_new_files",
     "read_mask",
-    "correction_done",
-    "with_history",
     "FileOutcome",
-    "fit_with_model",
     "process_file",
 ]
 
@@ -61,9 +51,6 @@ MODEL_TAG = "_bgModel"
 PREVIEW_TAG = "_preview"
 _CORRECTED_TAGS = {"subtract": "_bgSubtracted", "divide": "_bgDivided"}
 _OWN_TAGS = (*_CORRECTED_TAGS.values(), MODEL_TAG)
-_HISTORY_WIDTH = 72  # the text a HISTORY card holds
-# Share of a file's progress bar given to the fit; the rest shows the corrected image's write.
-_FIT_SHARE = 0.95
 
 
 def corrected_tag(mode: str) -> str:
@@ -171,7 +158,7 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     image of the run.
     """
     if options.mask is not None and not Path(options.mask).is_file():
-        raise FileFormatError(f"{options.mask}: no such file ({{mask}})", "mask")
+        raise FileFormatError("{mask}: no such file", "mask")
     folders: dict[Path, Path] = {}
     jobs: list[Job] = []
     made_by: dict[tuple[int, int] | Path, Path] = {}
@@ -207,21 +194,6 @@ def read_mask(options: RunOptions) -> np.ndarray | None:
     return None if options.mask is None else read_image(options.mask).data
 
 
-def correction_done(params: Parameters) -> str:
-    """What the corrected image's HISTORY line says was done."""
-    return "background subtracted" if params.mode == "subtract" else "background divided"
-
-
-def with_history(header: fits.Header, params: Parameters, what: str, excluded: str | None = None) -> fits.Header:
-    """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote, how,
-    and what the user ``excluded`` from the fit beyond the method's own mask (a mask file, areas)."""
-    marked = header.copy()
-    line = f"bgoptimizer {__version__}: {what}; {params.summary()}" + (f" excluded={excluded}" if excluded else "")
-    for part in textwrap.wrap(line, _HISTORY_WIDTH, break_long_words=False):  # whole words on each card
-        marked.add_history(part)
-    return marked
-
-
 @dataclass
 class FileOutcome:
     """What one job did: its files, and for a fit the report and times."""
@@ -255,24 +227,6 @@ class FileOutcome:
                 f"{self.report.summary()}{cfa}{files}")
 
 
-def fit_with_model(fit: Callable[..., BackgroundResult], shape: tuple[int, int, int], path: Path | None,
-                   header: fits.Header, *, properties: dict[str, Any] | None = None, compress: bool = False,
-                   files: OutputFiles | None = None) -> BackgroundResult:
-    """Run ``fit(model_sink=...)`` with the model going to ``path`` band by band as it is computed (a raw
-    frame's once its phases are done), atomically with ``header`` (into ``files`` when given), or dropped
-    when ``path`` is None: never held whole (a 3000x2000 RGB model is 72 MB)."""
-    if path is None:
-        return fit(model_sink=_dropped)
-    results: list[BackgroundResult] = []
-    write_image_bands(path, shape, lambda sink: results.append(fit(model_sink=sink)), header, properties, compress,
-                      files)
-    return results[0]
-
-
-def _dropped(_top: int, _rows: np.ndarray) -> None:
-    """A model sink that keeps nothing: no model is wanted."""
-
-
 def process_file(job: Job, params: Parameters, options: RunOptions, files: OutputFiles,
                  progress: ProgressCallback | None = None) -> FileOutcome:
     """Run one job end to end, its files written into ``files`` (they appear when it commits).
@@ -286,27 +240,13 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
     start_read = time.perf_counter()
     source = read_image(job.source)
     read_seconds = time.perf_counter() - start_read
-    keywords = options.engine_keywords()
     if job.preview:
-        prepared = prepare(source.data, params, read_mask(options), mask_name=keywords["mask_name"])
+        prepared = prepare(source.data, params, mask=read_mask(options))
         write_png(job.outputs[0], preview_image(prepared), files)
         return FileOutcome(job)
-    corrected_path, model_path = job.outputs[0], job.model
-    sample_type = output_sample_type(corrected_path, source, options.keep_bit_depth)  # refused before the fit
-    model_header = with_history(source.header, params, "background model", options.mask)
-    start = time.perf_counter()
-    fit = partial(extract_frame_background, source.data, source.header, params, scaled(progress, 0.0, _FIT_SHARE),
-                  mask=read_mask(options), **keywords)
-    result = fit_with_model(fit, source.data.shape, model_path, model_header, properties=source.properties,
-                            compress=options.compress, files=files)
-    start_write = time.perf_counter()
-    if progress is not None:
-        progress(_FIT_SHARE, f"write {corrected_path.name}")
-    write_image(corrected_path, result.corrected,
-                with_history(source.header, params, correction_done(params), options.mask),
-                source.properties, options.compress, files, sample_type)
-    if progress is not None:
-        progress(1.0, "written")
-    end = time.perf_counter()
-    return FileOutcome(job, result.report, end - start, end - start_write, read_seconds,
-                       bayer_pattern(source.data, source.header))
+    corrected_path = job.outputs[0]
+    frame = process_frame(source, params, corrected_path=corrected_path, model_path=job.model, files=files,
+                          sample_type=output_sample_type(corrected_path, source, options.keep_bit_depth),
+                          compress=options.compress, mask=read_mask(options), excluded=options.mask,
+                          progress=progress, device=options.device)
+    return FileOutcome(job, frame.report, frame.seconds, frame.write_seconds, read_seconds, frame.bayer_pattern)

@@ -10,10 +10,8 @@ put back in place, so the corrected frame stays a raw frame to debayer later.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-from astropy.io import fits
 
 from .bands import BandSink, deliver
 from .params import Parameters
@@ -21,16 +19,10 @@ from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
 from .progress import CancelCheck, ProgressCallback, scaled
 from .spline import SplineState
 
-__all__ = ["CFA_PHASES", "bayer_pattern", "extract_cfa_background", "extract_frame_background"]
+__all__ = ["CFA_PHASES", "extract_cfa_background", "extract_frame_background"]
 
 # (row, column) offsets of the four phases within the 2x2 cell.
 CFA_PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
-
-
-def bayer_pattern(image: np.ndarray, header: fits.Header) -> str | None:
-    """The Bayer pattern of a raw mono frame (``BAYERPAT``), or None for anything else."""
-    pattern = str(header.get("BAYERPAT", "")).strip()
-    return pattern if pattern and np.ndim(image) in (2, 3) and (np.ndim(image) == 2 or image.shape[0] == 1) else None
 
 
 def _combined(reports: list[FitReport]) -> FitReport:
@@ -52,15 +44,17 @@ def _combined(reports: list[FitReport]) -> FitReport:
 
 
 def extract_cfa_background(
-    mosaic: np.ndarray,
+    image: np.ndarray,
     params: Parameters | None = None,
+    *,
+    mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
+    initial: SplineState | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     in_place: bool = False,
     model_sink: BandSink | None = None,
-    mask: np.ndarray | None = None,
-    exclude: Sequence[np.ndarray] = (),
-    **options: str,
+    device: str = "auto",
 ) -> BackgroundResult:
     """Model and remove the background of a raw CFA frame ``(H, W)`` or ``(1, H, W)``, phase by phase.
 
@@ -68,24 +62,25 @@ def extract_cfa_background(
     model handed to ``model_sink`` in bands instead, once assembled, as
     :func:`~bgoptimizer.extract_background` does); the report combines the
     four fits (worst loss and object share, summed iterations, samples and
-    times) and ``state`` is the first phase's spline. ``exclude`` are areas in
-    the mosaic's coordinates; ``options`` (``device``, ``mask_name``) go to
-    :func:`~bgoptimizer.extract_background`.
+    times) and ``state`` is the first phase's spline. ``mask`` and ``exclude``
+    are in the mosaic's coordinates; every phase starts from ``initial`` (the
+    phases of one frame are images of one sky). The keywords are
+    :func:`~bgoptimizer.extract_background`'s.
     """
-    image = as_planar(mosaic, "the CFA frame")
-    if image.shape[0] != 1:
-        raise ValueError(f"a CFA frame has one channel; got {image.shape[0]}")
-    corrected = image if in_place else image.copy()
-    background = np.empty_like(image)
+    mosaic = as_planar(image, "the CFA frame")
+    if mosaic.shape[0] != 1:
+        raise ValueError(f"a CFA frame has one channel; got {mosaic.shape[0]}")
+    corrected = mosaic if in_place else mosaic.copy()
+    background = np.empty_like(mosaic)
     results: list[BackgroundResult] = []
     for number, (row, column) in enumerate(CFA_PHASES):
         phase_progress = scaled(progress, number / len(CFA_PHASES), (number + 1) / len(CFA_PHASES),
                                 f"CFA phase {number + 1}/4: ")
-        phase = np.ascontiguousarray(image[:, row::2, column::2])
+        phase = np.ascontiguousarray(mosaic[:, row::2, column::2])
         phase_mask = None if mask is None else np.asarray(mask)[..., row::2, column::2]
         phase_areas = [(np.asarray(area, np.float64) - (column, row)) / 2 for area in exclude]
-        result = extract_background(phase, params, phase_mask, phase_progress, cancel, in_place=True,
-                                    exclude=phase_areas, **options)
+        result = extract_background(phase, params, mask=phase_mask, exclude=phase_areas, initial=initial,
+                                    progress=phase_progress, cancel=cancel, in_place=True, device=device)
         corrected[:, row::2, column::2] = result.corrected
         background[:, row::2, column::2] = result.background
         results.append(result)
@@ -97,19 +92,20 @@ def extract_cfa_background(
 
 def extract_frame_background(
     image: np.ndarray,
-    header: fits.Header,
     params: Parameters | None = None,
+    *,
+    bayer_pattern: str | None = None,
+    mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
+    initial: SplineState | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    initial: SplineState | None = None,
+    in_place: bool = False,
     model_sink: BandSink | None = None,
-    mask: np.ndarray | None = None,
-    **options: Any,
+    device: str = "auto",
 ) -> BackgroundResult:
-    """The engine on a frame as read from a file or from Siril, in place: a raw CFA frame (its header
-    names a Bayer pattern) phase by phase, any other from ``initial``'s control points when given."""
-    if bayer_pattern(image, header):
-        return extract_cfa_background(image, params, progress, cancel, in_place=True, model_sink=model_sink,
-                                      mask=mask, **options)
-    return extract_background(image, params, mask, progress, cancel, initial, in_place=True, model_sink=model_sink,
-                              **options)
+    """The engine on a frame as read from a file or from Siril: a raw CFA frame (``bayer_pattern``
+    given, e.g. ``"GRBG"``) phase by phase, any other as one image."""
+    run = extract_cfa_background if bayer_pattern else extract_background
+    return run(image, params, mask=mask, exclude=exclude, initial=initial, progress=progress, cancel=cancel,
+               in_place=in_place, model_sink=model_sink, device=device)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .arguments import add_parameter_options, settings_from_args
+from .arguments import add_parameter_options, flags_naming, settings_from_args
 from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .device import resolve_device
 from .errors import BgOptimizerError, flag, user_message
@@ -129,7 +129,7 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
                         files.commit()
                         done.append(outcome)
             except Exception as error:
-                message = user_message(error, flag)
+                message = user_message(error, flags_naming(options))
                 if message is None:
                     raise
                 message = _naming(job.source, message)
@@ -188,7 +188,7 @@ def _run(argv: list[str]) -> int:
         jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
                         Path(args.report) if args.report else None, args.model)
     except BgOptimizerError as error:
-        print(f"bgoptimizer: error: {error.rendered(flag)}; nothing was processed", file=sys.stderr)
+        print(f"bgoptimizer: error: {error.rendered(flags_naming(options))}; nothing was processed", file=sys.stderr)
         return 2
     except Interrupted as stop:
         print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",

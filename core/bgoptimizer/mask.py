@@ -42,8 +42,7 @@ def threshold_mask(stretched_ds: np.ndarray, low: float, high: float) -> np.ndar
     return inside.all(axis=0, keepdims=True).astype(np.float32)
 
 
-def reduce_user_mask(mask: np.ndarray, image_shape: tuple[int, int, int], factor: int,
-                     func: str, source: str = "mask") -> np.ndarray:
+def reduce_user_mask(mask: np.ndarray, image_shape: tuple[int, int, int], factor: int, func: str) -> np.ndarray:
     """Check a full-resolution user mask against the image and downscale it like the image.
 
     ``mask`` is ``(1, H, W)`` or ``(C, H, W)`` with values in [0, 1]; a
@@ -54,15 +53,15 @@ def reduce_user_mask(mask: np.ndarray, image_shape: tuple[int, int, int], factor
         mask = mask[None]
     if mask.ndim != 3 or mask.shape[1:] != (height, width):
         raise MaskError(
-            f"{source}: size {mask.shape[-1]}x{mask.shape[-2]} does not match "
-            f"the image's {width}x{height}"
+            f"{{mask}}: size {mask.shape[-1]}x{mask.shape[-2]} does not match "
+            f"the image's {width}x{height}", "mask"
         )
     if mask.shape[0] not in (1, channels):
         raise MaskError(
-            f"{source}: {mask.shape[0]} channels cannot apply to a {channels}-channel image"
+            f"{{mask}}: {mask.shape[0]} channels cannot apply to a {channels}-channel image", "mask"
         )
     finite = np.where(np.isfinite(mask), mask, 0.0).astype(np.float32)
     if finite.min() < 0.0 or finite.max() > 1.0:
-        raise MaskError(f"{source}: values must lie in [0, 1] (got {finite.min():g} to {finite.max():g})")
+        raise MaskError(f"{{mask}}: values must lie in [0, 1] (got {finite.min():g} to {finite.max():g})", "mask")
     reduced = block_reduce(finite, factor, func)
     return np.nan_to_num(reduced, nan=0.0)

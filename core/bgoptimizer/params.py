@@ -290,10 +290,6 @@ class RunOptions:
         """A copy with some values changed (validated again)."""
         return _replaced(self, changes)
 
-    def engine_keywords(self) -> dict[str, str]:
-        """The keyword arguments of :func:`~bgoptimizer.extract_background` that these options decide."""
-        return {"device": self.device, "mask_name": self.mask or "the mask"}
-
 
 def _validate(settings: Parameters | RunOptions) -> None:
     for spec in _class_specs(type(settings)):

@@ -123,10 +123,10 @@ def _excluding(prepared: Prepared, excluded: np.ndarray) -> Prepared:
 def fit_background(
     prepared: Prepared,
     params: Parameters,
+    *,
+    initial: SplineState | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    initial: SplineState | None = None,
-    *,
     device: str = "auto",
 ) -> tuple[SplineState, FitReport]:
     """Fit the spline to the prepared image (steps 5-6), optionally from ``initial``'s control points.
@@ -194,7 +194,7 @@ class PreviewFit:
     report: FitReport
 
 
-def preview_fit(prepared: Prepared, params: Parameters, cancel: CancelCheck | None = None, *,
+def preview_fit(prepared: Prepared, params: Parameters, *, cancel: CancelCheck | None = None,
                 device: str = "auto") -> PreviewFit:
     """The fit on the downscaled image alone (the full run's fit, without steps 7-8), for a preview:
     the model and the corrected image shown with the input's display stretch."""
@@ -231,16 +231,15 @@ def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[st
 def extract_background(
     image: np.ndarray,
     params: Parameters | None = None,
+    *,
     mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
+    initial: SplineState | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    initial: SplineState | None = None,
     in_place: bool = False,
     model_sink: BandSink | None = None,
-    *,
     device: str = "auto",
-    mask_name: str = "the mask",
-    exclude: Sequence[np.ndarray] = (),
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -253,15 +252,19 @@ def extract_background(
         Method parameters; defaults when omitted.
     mask : `~numpy.ndarray`, optional
         Full-resolution weights in [0, 1], ``(H, W)``, ``(1, H, W)`` or
-        ``(C, H, W)``: 1 = background, 0 = ignore.
-    progress : callable, optional
-        ``progress(fraction, message)``, called from this thread.
-    cancel : callable, optional
-        Returns True to stop; raises `Cancelled` and changes nothing.
+        ``(C, H, W)``: 1 = background, 0 = ignore. Messages about it name
+        the parameter ``mask``.
+    exclude : sequence of `~numpy.ndarray`, optional
+        Areas kept out of the fit (soft-edged): ``(N, 2)`` polygons of
+        full-resolution ``(x, y)`` vertices, row 0 first as in FITS.
     initial : `SplineState`, optional
         A previous fit (``result.state``) of a similar image, e.g. the frame
         before in a sequence: its control-point positions are the start, and
         a fifth of ``params.epochs`` is run.
+    progress : callable, optional
+        ``progress(fraction, message)``, called from this thread.
+    cancel : callable, optional
+        Returns True to stop; raises `Cancelled` and changes nothing.
     in_place : bool, optional
         Write the corrected image over ``image`` (float32 ``(C, H, W)`` only),
         saving one image of memory, when the caller no longer needs the input.
@@ -272,11 +275,6 @@ def extract_background(
         With ``in_place``, the run then needs memory for one image only.
     device : {'auto', 'cpu', 'cuda', 'mps'}, optional
         Where the fit runs (:attr:`RunOptions.device`).
-    mask_name : str, optional
-        What messages call ``mask`` (e.g. its file's name).
-    exclude : sequence of `~numpy.ndarray`, optional
-        Areas kept out of the fit (soft-edged): ``(N, 2)`` polygons of
-        full-resolution ``(x, y)`` vertices, row 0 first as in FITS.
 
     Returns
     -------
@@ -288,13 +286,13 @@ def extract_background(
     image = as_planar(image)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    prepared = prepare(image, params, mask, _stage(progress, "prepare"), checked=True, mask_name=mask_name,
-                       exclude=exclude)
+    prepared = prepare(image, params, mask=mask, exclude=exclude, progress=_stage(progress, "prepare"), checked=True)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
 
     start = time.perf_counter()
-    state, report = fit_background(prepared, params, _stage(progress, "fit"), cancel, initial, device=device)
+    state, report = fit_background(prepared, params, initial=initial, progress=_stage(progress, "fit"), cancel=cancel,
+                                   device=device)
     seconds["fit"] = time.perf_counter() - start
     release_freed_memory()
 

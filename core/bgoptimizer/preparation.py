@@ -98,17 +98,16 @@ def _stretch_channels(image: np.ndarray, stretches: list[ChannelStretch]) -> Non
 def prepare(
     image: np.ndarray,
     params: Parameters,
-    mask: np.ndarray | None = None,
-    progress: ProgressCallback | None = None,
     *,
-    checked: bool = False,
-    mask_name: str = "the mask",
+    mask: np.ndarray | None = None,
     exclude: Sequence[np.ndarray] = (),
+    progress: ProgressCallback | None = None,
+    checked: bool = False,
 ) -> Prepared:
     """Stretch, downscale and mask a linear ``(C, H, W)`` image (steps 1-4).
 
-    ``mask`` is the user's full-resolution mask (1 = background), called
-    ``mask_name`` (e.g. its file) in messages; ``exclude`` are areas kept out
+    ``mask`` is the user's full-resolution mask (1 = background), named as
+    the parameter ``mask`` in messages; ``exclude`` are areas kept out
     of the fit, ``(N, 2)`` polygons of full-resolution ``(x, y)`` vertices
     (:mod:`.exclusion`).
     ``checked``: the image comes from :func:`as_planar` already (its scan for
@@ -152,12 +151,11 @@ def prepare(
     mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
     if mask is not None:
         mask_ds = mask_ds * reduce_user_mask(
-            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func, mask_name
+            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func
         )
     if len(exclude):
         mask_ds = mask_ds * area_weights(exclude, mask_ds.shape[1:], factor)
-    excluded_by = " and ".join([mask_name] * (mask is not None) + ["the exclusion areas"] * bool(len(exclude)))
-    _require_background(stretched_ds, mask_ds, params, excluded_by)
+    _require_background(stretched_ds, mask_ds, params, mask is not None, bool(len(exclude)))
     if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
         for channel, stretch in zip(linear_ds, stretches):
@@ -183,8 +181,8 @@ def _require_downscaled_size(height: int, width: int, factor: int) -> None:
     )
 
 
-def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: Parameters,
-                        mask_name: str | None) -> None:
+def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: Parameters, masked: bool,
+                        areas: bool) -> None:
     """Refuse when too few downscaled pixels are background, saying what excluded the others."""
     usable = mask_ds.max(axis=0) > 0
     count = int(usable.sum())
@@ -196,12 +194,14 @@ def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: P
         "missing (0 or NaN)": int(missing.sum()),
         f"outside {{threshold_min}}..{{threshold_max}} ({params.threshold_min:g}..{params.threshold_max:g})":
             int((~missing & ~inside).sum()),
-        f"excluded by {mask_name}": int((~missing & inside & ~usable).sum()),
+        "excluded by " + " and ".join(["{mask}"] * masked + ["the exclusion areas"] * areas):
+            int((~missing & inside & ~usable).sum()),
     }
     reasons = ", ".join(f"{number} {cause}" for cause, number in causes.items() if number)
     raise MaskError(
         f"only {count} of {usable.size} downscaled pixels are background ({reasons}); "
-        f"a fit needs {MIN_SAMPLES}: widen the thresholds or the mask", "threshold_min", "threshold_max"
+        f"a fit needs {MIN_SAMPLES}: widen the thresholds or the mask", "threshold_min", "threshold_max",
+        *("mask",) * masked
     )
 
 

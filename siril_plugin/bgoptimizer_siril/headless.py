@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import sirilpy as s
 
-from bgoptimizer.errors import user_message
+from bgoptimizer import flag, flags_naming, user_message
 
 from .options import parse_arguments
 from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
@@ -23,13 +23,15 @@ __all__ = ["run_headless"]
 
 def run_headless(siril, argv: Sequence[str]) -> bool:
     """Run once; True on success. Every failure is logged in red and leaves the loaded image unchanged."""
+    name = flag
     try:
         params, output = parse_arguments(argv)
+        name = flags_naming(output.run)  # a mask file named with its option
         if output.sequence:
             return process_sequence(siril, params, output, SirilProgress(siril)).succeeded
         outcome = process_loaded_image(siril, params, output, SirilProgress(siril))
     except Exception as error:  # noqa: BLE001 - reported to the user, whatever it is
-        siril.log(f"{UNDO_NAME}: failed: {describe_failure(error)}", s.LogColor.RED)
+        siril.log(f"{UNDO_NAME}: failed: {describe_failure(error, name)}", s.LogColor.RED)
         if user_message(error) is None and not isinstance(error, s.SirilError):  # a bug: its traceback too
             traceback.print_exc(file=sys.stderr)
         return False

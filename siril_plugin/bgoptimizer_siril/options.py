@@ -11,8 +11,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bgoptimizer import ParameterError, Parameters, RunOptions
-from bgoptimizer.arguments import add_parameter_options, settings_from_args
+from bgoptimizer import ParameterError, Parameters, RunOptions, add_parameter_options, settings_from_args
 
 __all__ = ["OutputOptions", "OUTPUT_HELP", "DEFAULT_PREFIX", "build_parser", "parse_arguments"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sirilpy as s
 
-from bgoptimizer.morphology import components
+from bgoptimizer import object_outlines
 
 __all__ = ["AREA_COLOR", "OBJECT_COLOR", "drawn_areas", "count_areas", "start_drawing", "clear_areas",
            "show_objects", "clear_objects", "describe_areas"]
@@ -65,43 +65,12 @@ def clear_objects(siril) -> None:
             siril.overlay_delete_polygon(polygon.polygon_id)
 
 
-def show_objects(siril, objects: np.ndarray, factor: int, shape: tuple[int, int], smallest: int = 4) -> int:
-    """Outline (convex hull) each object of the ``(h, w)`` downscaled map in Siril's view, replacing
-    the outlines shown before; objects under ``smallest`` blocks are left out. How many are shown."""
+def show_objects(siril, objects: np.ndarray, factor: int, shape: tuple[int, int]) -> int:
+    """Outline each object of the ``(h, w)`` downscaled map in Siril's view (see
+    :func:`~bgoptimizer.object_outlines`), replacing the outlines shown before. How many are shown."""
     clear_objects(siril)
-    height, width = shape
-    labels = components(objects)
-    shown = 0
-    for label in np.unique(labels[labels >= 0]):
-        rows, cols = np.nonzero(labels == label)
-        if len(rows) < smallest:
-            continue
-        # The blocks' corners, in display coordinates (rows flipped, clipped to the image).
-        x = np.clip(np.concatenate([cols, cols + 1, cols, cols + 1]) * factor, 0, width)
-        y = height - np.clip(np.concatenate([rows, rows, rows + 1, rows + 1]) * factor, 0, height)
-        hull = convex_hull(np.unique(np.c_[x, y], axis=0).astype(np.float64))
-        points = [s.FPoint(float(px), float(py)) for px, py in hull]
+    outlines = object_outlines(objects, factor, shape)
+    for outline in outlines:
+        points = [s.FPoint(float(x), float(shape[0] - y)) for x, y in outline]  # rows flipped for display
         siril.overlay_add_polygon(s.Polygon(points=points, color=OBJECT_COLOR, fill=False))
-        shown += 1
-    return shown
-
-
-def convex_hull(points: np.ndarray) -> np.ndarray:
-    """The hull's vertices in order (Andrew's monotone chain) of distinct ``(N, 2)`` points."""
-    ordered = sorted(map(tuple, points))
-    if len(ordered) < 3:
-        return np.array(ordered)
-
-    def half(sequence: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        chain: list[tuple[float, float]] = []
-        for point in sequence:
-            while len(chain) >= 2 and _turn(chain[-2], chain[-1], point) <= 0:
-                chain.pop()
-            chain.append(point)
-        return chain[:-1]
-
-    return np.array(half(ordered) + half(ordered[::-1]))
-
-
-def _turn(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
-    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return len(outlines)

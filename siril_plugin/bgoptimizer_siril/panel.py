@@ -21,23 +21,26 @@ import numpy as np
 import sirilpy as s
 
 from bgoptimizer import (
+    GROUPS,
     BgOptimizerError,
     Cancelled,
     OutputError,
     OutputExists,
     ParameterError,
     Parameters,
+    ParameterSpec,
     RunOptions,
+    describe_device,
+    display_like,
     parameter_specs,
     prepare,
+    preview_fit,
     preview_image,
+    read_mask,
+    resolve_device,
+    settings_from,
 )
-from bgoptimizer.batch import read_mask
-from bgoptimizer.device import describe_device, resolve_device
 from bgoptimizer.io import atomic_write, to_display
-from bgoptimizer.params import GROUPS, ParameterSpec, settings_from
-from bgoptimizer.pipeline import preview_fit
-from bgoptimizer.preparation import display_like
 
 from . import overlay
 from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
@@ -549,12 +552,11 @@ class Panel:
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
             self._preview_source = self._loaded_image()
-        keywords = run.engine_keywords()
         height, width = self._preview_source.shape[-2:]
-        prepared = prepare(self._preview_source, params, read_mask(run), mask_name=keywords["mask_name"],
+        prepared = prepare(self._preview_source, params, mask=read_mask(run),
                            exclude=overlay.drawn_areas(self.siril, height))
         shown = preview_image(prepared)
-        fitted = preview_fit(prepared, params, self.cancel_requested.is_set, device=keywords["device"])
+        fitted = preview_fit(prepared, params, cancel=self.cancel_requested.is_set, device=run.device)
         overlay.show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
         views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected, display_like(prepared, self._preview_source))))

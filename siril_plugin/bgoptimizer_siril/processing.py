@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import sirilpy as s
 
 from bgoptimizer import (
+    CancelCheck,
     Cancelled,
     FitReport,
+    NameRenderer,
     OutputError,
     ParameterError,
     Parameters,
+    ProgressCallback,
+    check_new_files,
+    flag,
+    process_frame,
+    read_mask,
+    user_message,
 )
-from bgoptimizer.batch import check_new_files, fit_with_model, read_mask, with_history
-from bgoptimizer.cfa import extract_frame_background
-from bgoptimizer.errors import NameRenderer, flag, user_message
-from bgoptimizer.progress import CancelCheck, ProgressCallback
 
 from .options import OutputOptions
 from .overlay import describe_areas, drawn_areas
@@ -106,18 +109,17 @@ def process_loaded_image(
     start = time.perf_counter()
     with siril.image_lock():
         model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
-        image = read_loaded_image(siril)
+        image, layout = read_loaded_image(siril)
         areas = user_areas(siril, output, image.data.shape[-2])
-        fit = partial(extract_frame_background, image.data, image.header, params, progress, cancel, exclude=areas,
-                      mask=read_mask(output.run), **output.run.engine_keywords())
-        header = with_history(image.header, params, "background model", exclusions(output, areas))
-        result = fit_with_model(fit, image.data.shape, model_path, header, compress=output.run.compress)
+        result = process_frame(image, params, model_path=model_path, compress=output.run.compress,
+                               mask=read_mask(output.run), exclude=areas, excluded=exclusions(output, areas),
+                               progress=progress, cancel=cancel, device=output.run.device)
         replaced = output.replace and not output.show_model
         if replaced:
             siril.undo_save_state(UNDO_NAME)
             # No HISTORY line here: Siril 1.4.4 drops HISTORY cards given to set_image_metadata_from_header_string
             # (measured), so the model file's HISTORY and the log record the run.
-            siril.set_image_pixeldata(image.layout.back(result.corrected))
+            siril.set_image_pixeldata(layout.back(result.corrected))
     if output.show_model:
         siril.cmd("load", str(model_path))  # a command: never inside the lock
     log_warnings(siril, result.report)

@@ -17,23 +17,28 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import sirilpy as s
-from astropy.io import fits
 
-from bgoptimizer import Cancelled, InputImageError, Parameters
-from bgoptimizer.batch import check_new_files, correction_done, fit_with_model, read_mask, with_history
-from bgoptimizer.cfa import extract_frame_background
-from bgoptimizer.io import read_image, write_image
-from bgoptimizer.progress import CancelCheck, ProgressCallback, scaled
-from bgoptimizer.spline import SplineState
+from bgoptimizer import (
+    CancelCheck,
+    Cancelled,
+    InputImageError,
+    Parameters,
+    ProgressCallback,
+    SplineState,
+    check_new_files,
+    process_frame,
+    read_mask,
+    scaled,
+)
+from bgoptimizer.io import ImageFile, OutputFiles, read_image
 
 from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
-from .siril_image import PixelLayout, default_model_path, header_from_text, to_core
+from .siril_image import default_model_path, header_from_text, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
 
@@ -111,12 +116,12 @@ def read_sequence_file(folder: Path, name: str) -> list[SequenceFrame]:
 
 @dataclass
 class _Frames:
-    """Where the frames come from and where the corrected ones go: Siril's loaded sequence, or files."""
+    """Where the frames come from, Siril's loaded sequence or files, and the sample type their corrected
+    frames are written in."""
 
     name: str
     frames: list[SequenceFrame]
-    read: Callable[[SequenceFrame], tuple[np.ndarray, fits.Header, PixelLayout | None]]
-    write: Callable[[SequenceFrame, np.ndarray, PixelLayout | None, fits.Header, str], None]  # ..., prefix
+    read: Callable[[SequenceFrame], tuple[ImageFile, np.dtype]]
 
 
 def _loaded(siril) -> _Frames:
@@ -131,31 +136,22 @@ def _loaded(siril) -> _Frames:
             "of FITS files; convert it to FITS files first (Siril's 'convert' command)"
         )
 
-    def read(frame: SequenceFrame) -> tuple[np.ndarray, fits.Header, PixelLayout | None]:
+    def read(frame: SequenceFrame) -> tuple[ImageFile, np.dtype]:
+        """The frame as Siril holds it; its corrected frame in its bit depth, as Siril's own processing."""
         data, layout = to_core(siril.get_seq_frame_pixeldata(frame.index), frame.path.name)
-        return data, header_from_text(siril.get_seq_frame_header(frame.index, return_as="str")), layout
-
-    def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
-              prefix: str) -> None:
-        siril.set_seq_frame_pixeldata(frame.index, layout.back(corrected), prefix)
+        header = header_from_text(siril.get_seq_frame_header(frame.index, return_as="str"))
+        return ImageFile(data, header), layout.dtype
 
     frames = [SequenceFrame(index, Path(siril.get_seq_frame_filename(index)), bool(seq.imgparam[index].incl))
               for index in range(seq.number)]
-    return _Frames(seq.seqname, frames, read, write)
+    return _Frames(seq.seqname, frames, read)
 
 
 def _named(siril, name: str) -> _Frames:
-    folder = Path(siril.get_siril_wd())
+    def read(frame: SequenceFrame) -> tuple[ImageFile, np.dtype]:
+        return read_image(frame.path), np.dtype(np.float32)
 
-    def read(frame: SequenceFrame) -> tuple[np.ndarray, fits.Header, PixelLayout | None]:
-        image = read_image(frame.path)
-        return image.data, image.header, None
-
-    def write(frame: SequenceFrame, corrected: np.ndarray, layout: PixelLayout | None, header: fits.Header,
-              prefix: str) -> None:
-        write_image(folder / (prefix + frame.path.name), corrected, header)
-
-    return _Frames(name, read_sequence_file(folder, name), read, write)
+    return _Frames(name, read_sequence_file(Path(siril.get_siril_wd()), name), read)
 
 
 def process_sequence(
@@ -191,18 +187,18 @@ def process_sequence(
             break
         name = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
-            data, header, layout = source.read(frame)
+            image, sample_type = source.read(frame)
             if areas is None:  # the view's areas, read once: the same for every frame
-                areas = user_areas(siril, output, data.shape[-2])
+                areas = user_areas(siril, output, image.data.shape[-2])
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
-            excluded = exclusions(output, areas)
-            result = fit_with_model(
-                partial(extract_frame_background, data, header, params, part, cancel, previous, mask=mask,
-                        exclude=areas, **output.run.engine_keywords()),
-                data.shape, default_model_path(siril, frame.path.stem) if output.save_model else None,
-                with_history(header, params, "background model", excluded), compress=output.run.compress)
-            corrected_header = with_history(header, params, correction_done(params), excluded)
-            source.write(frame, result.corrected, layout, corrected_header, output.prefix)
+            with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
+                result = process_frame(
+                    image, params, corrected_path=folder / (output.prefix + frame.path.name),
+                    model_path=default_model_path(siril, frame.path.stem) if output.save_model else None,
+                    files=files, sample_type=sample_type, compress=output.run.compress, mask=mask, exclude=areas,
+                    excluded=exclusions(output, areas), initial=previous, progress=part, cancel=cancel,
+                    device=output.run.device)
+                files.commit()
         except Cancelled:
             outcome.cancelled = True
             break

@@ -15,13 +15,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from bgoptimizer import InputImageError
-from bgoptimizer.batch import MODEL_TAG
-from bgoptimizer.io import to_unit_range
-from bgoptimizer.preparation import as_planar
+from bgoptimizer import MODEL_TAG, InputImageError, as_planar
+from bgoptimizer.io import ImageFile, to_unit_range
 
 __all__ = [
-    "LoadedImage",
     "header_from_text",
     "to_core",
     "PixelLayout",
@@ -45,13 +42,6 @@ class PixelLayout:
             data = np.rint(np.clip(data, 0.0, 1.0) * 65535.0).astype(np.uint16)
         data = np.ascontiguousarray(data, dtype=self.dtype)
         return data[0] if self.mono_2d else data
-
-
-@dataclass
-class LoadedImage:
-    data: np.ndarray  # (C, H, W) float32 in [0, 1]
-    header: fits.Header
-    layout: PixelLayout  # how to give results back
 
 
 def header_from_text(text: str | None) -> fits.Header:
@@ -81,10 +71,10 @@ def to_core(pixels: np.ndarray, source: str) -> tuple[np.ndarray, PixelLayout]:
     return as_planar(to_unit_range(pixels, source), source), PixelLayout(pixels.ndim == 2, pixels.dtype)
 
 
-def read_loaded_image(siril) -> LoadedImage:
-    """Pixels and header of the loaded image (call inside ``image_lock``)."""
+def read_loaded_image(siril) -> tuple[ImageFile, PixelLayout]:
+    """Pixels and header of the loaded image (call inside ``image_lock``), and how to give results back."""
     data, layout = to_core(siril.get_image_pixeldata(), "the loaded image")
-    return LoadedImage(data, header_from_text(siril.get_image_fits_header(return_as="str")), layout)
+    return ImageFile(data, header_from_text(siril.get_image_fits_header(return_as="str"))), layout
 
 
 def loaded_image_path(siril) -> Path | None:

@@ -1,0 +1,133 @@
+"""One frame end to end, the recipe every front end runs: a file of the command line, the image
+loaded in Siril, each frame of a sequence.
+
+A frame is its pixels and metadata (:class:`~bgoptimizer.io.ImageFile`). A raw
+CFA frame (its header names a Bayer pattern) is modelled phase by phase; every
+frame may start from a previous fit; the model goes to its file band by band as
+it is computed, the corrected image to its file or back to the caller; both
+files carry the input's metadata and a HISTORY line, and are written into one
+:class:`~bgoptimizer.io.OutputFiles`, so they appear together or not at all.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from ._version import __version__
+from .cfa import extract_frame_background
+from .io import ImageFile, OutputFiles, write_image, write_image_bands
+from .io.image_file import FLOAT32
+from .params import Parameters
+from .pipeline import BackgroundResult, FitReport
+from .progress import CancelCheck, ProgressCallback, scaled
+from .spline import SplineState
+
+__all__ = ["FrameResult", "bayer_pattern", "with_history", "process_frame"]
+
+_HISTORY_WIDTH = 72  # the text a HISTORY card holds
+# Share of a frame's progress bar given to the fit; the rest shows the corrected image's write.
+_FIT_SHARE = 0.95
+
+
+@dataclass
+class FrameResult:
+    """What one frame gave: the corrected pixels (also in their file when one was named), the report."""
+
+    corrected: np.ndarray  # (C, H, W) float32
+    report: FitReport
+    state: SplineState  # the fit, to start the next frame's from
+    bayer_pattern: str | None  # a raw CFA frame's pattern, modelled phase by phase
+    seconds: float  # the fit and the writes
+    write_seconds: float  # the corrected image's write
+
+
+def bayer_pattern(image: ImageFile) -> str | None:
+    """The Bayer pattern of a raw mono frame (its ``BAYERPAT`` keyword), or None for anything else."""
+    pattern = str(image.header.get("BAYERPAT", "")).strip()
+    return pattern if pattern and image.data.shape[0] == 1 else None
+
+
+def with_history(header: fits.Header, params: Parameters, what: str, excluded: str | None = None) -> fits.Header:
+    """A copy of ``header`` with a HISTORY line naming the tool, its version, ``what`` it wrote, how,
+    and what the user ``excluded`` from the fit beyond the method's own mask (a mask file, areas)."""
+    marked = header.copy()
+    line = f"bgoptimizer {__version__}: {what}; {params.summary()}" + (f" excluded={excluded}" if excluded else "")
+    for part in textwrap.wrap(line, _HISTORY_WIDTH, break_long_words=False):  # whole words on each card
+        marked.add_history(part)
+    return marked
+
+
+def _correction_done(params: Parameters) -> str:
+    return "background subtracted" if params.mode == "subtract" else "background divided"
+
+
+def _fit_with_model(fit: Callable[..., BackgroundResult], image: ImageFile, path: Path | None, header: fits.Header,
+                    compress: bool, files: OutputFiles | None) -> BackgroundResult:
+    """Run ``fit(model_sink=...)`` with the model going to ``path`` band by band as it is computed (a raw
+    frame's once its phases are done), or dropped when ``path`` is None: never held whole (a 3000x2000
+    RGB model is 72 MB)."""
+    if path is None:
+        return fit(model_sink=_dropped)
+    results: list[BackgroundResult] = []
+    write_image_bands(path, image.data.shape, lambda sink: results.append(fit(model_sink=sink)), header,
+                      image.properties, compress, files)
+    return results[0]
+
+
+def _dropped(_top: int, _rows: np.ndarray) -> None:
+    """A model sink that keeps nothing: no model is wanted."""
+
+
+def process_frame(
+    image: ImageFile,
+    params: Parameters,
+    *,
+    corrected_path: Path | None = None,
+    model_path: Path | None = None,
+    files: OutputFiles | None = None,
+    sample_type: np.dtype = FLOAT32,
+    compress: bool = False,
+    mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
+    excluded: str | None = None,
+    initial: SplineState | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    device: str = "auto",
+) -> FrameResult:
+    """Model and remove ``image``'s background, in place, writing the files named.
+
+    The corrected image goes to ``corrected_path`` as ``sample_type`` samples
+    (None: only returned, e.g. for Siril to take back), the model to
+    ``model_path`` (None: not kept), both atomically into ``files`` when given
+    (they appear when it commits), each on its own otherwise. ``excluded`` says
+    in the HISTORY line what the user kept out of the fit (``mask``, the
+    ``exclude`` areas); the other keywords are
+    :func:`~bgoptimizer.extract_background`'s.
+    """
+    pattern = bayer_pattern(image)
+    start = time.perf_counter()
+    fit = partial(extract_frame_background, image.data, params, bayer_pattern=pattern, mask=mask, exclude=exclude,
+                  initial=initial, progress=scaled(progress, 0.0, _FIT_SHARE), cancel=cancel, in_place=True,
+                  device=device)
+    model_header = with_history(image.header, params, "background model", excluded)
+    result = _fit_with_model(fit, image, model_path, model_header, compress, files)
+    start_write = time.perf_counter()
+    if corrected_path is not None:
+        if progress is not None:
+            progress(_FIT_SHARE, f"write {corrected_path.name}")
+        write_image(corrected_path, result.corrected,
+                    with_history(image.header, params, _correction_done(params), excluded),
+                    image.properties, compress, files, sample_type)
+    if progress is not None:
+        progress(1.0, "written" if corrected_path is not None else "done")
+    end = time.perf_counter()
+    return FrameResult(result.corrected, result.report, result.state, pattern, end - start, end - start_write)
