@@ -187,6 +187,25 @@ def test_headless_options_are_the_cli_options(sirilpy):
     assert "--poly-degree" in build_parser().format_help()  # help texts with a literal % format too
 
 
+def test_output_options_are_declared_once_with_the_settings_spec(sirilpy):
+    from bgoptimizer import ParameterError, specs_of
+    from bgoptimizer_siril.options import OutputOptions, build_parser, parse_arguments
+
+    helps = {action.dest: action.help for action in build_parser()._actions}
+    specs = {spec.name: spec for spec in specs_of(OutputOptions)}
+    for name in ("model_path", "show_model", "sequence", "save_models", "exclude_polygons"):
+        assert helps[name] == specs[name].help
+    assert specs["prefix"].help in helps["prefix"] and specs["replace"].label == "Replace the loaded image"
+    with pytest.raises(ParameterError) as raised:
+        OutputOptions(prefix="out/")
+    assert raised.value.parameters == ("prefix",)
+    with pytest.raises(ParameterError, match="replace must be on or off"):
+        OutputOptions(replace="yes")  # typed and checked like the core's settings
+    _, sequence = parse_arguments(["--sequence", "light_", "--save-models"])
+    _, image = parse_arguments(["--show-model", "--no-model"])
+    assert sequence.saves_model and sequence.sequence_name == "light_" and image.saves_model  # shown: saved
+
+
 def test_manifest_agrees_with_pyproject_and_entry_script():
     manifest = json.loads(MANIFEST.read_text())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -38,7 +38,17 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .device import describe_device, resolve_device
     from .frame import FrameResult, process_frame
     from .outlines import object_outlines
-    from .params import GROUPS, Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
+    from .params import (
+        GROUPS,
+        Parameters,
+        ParameterSpec,
+        RunOptions,
+        parameter_specs,
+        setting,
+        settings_from,
+        specs_of,
+        validate_settings,
+    )
     from .pipeline import (
         BackgroundResult,
         FitReport,
@@ -54,7 +64,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
 
 # The engine, the recipe of a frame and what front ends share; each loaded with its module on first use.
 _LAZY_MODULES = {
-    "params": ("Parameters", "RunOptions", "ParameterSpec", "GROUPS", "parameter_specs", "settings_from"),
+    "params": ("Parameters", "RunOptions", "ParameterSpec", "GROUPS", "parameter_specs", "settings_from", "setting",
+               "specs_of", "validate_settings"),
     "pipeline": ("BackgroundResult", "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare",
                  "preview_fit", "preview_image"),
     "cfa": ("extract_cfa_background", "extract_frame_background"),
@@ -72,11 +83,11 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "__version__", "BgOptimizerError", "Cancelled", "FileFormatError", "InputImageError", "MaskError", "OutputError",
     "OutputExists", "ParameterError", "NameRenderer", "flag", "user_message", "CancelCheck", "ProgressCallback",
     "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec", "GROUPS",
-    "parameter_specs", "settings_from", "BackgroundResult", "FitReport", "PreviewFit", "extract_background",
-    "fit_background", "prepare", "preview_fit", "preview_image", "extract_cfa_background", "extract_frame_background",
-    "FrameResult", "process_frame", "as_planar", "display_like", "SplineState", "object_outlines", "MODEL_TAG",
-    "check_new_files", "read_mask", "describe_device", "resolve_device", "add_parameter_options", "flags_naming",
-    "settings_from_args",
+    "parameter_specs", "settings_from", "setting", "specs_of", "validate_settings", "BackgroundResult", "FitReport",
+    "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
+    "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
+    "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
+    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args",
 ]
 
 

@@ -20,13 +20,14 @@ from typing import Any
 from .errors import ParameterError, flag
 from .spline import term_count
 
-__all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS"]
+__all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS", "setting",
+           "specs_of", "validate_settings"]
 
 GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")  # how front ends group them
 _KINDS = {int: "a whole number", float: "a number", bool: "on or off", str: "a text"}  # in messages
 
 
-def _param(
+def setting(
     default: Any,
     help: str,
     group: str,
@@ -36,7 +37,10 @@ def _param(
     choices: tuple[Any, ...] | None = None,
     label: str,
     essential: bool = False,
+    preview: bool = False,
 ) -> Any:
+    """A dataclass field declared with its specification (:class:`ParameterSpec`): how settings are
+    declared here, and how a front end declares its own (the Siril plugin's output options)."""
     return field(
         default=default,
         metadata={
@@ -47,6 +51,7 @@ def _param(
             "choices": choices,
             "label": label,
             "essential": essential,
+            "preview": preview,
         },
     )
 
@@ -59,18 +64,18 @@ class Parameters:
     (docs/benchmarks.md).
     """
 
-    downscale: int = _param(
+    downscale: int = setting(
         8, "Block size of the downscaling before the fit (pixels).", "Preprocessing", low=1, high=64,
-        label="Downscale (block, px)",
+        label="Downscale (block, px)", preview=True,
     )
-    downscale_func: str = _param(
+    downscale_func: str = setting(
         "median",
         "Block statistic for downscaling: median rejects small stars, mean keeps more signal.",
         "Preprocessing",
         choices=("median", "mean"),
-        label="Block statistic",
+        label="Block statistic", preview=True,
     )
-    quantile: float = _param(
+    quantile: float = setting(
         0.99,
         "Quantile of each channel mapped to white by the stretch (preview and thresholds). The linear "
         "fit domain models sky above it too; the stretched one clips it, so there keep it above the "
@@ -78,17 +83,17 @@ class Parameters:
         "Preprocessing",
         low=0.5,
         high=1.0,
-        label="White point (quantile)",
+        label="White point (quantile)", preview=True,
     )
-    stretch_target: float = _param(
+    stretch_target: float = setting(
         0.25,
         "Level the stretch moves each channel's median to (midtones transfer target).",
         "Preprocessing",
         low=0.01,
         high=0.99,
-        label="Stretch target (median level)",
+        label="Stretch target (median level)", preview=True,
     )
-    fit_domain: str = _param(
+    fit_domain: str = setting(
         "linear",
         "Values the spline is fitted to: linear (pedestal and scale removed, no midtones transfer: "
         "gradients keep their shape) or stretched (after the midtones transfer, as the original method).",
@@ -96,34 +101,34 @@ class Parameters:
         choices=("linear", "stretched"),
         label="Fit domain",
     )
-    threshold_min: float = _param(
+    threshold_min: float = setting(
         0.001,
         "Stretched level below which a downscaled pixel is ignored (black borders, dead areas).",
         "Mask",
         low=0.0,
         high=1.0,
-        label="Ignore below (stretched level)", essential=True,
+        label="Ignore below (stretched level)", essential=True, preview=True,
     )
-    threshold_max: float = _param(
+    threshold_max: float = setting(
         1.0,
         "Stretched level above which a downscaled pixel is ignored (bright objects).",
         "Mask",
         low=0.0,
         high=1.0,
-        label="Ignore above (stretched level)", essential=True,
+        label="Ignore above (stretched level)", essential=True, preview=True,
     )
-    protect_objects: bool = _param(
+    protect_objects: bool = setting(
         True,
         "Find large faint objects (nebulae, galaxy halos) as coherent excess over a first fit and "
         "keep them, with their wings, out of the fit; off lets the spline follow them.",
         "Mask",
         label="Protect large faint objects", essential=True,
     )
-    points: int = _param(
+    points: int = setting(
         64, "Number of spline control points: more follow sharper gradients, fewer are stiffer.", "Spline",
         low=4, high=1024, label="Control points", essential=True,
     )
-    smoothing: float = _param(
+    smoothing: float = setting(
         1e-5,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
         "sharp gradients less closely); it also keeps the model from bulging across masked areas.",
@@ -132,7 +137,7 @@ class Parameters:
         high=1.0,
         label="Smoothness (stiffness)", essential=True,
     )
-    order: int = _param(
+    order: int = setting(
         5,
         "Polyharmonic kernel: 1 (r, stiff cones), 2 (thin plate r^2 log r, the original method), 3 (r^3), "
         "4 (r^4 log r: penalizes third derivatives, so curvature, not only slope, carries across masked "
@@ -142,7 +147,7 @@ class Parameters:
         choices=(1, 2, 3, 4, 5),
         label="Kernel order",
     )
-    poly_degree: int = _param(
+    poly_degree: int = setting(
         2,
         "Degree of the spline's polynomial part, which the smoothing does not stiffen: 1 (affine, the "
         "original method), 2 (adds the quadratic trends of light pollution and vignetting), 3.",
@@ -150,18 +155,18 @@ class Parameters:
         choices=(1, 2, 3),
         label="Polynomial degree",
     )
-    init: str = _param(
+    init: str = setting(
         "random",
         "Initial control-point layout: random (uniform) or a regular grid.",
         "Spline",
         choices=("random", "grid"),
         label="Initial layout",
     )
-    seed: int = _param(
+    seed: int = setting(
         0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1,
         label="Random seed",
     )
-    epochs: int = _param(
+    epochs: int = setting(
         500,
         "Maximum number of optimizer iterations (0 keeps the initial solve).",
         "Optimization",
@@ -169,7 +174,7 @@ class Parameters:
         high=100000,
         label="Maximum iterations",
     )
-    patience: int = _param(
+    patience: int = setting(
         20,
         "Stop after this many iterations without improvement (learning rate halves after half).",
         "Optimization",
@@ -177,7 +182,7 @@ class Parameters:
         high=100000,
         label="Patience (iterations)",
     )
-    loss: str = _param(
+    loss: str = setting(
         "robust",
         "Loss: robust (noise-scaled Cauchy, fitted first by reweighted least squares) "
         "or reference (the original log loss, for comparison; it has no smoothing term, so masked "
@@ -186,8 +191,8 @@ class Parameters:
         choices=("robust", "reference"),
         label="Loss",
     )
-    lr: float = _param(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0, label="Learning rate")
-    alpha: float = _param(
+    lr: float = setting(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0, label="Learning rate")
+    alpha: float = setting(
         5.0,
         "Weight of the penalties for a model above the data or below zero.",
         "Optimization",
@@ -195,7 +200,7 @@ class Parameters:
         high=1000.0,
         label="Penalty weight",
     )
-    reconstruction: str = _param(
+    reconstruction: str = setting(
         "grid",
         "Full-resolution model: 'grid' evaluates the spline every 4 pixels and interpolates bicubically "
         "(within 0.1 % of the model's range of 'exact', which evaluates every pixel).",
@@ -203,7 +208,7 @@ class Parameters:
         choices=("grid", "exact"),
         label="Model evaluation",
     )
-    mode: str = _param(
+    mode: str = setting(
         "subtract",
         "Correction: subtract an additive gradient or divide by a multiplicative one.",
         "Output",
@@ -212,7 +217,7 @@ class Parameters:
     )
 
     def __post_init__(self) -> None:
-        _validate(self)
+        validate_settings(self)
         if self.threshold_min >= self.threshold_max:
             raise ParameterError(
                 f"{{threshold_min}} ({self.threshold_min}) must be below {{threshold_max}} ({self.threshold_max})",
@@ -244,38 +249,38 @@ class Parameters:
 class RunOptions:
     """Where a run computes and what it reads and writes; none of them changes the result's values."""
 
-    mask: str | None = _param(
+    mask: str | None = setting(
         None,
         "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
         "Mask",
-        label="Mask file", essential=True,
+        label="Mask file", essential=True, preview=True,
     )
-    device: str = _param(
+    device: str = setting(
         "auto",
         "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
         "Optimization",
         choices=("auto", "cpu", "cuda", "mps"),
         label="Device",
     )
-    compress: bool = _param(
+    compress: bool = setting(
         False, "Write compressed (lossless) output files.", "Output",
         label="Compress output files", essential=True,
     )
-    format: str | None = _param(
+    format: str | None = setting(
         None,
         "Output file format (default: the input's).",
         "Output",
         choices=(None, "fits", "xisf"),
         label="Output format",
     )
-    keep_bit_depth: bool = _param(
+    keep_bit_depth: bool = setting(
         False,
         "Write the corrected image with an integer input's sample type (8, 16 or 32 bits, rounded and clipped to "
         "its range) instead of 32-bit floats; the model stays 32-bit float.",
         "Output",
         label="Keep the input's bit depth",
     )
-    overwrite: bool = _param(
+    overwrite: bool = setting(
         False,
         "Replace output files left by an earlier run; without it a run whose outputs exist is refused "
         "before anything is done. Inputs are never overwritten.",
@@ -284,20 +289,21 @@ class RunOptions:
     )
 
     def __post_init__(self) -> None:
-        _validate(self)
+        validate_settings(self)
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with some values changed (validated again)."""
         return _replaced(self, changes)
 
 
-def _validate(settings: Parameters | RunOptions) -> None:
-    for spec in _class_specs(type(settings)):
+def validate_settings(settings: Any) -> None:
+    """Check every field of a dataclass declared with :func:`setting`; a `ParameterError` names the first bad one."""
+    for spec in specs_of(type(settings)):
         spec.validate(getattr(settings, spec.name))
 
 
 def _replaced(settings: Any, changes: dict[str, Any]) -> Any:
-    unknown = set(changes) - {spec.name for spec in _class_specs(type(settings))}
+    unknown = set(changes) - {spec.name for spec in specs_of(type(settings))}
     if unknown:
         raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     return dataclasses.replace(settings, **changes)
@@ -305,8 +311,8 @@ def _replaced(settings: Any, changes: dict[str, Any]) -> Any:
 
 def settings_from(values: dict[str, Any]) -> tuple[Parameters, RunOptions]:
     """The parameters and run options that a front end's values (by spec name) hold; others keep defaults."""
-    method = {spec.name for spec in _class_specs(Parameters)}
-    run = {spec.name for spec in _class_specs(RunOptions)}
+    method = {spec.name for spec in specs_of(Parameters)}
+    run = {spec.name for spec in specs_of(RunOptions)}
     unknown = set(values) - method - run
     if unknown:
         raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
@@ -329,6 +335,7 @@ class ParameterSpec:
     choices: tuple[Any, ...] | None
     label: str  # what the panel calls it, in plain words with its unit
     essential: bool  # shown by the panel at once; the others wait under "Advanced"
+    preview: bool  # changes what the panel's preview shows: a change refreshes it
 
     @property
     def flag(self) -> str:
@@ -386,15 +393,17 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         choices=f.metadata["choices"],
         label=f.metadata["label"],
         essential=f.metadata["essential"],
+        preview=f.metadata["preview"],
     )
 
 
 @functools.cache
-def _class_specs(cls: type) -> tuple[ParameterSpec, ...]:
+def specs_of(cls: type) -> tuple[ParameterSpec, ...]:
+    """The specifications of a dataclass's fields declared with :func:`setting`, in definition order."""
     hints = typing.get_type_hints(cls)
-    return tuple(_spec(f, hints[f.name]) for f in dataclasses.fields(cls))
+    return tuple(_spec(f, hints[f.name]) for f in dataclasses.fields(cls) if "help" in f.metadata)
 
 
 def parameter_specs() -> tuple[ParameterSpec, ...]:
     """Every setting's specification: the method's parameters, then the run options, in definition order."""
-    return _class_specs(Parameters) + _class_specs(RunOptions)
+    return specs_of(Parameters) + specs_of(RunOptions)

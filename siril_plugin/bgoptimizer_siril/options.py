@@ -11,47 +11,85 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bgoptimizer import ParameterError, Parameters, RunOptions, add_parameter_options, settings_from_args
+from bgoptimizer import (
+    ParameterError,
+    Parameters,
+    ParameterSpec,
+    RunOptions,
+    add_parameter_options,
+    setting,
+    settings_from_args,
+    specs_of,
+    validate_settings,
+)
 
-__all__ = ["OutputOptions", "OUTPUT_HELP", "DEFAULT_PREFIX", "build_parser", "parse_arguments"]
+__all__ = ["OutputOptions", "OUTPUT_GROUP", "DEFAULT_PREFIX", "output_spec", "build_parser", "parse_arguments"]
 
 DEFAULT_PREFIX = "bkg_"
+OUTPUT_GROUP = "Siril output"
 # Siril's own file type, extension and bit depth settings say how it saves images.
 SIRIL_DECIDES = ("format", "keep_bit_depth")
-
-OUTPUT_HELP = {
-    "replace": "replace the loaded image with the corrected one (an undo state is saved first)",
-    "save_model": "save the background model as <image>_bgModel.fit in Siril's working directory",
-    "model_path": "where to save the background model instead of <image>_bgModel.fit",
-    "show_model": "load the background model as the current image instead of the corrected image "
-    "(the model file is saved for that)",
-    "sequence": "process every included frame of the sequence NAME in Siril's working directory (read from "
-    "NAME.seq, or the files NAME00001.fit...; what batch scripts use, as Siril refuses load_seq in scripts), "
-    "or without NAME of the loaded sequence; the corrected frames form a new sequence named with the prefix",
-    "save_models": "with --sequence: also save each frame's background model as <frame>_bgModel.fit",
-    "prefix": "file-name prefix of the corrected frames and of the new sequence",
-    "exclude_polygons": "keep out of the fit the areas drawn on the image in Siril's view (its overlay polygons; "
-    "the same areas for every frame of a sequence)",
-}
 
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """What happens to the results; the defaults are those of the headless mode."""
+    """What happens to the results, each option declared with its specification as the core's settings
+    are; the defaults are those of the headless mode."""
 
     run: RunOptions = field(default_factory=RunOptions)  # the core's: mask file, device, compression, overwrite
-    replace: bool = True
-    save_model: bool = True
-    model_path: str | None = None
-    show_model: bool = False
-    sequence: bool = False
-    sequence_name: str | None = None  # a sequence in the working directory instead of the loaded one
-    prefix: str = DEFAULT_PREFIX
-    exclude_polygons: bool = False  # the areas drawn in Siril's overlay are kept out of the fit
+    replace: bool = setting(
+        True, "Replace the loaded image with the corrected one (an undo state is saved first).", OUTPUT_GROUP,
+        label="Replace the loaded image",
+    )
+    save_model: bool = setting(
+        True, "Save the background model as <image>_bgModel.fit in Siril's working directory.", OUTPUT_GROUP,
+        label="Save the background model file",
+    )
+    model_path: str | None = setting(
+        None, "Where to save the background model instead of <image>_bgModel.fit.", OUTPUT_GROUP,
+        label="Background model file",
+    )
+    show_model: bool = setting(
+        False, "Load the background model as the current image instead of the corrected image (the model file "
+        "is saved for that).", OUTPUT_GROUP, label="Show the background model instead",
+    )
+    sequence: bool = setting(
+        False, "Process every included frame of the sequence NAME in Siril's working directory (read from "
+        "NAME.seq, or the files NAME00001.fit...; what batch scripts use, as Siril refuses load_seq in scripts), "
+        "or without NAME of the loaded sequence; the corrected frames form a new sequence named with the prefix.",
+        OUTPUT_GROUP, label="Whole loaded sequence",
+    )
+    sequence_name: str | None = setting(
+        None, "A sequence in the working directory instead of the loaded one.", OUTPUT_GROUP, label="Sequence name",
+    )
+    save_models: bool = setting(
+        False, "With a sequence: also save each frame's background model as <frame>_bgModel.fit.", OUTPUT_GROUP,
+        label="Save each frame's model",
+    )
+    prefix: str = setting(
+        DEFAULT_PREFIX, "File-name prefix of the corrected frames and of the new sequence.", OUTPUT_GROUP,
+        label="Sequence prefix",
+    )
+    exclude_polygons: bool = setting(
+        False, "Keep out of the fit the areas drawn on the image in Siril's view (its overlay polygons; the same "
+        "areas for every frame of a sequence).", OUTPUT_GROUP, label="Exclude the drawn areas",
+    )
 
     def __post_init__(self) -> None:
+        validate_settings(self)
         if not self.prefix or any(char in self.prefix for char in "/\\"):
-            raise ParameterError(f"prefix {self.prefix!r}: must be a non-empty file-name prefix without '/'")
+            raise ParameterError(f"{{prefix}} {self.prefix!r}: must be a non-empty file-name prefix without '/'",
+                                 "prefix")
+
+    @property
+    def saves_model(self) -> bool:
+        """Whether a model file is written: each frame's for a sequence, the image's otherwise."""
+        return self.save_models if self.sequence else self.save_model or self.show_model
+
+
+def output_spec(name: str) -> ParameterSpec:
+    """One output option's specification."""
+    return next(spec for spec in specs_of(OutputOptions) if spec.name == name)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,15 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Automatic background extraction of the image (or, with --sequence, the sequence) "
         "loaded in Siril.",
     )
-    output = parser.add_argument_group("Siril output")
-    output.add_argument("--model", dest="model_path", metavar="PATH", help=OUTPUT_HELP["model_path"])
-    output.add_argument("--no-model", dest="save_model", action="store_false", help="do not save the background model")
-    output.add_argument("--show-model", action="store_true", help=OUTPUT_HELP["show_model"])
+    output = parser.add_argument_group(OUTPUT_GROUP)
+    # The batch arguments are shaped for scripts (--no-model, --sequence [NAME]); names, help and defaults
+    # are the options' own.
+    output.add_argument("--model", dest="model_path", metavar="PATH", help=output_spec("model_path").help)
+    output.add_argument("--no-model", dest="save_model", action="store_false", default=output_spec("save_model").default,
+                        help="Do not save the background model.")
+    output.add_argument("--show-model", action="store_true", help=output_spec("show_model").help)
     output.add_argument("--sequence", "-seq", nargs="?", const="", default=None, metavar="NAME",
-                        help=OUTPUT_HELP["sequence"])
-    output.add_argument("--save-models", action="store_true", help=OUTPUT_HELP["save_models"])
-    output.add_argument("--prefix", default=DEFAULT_PREFIX, help=OUTPUT_HELP["prefix"] + f" (default: {DEFAULT_PREFIX})")
-    output.add_argument("--exclude-polygons", action="store_true", help=OUTPUT_HELP["exclude_polygons"])
+                        help=output_spec("sequence").help)
+    output.add_argument("--save-models", action="store_true", help=output_spec("save_models").help)
+    output.add_argument("--prefix", default=DEFAULT_PREFIX,
+                        help=f"{output_spec('prefix').help} (default: {DEFAULT_PREFIX})")
+    output.add_argument("--exclude-polygons", action="store_true", help=output_spec("exclude_polygons").help)
     add_parameter_options(parser, leave_out=SIRIL_DECIDES)
     return parser
 
@@ -87,7 +129,8 @@ def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
     output = OutputOptions(
         run=run,
         replace=not args.show_model,
-        save_model=args.save_models if args.sequence is not None else args.save_model or args.show_model,
+        save_model=args.save_model,
+        save_models=args.save_models,
         model_path=args.model_path,
         show_model=args.show_model,
         sequence=args.sequence is not None,

@@ -39,11 +39,12 @@ from bgoptimizer import (
     read_mask,
     resolve_device,
     settings_from,
+    specs_of,
 )
 from bgoptimizer.io import atomic_write, to_display
 
 from . import overlay
-from .options import OUTPUT_HELP, SIRIL_DECIDES, OutputOptions
+from .options import SIRIL_DECIDES, OutputOptions, output_spec
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
@@ -57,8 +58,8 @@ VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and contro
 BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
-# Parameters the preview shows the effect of: changing one refreshes a shown preview.
-_PREVIEW_PARAMS = ("downscale", "downscale_func", "quantile", "stretch_target", "mask", "threshold_min", "threshold_max")
+# The output options the panel shows (the others are batch arguments, or follow from these).
+_PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "prefix")
 _POLL_MS = 50
 _REFRESH_MS = 400
 # Alt + letter for the buttons used most (underlined in their labels).
@@ -203,13 +204,8 @@ class Panel:
         self._area_count = 0
         self._area_polls = 0
         self.progress = tk.DoubleVar(value=0.0)
-        self.output = {
-            "replace": tk.BooleanVar(value=True),
-            "save_model": tk.BooleanVar(value=True),
-            "show_model": tk.BooleanVar(value=False),
-            "sequence": tk.BooleanVar(value=False),
-            "prefix": tk.StringVar(value=OutputOptions().prefix),
-        }
+        self.output = {name: (tk.BooleanVar if output_spec(name).type is bool else tk.StringVar)(
+            value=output_spec(name).default) for name in _PANEL_OUTPUTS}
         self._build()
         self._restore()
         self.refresh_areas()
@@ -378,23 +374,22 @@ class Panel:
             Tooltip(target, f"{spec.help}{span}{default} ({spec.flag} in batch scripts)", self.colors)
         self.fields[spec.name] = variable
         self.widgets[spec.name] = widget
-        if spec.name in _PREVIEW_PARAMS:
+        if spec.preview:
             variable.trace_add("write", lambda *_: self._schedule_refresh())
 
     def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> None:
-        checks = (("replace", "Replace the loaded image"), ("save_model", "Save the background model file"),
-                  ("show_model", "Show the background model instead"), ("sequence", "Whole loaded sequence"))
-        for offset, (name, text) in enumerate(checks):
-            box = ttk.Checkbutton(frame, text=text, variable=self.output[name])
+        checks = [output_spec(name) for name in _PANEL_OUTPUTS if output_spec(name).type is bool]
+        for offset, spec in enumerate(checks):
+            box = ttk.Checkbutton(frame, text=spec.label, variable=self.output[spec.name])
             box.grid(row=row + offset, column=0, columnspan=3, sticky="w")
-            Tooltip(box, OUTPUT_HELP[name], self.colors)
-            self.widgets[name] = box
+            Tooltip(box, spec.help, self.colors)
+            self.widgets[spec.name] = box
         self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
         self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
-        ttk.Label(frame, text="Sequence prefix").grid(row=row + len(checks), column=0, sticky="w")
+        ttk.Label(frame, text=output_spec("prefix").label).grid(row=row + len(checks), column=0, sticky="w")
         prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
         prefix.grid(row=row + len(checks), column=1, sticky="w")
-        Tooltip(prefix, OUTPUT_HELP["prefix"], self.colors)
+        Tooltip(prefix, output_spec("prefix").help, self.colors)
         self.widgets["prefix"] = prefix
 
     def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> None:
@@ -448,12 +443,20 @@ class Panel:
             for name in error.parameters:
                 self._mark(name, invalid=True)
             raise ParameterError(error.rendered(self._label)) from None
-        return params, OutputOptions(run=run, exclude_polygons=self._area_count > 0,
-                                     **{name: variable.get() for name, variable in self.output.items()})
+        chosen = {name: variable.get() for name, variable in self.output.items()}
+        self._mark("prefix", invalid=False)
+        try:
+            output = OutputOptions(run=run, exclude_polygons=self._area_count > 0, save_models=chosen["save_model"],
+                                   **chosen)  # one model checkbox, for the image or each frame
+        except ParameterError as error:
+            for name in error.parameters:
+                self._mark(name, invalid=True)
+            raise ParameterError(error.rendered(self._label)) from None
+        return params, output
 
     def _label(self, name: str) -> str:
         """A setting as the panel names it in messages: its field's label."""
-        return next((f"“{spec.label}”" for spec in self.specs if spec.name == name), name)
+        return next((f"“{spec.label}”" for spec in (*self.specs, *specs_of(OutputOptions)) if spec.name == name), name)
 
     @staticmethod
     def _parse(spec: ParameterSpec, text: str) -> Any:
@@ -511,7 +514,11 @@ class Panel:
                 except ParameterError:
                     continue
                 self.fields[name].set(_shown(specs[name], parsed))
-            elif name in self.output and isinstance(value, type(self.output[name].get())):
+            elif name in self.output:
+                try:
+                    OutputOptions(**{name: value})
+                except (ParameterError, TypeError):
+                    continue
                 self.output[name].set(value)
 
     # ----- actions

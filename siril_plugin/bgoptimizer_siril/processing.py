@@ -77,7 +77,7 @@ class SirilProgress:
 def check_model_path(siril, output: OutputOptions) -> Path | None:
     """Where the loaded image's model goes (None when it is not saved), once checked as the command
     line checks its outputs: never the image's own file, an existing file only with ``overwrite``."""
-    if not (output.save_model or output.show_model):
+    if not output.saves_model:
         return None
     image_path = loaded_image_path(siril)
     if output.model_path:

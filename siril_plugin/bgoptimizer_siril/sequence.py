@@ -165,7 +165,7 @@ def process_sequence(
 
     Every fit after the first starts from the previous frame's control
     points. Cancelling abandons the frame being fitted (nothing of it is
-    written) and keeps the frames already finished. Models (``save_model``)
+    written) and keeps the frames already finished. Models (``save_models``)
     are checked like the command line's outputs before the first frame.
     """
     source = _named(siril, output.sequence_name) if output.sequence_name else _loaded(siril)
@@ -175,7 +175,7 @@ def process_sequence(
     outcome.skipped = [frame.index for frame in source.frames if not frame.included]
     folder = Path(siril.get_siril_wd())  # where Siril writes prefixed frames, and we the models
     planned = [folder / (output.prefix + frame.path.name) for frame in included]
-    if output.save_model:
+    if output.saves_model:
         planned += [default_model_path(siril, frame.path.stem) for frame in included]
     check_new_files(planned, [frame.path for frame in source.frames], output.run.overwrite)
     mask = read_mask(output.run)  # one mask for every frame
@@ -194,7 +194,7 @@ def process_sequence(
             with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
                 result = process_frame(
                     image, params, corrected_path=folder / (output.prefix + frame.path.name),
-                    model_path=default_model_path(siril, frame.path.stem) if output.save_model else None,
+                    model_path=default_model_path(siril, frame.path.stem) if output.saves_model else None,
                     files=files, sample_type=sample_type, compress=output.run.compress, mask=mask, exclude=areas,
                     excluded=exclusions(output, areas), initial=previous, progress=part, cancel=cancel,
                     device=output.run.device)
