@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.cli import main as cli
+from bgoptimizer.command_line.main import main as cli
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_glow_scene, make_scene
 

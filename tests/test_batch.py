@@ -1,5 +1,5 @@
 """Nothing lost, ever: a run's outputs are checked before the first write, a result's files appear
-together or not at all, and a signal or a full disk leaves no debris (bgoptimizer.batch, the CLI)."""
+together or not at all, and a signal or a full disk leaves no debris (bgoptimizer.runs.jobs, the CLI)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-import bgoptimizer.batch as batch
-import bgoptimizer.frame as frame
-from bgoptimizer.arguments import flags_naming
-from bgoptimizer.cli import main
-from bgoptimizer.frame import with_history
-from bgoptimizer.interrupts import Interrupted, interrupts_deferred, interrupts_raised
+import bgoptimizer.runs.frame as frame
+import bgoptimizer.runs.jobs as batch
+from bgoptimizer.command_line.arguments import flags_naming
+from bgoptimizer.command_line.interrupts import Interrupted, interrupts_deferred, interrupts_raised
+from bgoptimizer.command_line.main import main
 from bgoptimizer.io import OutputFiles, read_image, write_image
+from bgoptimizer.runs.frame import with_history
 from bgoptimizer.synthetic import make_scene
 
 from .conftest import REAL, XISF
@@ -413,7 +413,7 @@ def test_a_long_name_whose_outputs_fit_is_processed(tmp_path):
 
 def test_an_output_made_by_another_run_meanwhile_is_not_replaced(tmp_path, monkeypatch, capsys):
     """Two runs into one folder: the check before the run passed for both; the later commit must not replace."""
-    import bgoptimizer.cli as cli
+    import bgoptimizer.command_line.main as cli
 
     image = _sky(tmp_path / "img.fits")
     out = tmp_path / "out"
@@ -457,7 +457,7 @@ def test_a_report_that_cannot_be_written_is_refused_before_any_work(tmp_path, ca
 
 
 def test_a_report_that_fails_at_the_end_fails_the_run(tmp_path, monkeypatch, capsys):
-    import bgoptimizer.cli as cli
+    import bgoptimizer.command_line.main as cli
     from bgoptimizer.errors import OutputError
 
     def failing(path, write, files=None):

@@ -11,9 +11,9 @@ import pytest
 from astropy.io import fits
 
 from bgoptimizer import Parameters, __version__, extract_background, parameter_specs
-from bgoptimizer.cli import build_parser, main
-from bgoptimizer.demo import main as demo_main
-from bgoptimizer.entry import main as entry_main
+from bgoptimizer.command_line.demo import main as demo_main
+from bgoptimizer.command_line.entry import main as entry_main
+from bgoptimizer.command_line.main import build_parser, main
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_scene
 
@@ -192,7 +192,7 @@ def test_demo_recovers_the_gradient(tmp_path, capsys):
 
 
 def test_switches_default_on_can_be_turned_off():
-    from bgoptimizer.cli import build_parser
+    from bgoptimizer.command_line.main import build_parser
 
     assert build_parser().parse_args(["in.fits"]).protect_objects is True
     assert build_parser().parse_args(["in.fits", "--no-protect-objects"]).protect_objects is False
@@ -213,7 +213,7 @@ def test_fits_model_streamed_to_its_file_equals_the_model_in_memory(sky_file, tm
 
 def test_console_entry_point_runs_in_a_fresh_interpreter(sky_file, tmp_path):
     # The package imports its engine lazily, so the entry point can pause the collector before torch loads.
-    probe = "import sys, bgoptimizer.entry; print('torch' in sys.modules)"
+    probe = "import sys, bgoptimizer.command_line.entry; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
     run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(sky_file), str(tmp_path / "out")],
                          capture_output=True, text=True)
@@ -244,7 +244,7 @@ def test_a_missing_input_or_mask_is_refused_before_any_work(sky_file, tmp_path, 
 _ENDING = """
 import atexit, sys, threading, time
 from pathlib import Path
-from bgoptimizer.entry import end_process
+from bgoptimizer.command_line.entry import end_process
 folder = Path(sys.argv[1])
 atexit.register(lambda: (folder / "handler").write_text("ran"))
 def work():
@@ -264,6 +264,17 @@ def test_end_process_ends_as_an_ordinary_exit_would(tmp_path, case):
     assert (run.returncode, run.stdout, run.stderr) == (3, "unflushed", "")
     assert (tmp_path / "handler").read_text() == "ran"
     assert (tmp_path / "thread").exists() == (case == "thread")
+
+
+def test_without_cpythons_exit_handler_runner_the_ordinary_exit_is_taken(monkeypatch):
+    import atexit
+
+    from bgoptimizer.command_line.entry import end_process
+
+    monkeypatch.delattr(atexit, "_run_exitfuncs")
+    with pytest.raises(SystemExit) as ended:
+        end_process(4)
+    assert ended.value.code == 4
 
 
 def test_entry_point_leaves_the_collector_running(monkeypatch):

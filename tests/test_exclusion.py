@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bgoptimizer import MaskError, Parameters, extract_background
-from bgoptimizer.cfa import extract_cfa_background
-from bgoptimizer.exclusion import EDGE_SOFTNESS, area_weights
+from bgoptimizer.method.cfa import extract_cfa_background
+from bgoptimizer.method.exclusion import EDGE_SOFTNESS, area_weights
 from bgoptimizer.synthetic import make_scene
 
 from .conftest import relative_rms

@@ -11,8 +11,8 @@ import torch
 from astropy.io import fits
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.cli import main
-from bgoptimizer.demo import gradient_error
+from bgoptimizer.command_line.demo import gradient_error
+from bgoptimizer.command_line.main import main
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_scene
 

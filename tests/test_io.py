@@ -182,7 +182,7 @@ def test_compressed_fits_bands_must_come_in_order(tmp_path):
 
 @pytest.mark.parametrize("options", [(), ("--compress",)])
 def test_every_fits_the_cli_writes_passes_fitsverify(tmp_path, options):
-    from bgoptimizer.cli import main
+    from bgoptimizer.command_line.main import main
 
     for source in (M94, RAW_U16):
         assert main([str(source), str(tmp_path), "--epochs", "20", *options]) == 0
@@ -196,7 +196,7 @@ def test_every_fits_the_cli_writes_passes_fitsverify(tmp_path, options):
 def test_keep_bit_depth_writes_the_inputs_integers(tmp_path, compress):
     """The real 16-bit raw frame (BZERO 32768): the corrected image as uint16, the same values as the float
     output rounded; the model stays float; both pass fitsverify."""
-    from bgoptimizer.cli import main
+    from bgoptimizer.command_line.main import main
 
     options = ["--epochs", "20", *(["--compress"] if compress else [])]
     assert main([str(RAW_U16), str(tmp_path / "float"), *options]) == 0
@@ -219,7 +219,7 @@ def test_keep_bit_depth_writes_the_inputs_integers(tmp_path, compress):
 def test_keep_bit_depth_in_xisf(tmp_path, compress, sample_type):
     import xisf
 
-    from bgoptimizer.cli import main
+    from bgoptimizer.command_line.main import main
     from bgoptimizer.synthetic import make_scene
 
     largest = np.iinfo(sample_type).max
@@ -238,7 +238,7 @@ def test_keep_bit_depth_in_xisf(tmp_path, compress, sample_type):
 
 
 def test_keep_bit_depth_refuses_signed_integers_in_xisf_before_the_fit(tmp_path, capsys):
-    from bgoptimizer.cli import main
+    from bgoptimizer.command_line.main import main
 
     source = tmp_path / "signed.fits"
     fits.PrimaryHDU(np.full((200, 300), 1000, np.int16)).writeto(source)

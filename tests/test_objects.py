@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.demo import absorbed_share, gradient_error
-from bgoptimizer.morphology import box_average, components, dilate, reach
-from bgoptimizer.samples import FitData
-from bgoptimizer.start import robust_solve
+from bgoptimizer.command_line.demo import absorbed_share, gradient_error
+from bgoptimizer.method.morphology import box_average, components, dilate, reach
+from bgoptimizer.method.samples import FitData
+from bgoptimizer.method.start import robust_solve
 from bgoptimizer.synthetic import gradient as synthetic_gradient
 from bgoptimizer.synthetic import make_glow_scene, make_scene
 
@@ -118,7 +118,7 @@ def test_a_galaxy_beside_a_horizon_glow_does_not_take_the_frame():
 def test_an_object_brightest_at_the_border_keeps_its_core():
     """Level rising to the border (a glow): the grown object falls back to its core; an object whose light
     falls towards the border, even reaching it, keeps what it grew."""
-    from bgoptimizer.objects import _not_into_glows
+    from bgoptimizer.method.objects import _not_into_glows
 
     height, width = 40, 60
     x = np.arange(width, dtype=np.float32)[None, :].repeat(height, 0)

@@ -135,7 +135,7 @@ def test_headless_failures_are_logged_red_and_change_nothing(
     if situation == "out of memory":
         import torch
 
-        import bgoptimizer.frame as frame
+        import bgoptimizer.runs.frame as frame
 
         def exhausted(*args, **kwargs):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -170,7 +170,7 @@ def test_outside_siril_the_connection_error_surfaces(sirilpy, monkeypatch):
 
 
 def test_headless_options_are_the_cli_options(sirilpy):
-    from bgoptimizer.cli import build_parser as cli_parser
+    from bgoptimizer.command_line.main import build_parser as cli_parser
     from bgoptimizer.params import parameter_specs
     from bgoptimizer_siril.options import SIRIL_DECIDES, build_parser, parse_arguments
 

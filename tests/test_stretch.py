@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from bgoptimizer import Parameters, prepare
-from bgoptimizer.downscale import block_reduce
 from bgoptimizer.errors import InputImageError
-from bgoptimizer.stretch import fit_stretch, mtf
+from bgoptimizer.method.downscale import block_reduce
+from bgoptimizer.method.stretch import fit_stretch, mtf
 
 
 def test_mtf_maps_midtone_to_target_and_fixes_ends():
@@ -50,7 +50,7 @@ def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
 
 
 def test_a_result_is_shown_as_its_input_was():
-    from bgoptimizer.preparation import display_like
+    from bgoptimizer.method.preparation import display_like
     from bgoptimizer.synthetic import make_scene
 
     scene = make_scene(900, 600, nebula=False, seed=2)

@@ -173,7 +173,7 @@ def test_corrupt_embedded_data(tmp_path):
 
 
 def test_cli_errors_do_not_write(tmp_path, capsys):
-    from bgoptimizer.cli import main
+    from bgoptimizer.command_line.main import main
 
     bad = tmp_path / "bad.xisf"
     bad.write_bytes(b"NOTXISF!" + b"\0" * 100)

@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .entry import collector_paused, end_process
+from .command_line.entry import collector_paused, end_process
 from .errors import (
     BgOptimizerError,
     Cancelled,
@@ -32,12 +32,15 @@ from .errors import (
 from .progress import CancelCheck, ProgressCallback, scaled
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .arguments import add_parameter_options, flags_naming, settings_from_args
-    from .batch import MODEL_TAG, check_new_files, read_mask
-    from .cfa import extract_cfa_background, extract_frame_background
-    from .device import describe_device, resolve_device
-    from .frame import FrameResult, process_frame
-    from .outlines import object_outlines
+    from .command_line.arguments import add_parameter_options, flags_naming, settings_from_args
+    from .method.cfa import extract_cfa_background, extract_frame_background
+    from .method.device import describe_device, resolve_device
+    from .method.fit import FitReport, fit_background
+    from .method.outlines import object_outlines
+    from .method.pipeline import BackgroundResult, extract_background
+    from .method.preparation import as_planar, display_like, prepare, preview_image
+    from .method.preview import PreviewFit, preview_fit
+    from .method.spline import SplineState
     from .params import (
         GROUPS,
         Parameters,
@@ -49,33 +52,24 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         specs_of,
         validate_settings,
     )
-    from .pipeline import (
-        BackgroundResult,
-        FitReport,
-        PreviewFit,
-        extract_background,
-        fit_background,
-        prepare,
-        preview_fit,
-        preview_image,
-    )
-    from .preparation import as_planar, display_like
-    from .spline import SplineState
+    from .runs.frame import FrameResult, process_frame
+    from .runs.jobs import MODEL_TAG, check_new_files, read_mask
 
-# The engine, the recipe of a frame and what front ends share; each loaded with its module on first use.
+# The engine, the recipe of a frame and what front ends share, by module; each loaded on first use.
 _LAZY_MODULES = {
     "params": ("Parameters", "RunOptions", "ParameterSpec", "GROUPS", "parameter_specs", "settings_from", "setting",
                "specs_of", "validate_settings"),
-    "pipeline": ("BackgroundResult", "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare",
-                 "preview_fit", "preview_image"),
-    "cfa": ("extract_cfa_background", "extract_frame_background"),
-    "frame": ("FrameResult", "process_frame"),
-    "preparation": ("as_planar", "display_like"),
-    "spline": ("SplineState",),
-    "outlines": ("object_outlines",),
-    "batch": ("MODEL_TAG", "check_new_files", "read_mask"),
-    "device": ("describe_device", "resolve_device"),
-    "arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
+    "method.pipeline": ("BackgroundResult", "extract_background"),
+    "method.fit": ("FitReport", "fit_background"),
+    "method.preview": ("PreviewFit", "preview_fit"),
+    "method.cfa": ("extract_cfa_background", "extract_frame_background"),
+    "method.preparation": ("prepare", "preview_image", "as_planar", "display_like"),
+    "method.spline": ("SplineState",),
+    "method.outlines": ("object_outlines",),
+    "method.device": ("describe_device", "resolve_device"),
+    "runs.frame": ("FrameResult", "process_frame"),
+    "runs.jobs": ("MODEL_TAG", "check_new_files", "read_mask"),
+    "command_line.arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 

@@ -1,3 +1,3 @@
-from .entry import console
+from .command_line.entry import console
 
 console()

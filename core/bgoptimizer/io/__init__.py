@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from ..bands import BandSink
 from ..errors import FileFormatError
+from ..method.bands import BandSink
 from .atomic import OutputFiles, atomic_write, check_output_dir
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import FLOAT32, ImageFile, to_unit_range

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from ..command_line.interrupts import interrupts_deferred
 from ..errors import OutputError, OutputExists
-from ..interrupts import interrupts_deferred
 
 __all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "TEMPORARY_PREFIX"]
 

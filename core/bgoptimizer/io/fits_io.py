@@ -11,8 +11,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
-from ..bands import BandSink, deliver
 from ..errors import FileFormatError
+from ..method.bands import BandSink, deliver
 from .atomic import OutputFiles, atomic_write
 from .fits_tiles import TiledGzipWriter
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range

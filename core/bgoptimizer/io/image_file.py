@@ -48,7 +48,7 @@ def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.n
     image of memory, not two.
     """
     from ..errors import FileFormatError
-    from ..preparation import as_float32
+    from ..method.preparation import as_float32
 
     dtype = samples.dtype.newbyteorder("=")
     if dtype.kind == "f":

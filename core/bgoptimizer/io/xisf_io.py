@@ -25,8 +25,8 @@ import zstandard
 from astropy.io import fits
 
 from .._version import __version__
-from ..bands import BandSink, deliver
 from ..errors import FileFormatError, OutputError
+from ..method.bands import BandSink, deliver
 from .atomic import OutputFiles, atomic_write
 from .fits_io import clean_header
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
+from ..errors import InputImageError
 from .bands import band_rows, sample_step
-from .errors import InputImageError
 from .mask import is_present
 from .tensors import tensor_view
 

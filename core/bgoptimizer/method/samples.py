@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import MaskError
 from .downscale import block_centers, reduced_size
-from .errors import MaskError
 from .preparation import MIN_SAMPLES, Prepared
 
 __all__ = ["MAX_FIT_SAMPLES", "FitData", "noise_levels", "fit_data", "subset", "grid_coordinates"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MaskError
 from .downscale import block_reduce
-from .errors import MaskError
 
 __all__ = ["is_present", "missing_to_nan", "threshold_mask", "reduce_user_mask"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..params import Parameters
 from .losses import ROBUST_SCALE
-from .params import Parameters
 from .preparation import Prepared
 from .samples import FitData
 from .spline import (

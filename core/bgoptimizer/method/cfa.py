@@ -13,10 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..params import Parameters
+from ..progress import CancelCheck, ProgressCallback, scaled
 from .bands import BandSink, deliver
-from .params import Parameters
-from .pipeline import BackgroundResult, FitReport, as_planar, extract_background
-from .progress import CancelCheck, ProgressCallback, scaled
+from .fit import FitReport
+from .pipeline import BackgroundResult, extract_background
+from .preparation import as_planar
 from .spline import SplineState
 
 __all__ = ["CFA_PHASES", "extract_cfa_background", "extract_frame_background"]

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from ..progress import ProgressCallback
 from .bands import band_rows
 from .preparation import Prepared
-from .progress import ProgressCallback
 from .spline import SplineState, evaluate_grid
 
 __all__ = ["model_bands"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import MaskError
+from ..errors import MaskError
 
 __all__ = ["EDGE_SOFTNESS", "check_polygons", "area_weights"]
 

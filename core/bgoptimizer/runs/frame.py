@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-from ._version import __version__
-from .cfa import extract_frame_background
-from .io import ImageFile, OutputFiles, write_image, write_image_bands
-from .io.image_file import FLOAT32
-from .params import Parameters
-from .pipeline import BackgroundResult, FitReport
-from .progress import CancelCheck, ProgressCallback, scaled
-from .spline import SplineState
+from .._version import __version__
+from ..io import ImageFile, OutputFiles, write_image, write_image_bands
+from ..io.image_file import FLOAT32
+from ..method.cfa import extract_frame_background
+from ..method.fit import FitReport
+from ..method.pipeline import BackgroundResult
+from ..method.spline import SplineState
+from ..params import Parameters
+from ..progress import CancelCheck, ProgressCallback, scaled
 
 __all__ = ["FrameResult", "bayer_pattern", "with_history", "process_frame"]
 

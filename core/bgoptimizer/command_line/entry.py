@@ -12,7 +12,12 @@ Even so, the interpreter's shutdown spends 0.1-0.3 s freeing torch's modules
 one by one, which a user waits for after every run (in Siril too: the script
 has not finished until its process has ended), while the operating system
 frees a process's memory at once. So a finished run ends its process with
-:func:`end_process`.
+:func:`end_process`. Measured from the end of ``main()`` to the process's end
+(3000x2000 CLI run, 2 cores, median of 6): 0.150 s with ``sys.exit``, 0.030 s
+with :func:`end_process`. It runs the exit handlers through CPython's
+``atexit._run_exitfuncs``, which has no public equivalent (the handlers
+include sirilpy's disconnection and ``weakref.finalize`` cleanups, which must
+run); where an interpreter lacks it, the ordinary exit is taken.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def main() -> int:
             if demo:
                 from .demo import main as run
             else:
-                from .cli import main as run
+                from .main import main as run
     except KeyboardInterrupt:  # Ctrl-C while starting: one line, not the import's traceback
         print("bgoptimizer: interrupted by SIGINT while starting; nothing was written", file=sys.stderr)
         return 130
@@ -62,9 +67,11 @@ def end_process(code: int) -> NoReturn:
     working, the ordinary exit waits for it.
     """
     main_thread = threading.main_thread()
-    if any(thread is not main_thread and not thread.daemon for thread in threading.enumerate()):
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's; no public name for it
+    if run_exit_handlers is None or any(thread is not main_thread and not thread.daemon
+                                        for thread in threading.enumerate()):
         sys.exit(code)
-    atexit._run_exitfuncs()  # what the ordinary exit runs; no public name for it
+    run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             with suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can be said

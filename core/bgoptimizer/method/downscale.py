@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .tensors import tensor_view
 
 __all__ = ["block_reduce", "block_centers", "reduced_size"]

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__
+from .._version import __version__
+from ..errors import BgOptimizerError, flag, user_message
+from ..io import OutputFiles, atomic_write
+from ..method.device import resolve_device
+from ..params import Parameters, RunOptions
+from ..runs.jobs import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
 from .arguments import add_parameter_options, flags_naming, settings_from_args
-from .batch import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
-from .device import resolve_device
-from .errors import BgOptimizerError, flag, user_message
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
-from .io import OutputFiles, atomic_write
-from .params import Parameters, RunOptions
 
 __all__ = ["main", "build_parser", "run_jobs", "TerminalProgress"]
 

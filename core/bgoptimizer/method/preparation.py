@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputImageError, MaskError, ParameterError
+from ..params import Parameters
+from ..progress import ProgressCallback
 from .bands import band_rows, sample_step
 from .downscale import block_reduce, reduced_size
-from .errors import InputImageError, MaskError, ParameterError
 from .exclusion import area_weights
 from .mask import missing_to_nan, reduce_user_mask, threshold_mask
-from .params import Parameters
-from .progress import ProgressCallback
 from .stretch import ChannelStretch, fit_stretch
 
 __all__ = ["MIN_SAMPLES", "Prepared", "as_float32", "as_planar", "prepare", "preview_image", "display_like"]

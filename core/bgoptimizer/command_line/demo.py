@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.io import fits
 
-from .batch import plan_run
-from .cli import TerminalProgress, run_jobs
+from ..io import check_output_dir, read_image, write_image, write_png
+from ..method.stretch import fit_stretch
+from ..params import Parameters, RunOptions
+from ..runs.jobs import plan_run
+from ..synthetic import make_scene
 from .interrupts import exit_code_when_interrupted
-from .io import check_output_dir, read_image, write_image, write_png
-from .params import Parameters, RunOptions
-from .stretch import fit_stretch
-from .synthetic import make_scene
+from .main import TerminalProgress, run_jobs
 
 __all__ = ["main", "gradient_error", "display_stretch"]
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FileFormatError, OutputError, OutputExists
-from .frame import process_frame
-from .io import (
+from ..errors import FileFormatError, OutputError, OutputExists
+from ..io import (
     OutputFiles,
     check_output_dir,
     extension_for,
@@ -27,10 +26,12 @@ from .io import (
     read_image,
     write_png,
 )
-from .io.atomic import TEMPORARY_PREFIX, check_name_length
-from .params import Parameters, RunOptions
-from .pipeline import FitReport, prepare, preview_image
-from .progress import ProgressCallback
+from ..io.atomic import TEMPORARY_PREFIX, check_name_length
+from ..method.fit import FitReport
+from ..method.preparation import prepare, preview_image
+from ..params import Parameters, RunOptions
+from ..progress import ProgressCallback
+from .frame import process_frame
 
 __all__ = [
     "IMAGE_SUFFIXES",

@@ -1,0 +1,46 @@
+"""What a fit will do, at the downscaled size, for a front end's preview: the fit of a full run without
+reconstructing at full resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..params import Parameters
+from ..progress import CancelCheck
+from .fit import FitReport, fit_with_objects
+from .preparation import Prepared
+from .samples import grid_coordinates
+from .spline import evaluate_grid
+
+__all__ = ["PreviewFit", "preview_fit"]
+
+
+@dataclass
+class PreviewFit:
+    """What a fit will do, at the downscaled size: ``(C, h, w)`` display-stretched images in [0, 1]."""
+
+    model: np.ndarray  # the background model
+    corrected: np.ndarray  # the image with the model removed (sky level kept)
+    objects: np.ndarray  # (h, w) bool: kept out of the fit as large objects
+    points: np.ndarray  # (N, 2) control points, in downscaled pixels (x, y)
+    report: FitReport
+
+
+def preview_fit(prepared: Prepared, params: Parameters, *, cancel: CancelCheck | None = None,
+                device: str = "auto") -> PreviewFit:
+    """The fit on the downscaled image alone (the full run's fit, without steps 7-8), for a preview:
+    the model and the corrected image shown with the input's display stretch."""
+    state, report, found = fit_with_objects(prepared, params, None, cancel, None, device)
+    with torch.no_grad():
+        model_fit = evaluate_grid(state, *grid_coordinates(prepared)).cpu().numpy()
+    model, corrected = np.empty_like(model_fit), np.empty_like(model_fit)
+    for channel, (fit_stretch, shown) in enumerate(zip(prepared.fit_stretches, prepared.stretches)):
+        linear_model = fit_stretch.invert(model_fit[channel])
+        linear_image = fit_stretch.invert(prepared.fit_ds[channel])
+        model[channel] = shown.apply(linear_model)
+        corrected[channel] = shown.apply(linear_image - linear_model + np.median(linear_model))
+    points = state.centers.detach().cpu().numpy() * prepared.length / prepared.factor - 0.5
+    return PreviewFit(np.nan_to_num(model), np.nan_to_num(corrected), found, points, report)
