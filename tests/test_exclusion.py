@@ -6,6 +6,7 @@ import pytest
 from bgoptimizer import MaskError, Parameters, extract_background
 from bgoptimizer.method.cfa import extract_cfa_background
 from bgoptimizer.method.exclusion import EDGE_SOFTNESS, area_weights
+from bgoptimizer.method.grid import Grid
 from bgoptimizer.synthetic import make_scene
 
 from .conftest import relative_rms
@@ -18,7 +19,7 @@ def _circle(x: float, y: float, radius: float, count: int = 24) -> np.ndarray:
 
 def test_weights_are_zero_inside_and_rise_over_the_soft_edge():
     square = np.array([[80, 40], [160, 40], [160, 120], [80, 120]])  # columns 80-160, FITS rows 40-120
-    weights = area_weights([square], (25, 30), 8)
+    weights = area_weights([square], Grid(200, 240, 8))
     inside = weights == 0
     rows, cols = np.nonzero(inside)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (5, 14, 10, 19)  # block centres 3.5 + 8 k
@@ -29,12 +30,12 @@ def test_weights_are_zero_inside_and_rise_over_the_soft_edge():
     assert weights.dtype == np.float32
     # A concave area: the notch of an L stays background.
     ell = np.array([[0, 0], [160, 0], [160, 40], [40, 40], [40, 160], [0, 160]])
-    weights = area_weights([ell], (25, 30), 8, softness=0.01)
+    weights = area_weights([ell], Grid(200, 240, 8), softness=0.01)
     assert weights[2, 2] == 0 and weights[2, 15] == 0 and weights[15, 2] == 0 and weights[15, 15] == 1
 
 
 def test_an_area_outside_the_frame_changes_nothing():
-    assert area_weights([_circle(5000, 5000, 100)], (25, 30), 8).min() == 1.0
+    assert area_weights([_circle(5000, 5000, 100)], Grid(200, 240, 8)).min() == 1.0
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def test_an_area_outside_the_frame_changes_nothing():
 )
 def test_an_area_that_is_no_area_is_refused_by_number(areas, message):
     with pytest.raises(MaskError, match=message):
-        area_weights(areas, (25, 30), 8)
+        area_weights(areas, Grid(200, 240, 8))
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,8 @@ def test_bins_keep_every_pixel_and_sit_at_their_centroids():
     # The weights of the bins add up to those of the pixels (missing pixels weigh nothing).
     assert abs(float(data.weights.sum()) * 4 - prepared.mask_ds.sum()) < 0.1
     # A plane's weighted mean over a bin is its value at the weighted centroid.
-    col, row = (data.points.double() * prepared.length / 8 - 0.5).T  # downscaled pixel indices
-    assert np.allclose(data.values.numpy(), _planes(col.numpy(), row.numpy()), atol=1e-6)
+    col, row = prepared.grid.blocks_of_spline(data.points.double().numpy()).T  # downscaled pixel indices
+    assert np.allclose(data.values.numpy(), _planes(col, row), atol=1e-6)
 
 
 def test_bins_keep_the_noise_of_the_pixels():

@@ -50,7 +50,7 @@ def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
 
 
 def test_a_result_is_shown_as_its_input_was():
-    from bgoptimizer.method.preparation import display_like
+    from bgoptimizer.method.display import display_like
     from bgoptimizer.synthetic import make_scene
 
     scene = make_scene(900, 600, nebula=False, seed=2)

@@ -35,10 +35,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .command_line.arguments import add_parameter_options, flags_naming, settings_from_args
     from .method.cfa import extract_cfa_background, extract_frame_background
     from .method.device import describe_device, resolve_device
+    from .method.display import display_like, preview_image, to_display
     from .method.fit import FitReport, fit_background
     from .method.outlines import object_outlines
     from .method.pipeline import BackgroundResult, extract_background
-    from .method.preparation import as_planar, display_like, prepare, preview_image
+    from .method.preparation import as_planar, prepare
     from .method.preview import PreviewFit, preview_fit
     from .method.spline import SplineState
     from .params import (
@@ -63,7 +64,8 @@ _LAZY_MODULES = {
     "method.fit": ("FitReport", "fit_background"),
     "method.preview": ("PreviewFit", "preview_fit"),
     "method.cfa": ("extract_cfa_background", "extract_frame_background"),
-    "method.preparation": ("prepare", "preview_image", "as_planar", "display_like"),
+    "method.preparation": ("prepare", "as_planar"),
+    "method.display": ("preview_image", "display_like", "to_display"),
     "method.spline": ("SplineState",),
     "method.outlines": ("object_outlines",),
     "method.device": ("describe_device", "resolve_device"),
@@ -81,7 +83,7 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
-    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args",
+    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "to_display",
 ]
 
 

@@ -40,8 +40,9 @@ from bgoptimizer import (
     resolve_device,
     settings_from,
     specs_of,
+    to_display,
 )
-from bgoptimizer.io import atomic_write, to_display
+from bgoptimizer.io import atomic_write
 
 from . import overlay
 from .options import SIRIL_DECIDES, OutputOptions, output_spec

@@ -10,14 +10,14 @@ import numpy as np
 from astropy.io import fits
 
 from ..io import check_output_dir, read_image, write_image, write_png
-from ..method.stretch import fit_stretch
+from ..method.display import display_stretch
 from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
 from ..synthetic import make_scene
 from .interrupts import exit_code_when_interrupted
 from .main import TerminalProgress, run_jobs
 
-__all__ = ["main", "gradient_error", "display_stretch"]
+__all__ = ["main", "gradient_error"]
 
 
 def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -49,12 +49,6 @@ def absorbed_share(model: np.ndarray, truth: np.ndarray, nebula: np.ndarray) -> 
         offset = float(np.median(excess[~inside]))
         share = max(share, float((excess[inside] - offset).sum() / signal[inside].sum() * 100))
     return share
-
-
-def display_stretch(image: np.ndarray) -> np.ndarray:
-    """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image."""
-    stretches = fit_stretch(np.where(image > 0, image, np.nan), 0.999, 0.2)
-    return np.stack([stretch.apply(channel) for stretch, channel in zip(stretches, image)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

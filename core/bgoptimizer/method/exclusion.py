@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import MaskError
+from .grid import Grid
 
 __all__ = ["EDGE_SOFTNESS", "check_polygons", "area_weights"]
 
@@ -36,8 +37,7 @@ def check_polygons(polygons: Sequence[np.ndarray]) -> list[np.ndarray]:
     return checked
 
 
-def area_weights(polygons: Sequence[np.ndarray], shape: tuple[int, int], factor: int,
-                 softness: float = EDGE_SOFTNESS) -> np.ndarray:
+def area_weights(polygons: Sequence[np.ndarray], grid: Grid, softness: float = EDGE_SOFTNESS) -> np.ndarray:
     """Weights ``(h, w)`` of the downscaled pixels: 0 inside any area, rising linearly to 1 at
     ``softness`` downscaled pixels outside it.
 
@@ -45,20 +45,19 @@ def area_weights(polygons: Sequence[np.ndarray], shape: tuple[int, int], factor:
     (row 0 first), pixel centres at whole numbers; a block of ``factor``
     pixels is represented by its centre.
     """
-    height, width = shape
-    centre = (factor - 1) / 2.0
-    ramp = max(softness * factor, 1e-9)
-    weights = np.ones(shape, np.float32)
+    height, width = grid.blocks
+    ramp = max(softness * grid.factor, 1e-9)
+    weights = np.ones((height, width), np.float32)
     for vertices in check_polygons(polygons):
         # Only the blocks within reach of the area change: its bounding box widened by the ramp.
-        low = np.floor((vertices.min(axis=0) - ramp - centre) / factor).astype(int)
-        high = np.ceil((vertices.max(axis=0) + ramp - centre) / factor).astype(int) + 1
+        low = np.floor(grid.block_of_fits(vertices.min(axis=0) - ramp)).astype(int)
+        high = np.ceil(grid.block_of_fits(vertices.max(axis=0) + ramp)).astype(int) + 1
         left, top = max(low[0], 0), max(low[1], 0)
         right, bottom = min(high[0], width), min(high[1], height)
         if left >= right or top >= bottom:
             continue
-        y = (np.arange(top, bottom, dtype=np.float64) * factor + centre)[:, None]
-        x = (np.arange(left, right, dtype=np.float64) * factor + centre)[None, :]
+        y = grid.fits_centre_of_block(np.arange(top, bottom, dtype=np.float64))[:, None]
+        x = grid.fits_centre_of_block(np.arange(left, right, dtype=np.float64))[None, :]
         inside = np.zeros((bottom - top, right - left), bool)
         nearest = np.full(inside.shape, np.inf)
         for (x1, y1), (x2, y2) in zip(vertices, np.roll(vertices, -1, axis=0)):

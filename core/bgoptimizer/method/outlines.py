@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .grid import Grid
 from .morphology import components
 
 __all__ = ["object_outlines", "convex_hull"]
@@ -14,14 +15,15 @@ def object_outlines(objects: np.ndarray, factor: int, shape: tuple[int, int], sm
     ``(x, y)`` pixel-edge coordinates (row 0 first, as in FITS; clipped to the ``(H, W)`` image), whole
     blocks of ``factor`` pixels; objects under ``smallest`` blocks are left out."""
     height, width = shape
+    grid = Grid(height, width, factor)
     labels = components(objects)
     outlines = []
     for label in np.unique(labels[labels >= 0]):
         rows, cols = np.nonzero(labels == label)
         if len(rows) < smallest:
             continue
-        x = np.clip(np.concatenate([cols, cols + 1, cols, cols + 1]) * factor, 0, width)
-        y = np.clip(np.concatenate([rows, rows, rows + 1, rows + 1]) * factor, 0, height)
+        x = grid.pixel_edges_of_block_edges(np.concatenate([cols, cols + 1, cols, cols + 1]), width)
+        y = grid.pixel_edges_of_block_edges(np.concatenate([rows, rows, rows + 1, rows + 1]), height)
         outlines.append(convex_hull(np.unique(np.c_[x, y], axis=0).astype(np.float64)))
     return outlines
 

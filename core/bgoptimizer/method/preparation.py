@@ -18,10 +18,11 @@ from ..progress import ProgressCallback
 from .bands import band_rows, sample_step
 from .downscale import block_reduce, reduced_size
 from .exclusion import area_weights
+from .grid import Grid
 from .mask import missing_to_nan, reduce_user_mask, threshold_mask
 from .stretch import ChannelStretch, fit_stretch
 
-__all__ = ["MIN_SAMPLES", "Prepared", "as_float32", "as_planar", "prepare", "preview_image", "display_like"]
+__all__ = ["MIN_SAMPLES", "Prepared", "as_float32", "as_planar", "prepare", "downscaled_bands", "stretch_channels"]
 
 # Image data in any unit stays far below this (float32 reaches 3.4e38: block sums and differences of values
 # below it stay finite); random bytes read as floats do not, and overflow the stretch.
@@ -44,13 +45,9 @@ class Prepared:
     fit_ds: np.ndarray  # (C, h, w) float32, the downscaled image in the fit domain (NaN as above)
 
     @property
-    def length(self) -> float:
-        """The unit of the spline's coordinates: the image's longer side in pixels."""
-        return float(max(self.shape[1:]))
-
-    @property
-    def extent(self) -> tuple[float, float]:
-        return self.shape[2] / self.length, self.shape[1] / self.length
+    def grid(self) -> Grid:
+        """The image's pixels, blocks and spline coordinates."""
+        return Grid(self.shape[1], self.shape[2], self.factor)
 
 
 def as_planar(image: np.ndarray, name: str = "the image") -> np.ndarray:
@@ -81,7 +78,7 @@ def as_float32(array: np.ndarray, name: str) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-def _bands(image: np.ndarray, factor: int) -> Iterator[tuple[slice, np.ndarray]]:
+def downscaled_bands(image: np.ndarray, factor: int) -> Iterator[tuple[slice, np.ndarray]]:
     """The image in bands of whole blocks, missing pixels as NaN, each with the downscaled rows it gives."""
     height, width = image.shape[1:]
     band = band_rows(width, factor)
@@ -90,7 +87,7 @@ def _bands(image: np.ndarray, factor: int) -> Iterator[tuple[slice, np.ndarray]]
         yield slice(top // factor, top // factor + reduced_size(chunk.shape[1], factor)), chunk
 
 
-def _stretch_channels(image: np.ndarray, stretches: list[ChannelStretch]) -> None:
+def stretch_channels(image: np.ndarray, stretches: list[ChannelStretch]) -> None:
     for channel, stretch in zip(image, stretches):
         channel[...] = stretch.apply(channel)
 
@@ -133,17 +130,17 @@ def prepare(
     # The block median commutes with the (non-decreasing) stretch, so it is taken first and only the
     # small image is stretched; a block mean is not an order statistic and needs the stretch first.
     stretch_first = params.downscale_func != "median"
-    for rows, chunk in _bands(image, factor):
+    for rows, chunk in downscaled_bands(image, factor):
         if stretch_first:
             if linear_ds is not None:
                 linear_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
-            _stretch_channels(chunk, stretches)
+            stretch_channels(chunk, stretches)
             stretched_ds[:, rows] = block_reduce(chunk, factor, params.downscale_func)
         else:  # one block median of the linear values serves both
             reduced = block_reduce(chunk, factor, params.downscale_func)
             if linear_ds is not None:
                 linear_ds[:, rows] = reduced
-            _stretch_channels(reduced, stretches)
+            stretch_channels(reduced, stretches)
             stretched_ds[:, rows] = reduced
         if progress is not None:
             progress(min(1.0, rows.stop * factor / height), "stretch and downscale")
@@ -154,7 +151,7 @@ def prepare(
             np.asarray(mask, np.float32), image.shape, factor, params.downscale_func
         )
     if len(exclude):
-        mask_ds = mask_ds * area_weights(exclude, mask_ds.shape[1:], factor)
+        mask_ds = mask_ds * area_weights(exclude, Grid(height, width, factor))
     _require_background(stretched_ds, mask_ds, params, mask is not None, bool(len(exclude)))
     if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
         fit_stretches = [stretch.linear_part() for stretch in stretches]
@@ -203,23 +200,3 @@ def _require_background(stretched_ds: np.ndarray, mask_ds: np.ndarray, params: P
         f"a fit needs {MIN_SAMPLES}: widen the thresholds or the mask", "threshold_min", "threshold_max",
         *("mask",) * masked
     )
-
-
-def preview_image(prepared: Prepared) -> np.ndarray:
-    """The stretched, downscaled image with masked-out pixels dimmed to a quarter: ``(C, h, w)``."""
-    shown = np.nan_to_num(prepared.stretched_ds, nan=0.0)
-    weight = prepared.mask_ds.max(axis=0, keepdims=True) if prepared.mask_ds.shape[0] > 1 else prepared.mask_ds
-    return (shown * (0.25 + 0.75 * weight)).astype(np.float32)
-
-
-def display_like(prepared: Prepared, image: np.ndarray) -> np.ndarray:
-    """``image`` (e.g. the corrected result of a run) downscaled and display-stretched as ``prepared``'s
-    input was, so that before and after compare: ``(C, h, w)`` in [0, 1]."""
-    image = as_planar(image)
-    channels, height, width = image.shape
-    factor = prepared.factor
-    shown = np.empty((channels, reduced_size(height, factor), reduced_size(width, factor)), np.float32)
-    for rows, chunk in _bands(image, factor):
-        shown[:, rows] = block_reduce(chunk, factor, "median")
-    _stretch_channels(shown, prepared.stretches)
-    return np.nan_to_num(shown, nan=0.0)

@@ -10,6 +10,7 @@ import torch
 
 from ..params import Parameters
 from ..progress import CancelCheck
+from .display import shown_from_fit
 from .fit import FitReport, fit_with_objects
 from .preparation import Prepared
 from .samples import grid_coordinates
@@ -36,11 +37,6 @@ def preview_fit(prepared: Prepared, params: Parameters, *, cancel: CancelCheck |
     state, report, found = fit_with_objects(prepared, params, None, cancel, None, device)
     with torch.no_grad():
         model_fit = evaluate_grid(state, *grid_coordinates(prepared)).cpu().numpy()
-    model, corrected = np.empty_like(model_fit), np.empty_like(model_fit)
-    for channel, (fit_stretch, shown) in enumerate(zip(prepared.fit_stretches, prepared.stretches)):
-        linear_model = fit_stretch.invert(model_fit[channel])
-        linear_image = fit_stretch.invert(prepared.fit_ds[channel])
-        model[channel] = shown.apply(linear_model)
-        corrected[channel] = shown.apply(linear_image - linear_model + np.median(linear_model))
-    points = state.centers.detach().cpu().numpy() * prepared.length / prepared.factor - 0.5
-    return PreviewFit(np.nan_to_num(model), np.nan_to_num(corrected), found, points, report)
+    model, corrected = shown_from_fit(prepared, model_fit)
+    points = prepared.grid.blocks_of_spline(state.centers.detach().cpu().numpy())
+    return PreviewFit(model, corrected, found, points, report)

@@ -46,12 +46,13 @@ def _exact_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, 
     """Every pixel evaluated, in bands of bounded memory."""
     _, height, width = prepared.shape
     device = state.centers.device
-    x = (torch.arange(width, dtype=torch.float32, device=device) + 0.5) / prepared.length
+    grid = prepared.grid
+    x = grid.spline_of_pixel_centres(torch.arange(width, dtype=torch.float32, device=device))
     band = band_rows(width, 1)
     with torch.no_grad():
         for top in range(0, height, band):
             bottom = min(height, top + band)
-            y = (torch.arange(top, bottom, dtype=torch.float32, device=device) + 0.5) / prepared.length
+            y = grid.spline_of_pixel_centres(torch.arange(top, bottom, dtype=torch.float32, device=device))
             yield top, evaluate_grid(state, x, y).cpu().numpy()
 
 
@@ -108,8 +109,8 @@ def _grid_bands(state: SplineState, prepared: Prepared) -> Iterator[tuple[int, n
     _, height, width = prepared.shape
     step = _GRID_STEP
     device = state.centers.device
-    x = torch.from_numpy(_grid_nodes(width) / prepared.length).float().to(device)
-    y = torch.from_numpy(_grid_nodes(height) / prepared.length).float().to(device)
+    x = torch.from_numpy(prepared.grid.spline_of_edges(_grid_nodes(width))).float().to(device)
+    y = torch.from_numpy(prepared.grid.spline_of_edges(_grid_nodes(height))).float().to(device)
     with torch.no_grad():
         nodes = evaluate_grid(state, x, y)
         band = band_rows(width, step)

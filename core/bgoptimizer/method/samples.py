@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..errors import MaskError
-from .downscale import block_centers, reduced_size
+from .downscale import reduced_size
 from .preparation import MIN_SAMPLES, Prepared
 
 __all__ = ["MAX_FIT_SAMPLES", "FitData", "noise_levels", "fit_data", "subset", "grid_coordinates"]
@@ -128,7 +128,5 @@ def subset(data: FitData, count: int, seed: int) -> FitData:
 
 def grid_coordinates(prepared: Prepared) -> tuple[torch.Tensor, torch.Tensor]:
     """Spline coordinates of the downscaled pixels' centers: columns, rows."""
-    _, height, width = prepared.shape
-    x = block_centers(width, prepared.factor) / prepared.length
-    y = block_centers(height, prepared.factor) / prepared.length
+    x, y = prepared.grid.block_centres()
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32))

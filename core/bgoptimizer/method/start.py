@@ -89,7 +89,7 @@ def robust_solve(
 
 def layout(prepared: Prepared, params: Parameters, count: int | None = None, layout: str | None = None) -> np.ndarray:
     """Control points laid out by ``params`` (or the given count and layout), seeded."""
-    return initial_centers(count or params.points, prepared.extent, layout or params.init,
+    return initial_centers(count or params.points, prepared.grid.extent, layout or params.init,
                            np.random.default_rng(params.seed))
 
 
@@ -103,15 +103,15 @@ def initial_state(
     """
     if previous is not None:
         centers = previous.centers.detach().cpu().numpy().astype(np.float32)
-        centers = np.clip(centers, 0.0, np.asarray(prepared.extent, np.float32))
+        centers = np.clip(centers, 0.0, np.asarray(prepared.grid.extent, np.float32))
     else:
         centers = layout(prepared, params)
     if params.loss == "robust":
         return robust_solve(data, torch.from_numpy(centers).to(device), params.order, params.smoothing,
                             params.poly_degree)
     _, rows_ds, cols_ds = prepared.fit_ds.shape
-    cols = np.clip((centers[:, 0] * prepared.length / prepared.factor).astype(int), 0, cols_ds - 1)
-    rows = np.clip((centers[:, 1] * prepared.length / prepared.factor).astype(int), 0, rows_ds - 1)
+    cols = prepared.grid.block_index(centers[:, 0], cols_ds)
+    rows = prepared.grid.block_index(centers[:, 1], rows_ds)
     median = data.values.median(dim=1).values.cpu().numpy()
     pixel = np.nan_to_num(prepared.fit_ds[:, rows, cols].T, nan=0.0)
     weight = prepared.mask_ds[:, rows, cols].T

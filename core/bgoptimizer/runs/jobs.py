@@ -27,8 +27,9 @@ from ..io import (
     write_png,
 )
 from ..io.atomic import TEMPORARY_PREFIX, check_name_length
+from ..method.display import preview_image
 from ..method.fit import FitReport
-from ..method.preparation import prepare, preview_image
+from ..method.preparation import prepare
 from ..params import Parameters, RunOptions
 from ..progress import ProgressCallback
 from .frame import process_frame
