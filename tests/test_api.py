@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,32 @@ def test_a_mask_given_in_the_place_of_another_argument_is_refused():
     image = np.full((1, 64, 64), 0.1, np.float32)
     with pytest.raises(TypeError, match="positional"):
         bgoptimizer.extract_background(image, bgoptimizer.Parameters(), np.ones_like(image))
+
+
+def _messages(path: Path) -> list[str]:
+    """The string constants of a module that are not docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_the_method_and_the_runs_speak_no_front_ends_words():
+    """Settings are named as ``{name}``, which each front end renders (a flag, a label), never as a flag."""
+    package = Path(bgoptimizer.__file__).parent
+    modules = [*package.glob("method/*.py"), *package.glob("runs/*.py"), *package.glob("io/*.py"), package / "params.py"]
+    flags = [(path.name, text) for path in modules for text in _messages(path) if re.search(r"--[a-z]", text)]
+    assert not flags
+
+
+def test_a_warning_names_settings_as_each_front_end_does():
+    from bgoptimizer import Parameters, extract_background, flag
+    from bgoptimizer.synthetic import make_scene
+
+    report = extract_background(make_scene(120, 100, nebula=False).image, Parameters(epochs=5)).report
+    (warning,) = report.warnings
+    assert warning.parameters == ("downscale", "points")
+    assert "use a smaller --downscale, fewer --points" in warning.rendered(flag)
+    assert "use a smaller “Downscale”, fewer “Points”" in warning.rendered(lambda name: f"“{name.title()}”")

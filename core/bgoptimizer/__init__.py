@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .command_line.entry import collector_paused, end_process
 from .errors import (
+    Advice,
     BgOptimizerError,
     Cancelled,
     FileFormatError,
@@ -76,11 +77,11 @@ _LAZY_MODULES = {
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothing else is theirs to import
-    "__version__", "BgOptimizerError", "Cancelled", "FileFormatError", "InputImageError", "MaskError", "OutputError",
-    "OutputExists", "ParameterError", "NameRenderer", "flag", "user_message", "CancelCheck", "ProgressCallback",
-    "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec", "GROUPS",
-    "parameter_specs", "settings_from", "setting", "specs_of", "validate_settings", "BackgroundResult", "FitReport",
-    "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
+    "__version__", "Advice", "BgOptimizerError", "Cancelled", "FileFormatError", "InputImageError", "MaskError",
+    "OutputError", "OutputExists", "ParameterError", "NameRenderer", "flag", "user_message", "CancelCheck",
+    "ProgressCallback", "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec",
+    "GROUPS", "parameter_specs", "settings_from", "setting", "specs_of", "validate_settings", "BackgroundResult",
+    "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
     "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "to_display",

@@ -10,9 +10,11 @@ message, and each front end renders it in its own words (the command line's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 __all__ = [
     "BgOptimizerError",
+    "Advice",
     "ParameterError",
     "InputImageError",
     "FileFormatError",
@@ -60,6 +62,21 @@ class BgOptimizerError(Exception):
     def rendered(self, name: NameRenderer | None = None) -> str:
         """The message, each parameter named as ``name`` renders it."""
         return render(self.template, self.parameters, name)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A warning about a result that was computed but may not be trusted, and what to do: like an
+    error's message, it names settings as ``{name}`` for each front end to render."""
+
+    template: str
+    parameters: tuple[str, ...] = ()
+
+    def rendered(self, name: NameRenderer | None = None) -> str:
+        return render(self.template, self.parameters, name)
+
+    def __str__(self) -> str:
+        return self.rendered()
 
 
 class ParameterError(BgOptimizerError, ValueError):

@@ -186,7 +186,7 @@ class Parameters:
         "robust",
         "Loss: robust (noise-scaled Cauchy, fitted first by reweighted least squares) "
         "or reference (the original log loss, for comparison; it has no smoothing term, so masked "
-        "areas leave it unconstrained: use it with --no-protect-objects).",
+        "areas leave it unconstrained: use it with object protection off).",
         "Optimization",
         choices=("robust", "reference"),
         label="Loss",

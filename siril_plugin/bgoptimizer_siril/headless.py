@@ -28,8 +28,8 @@ def run_headless(siril, argv: Sequence[str]) -> bool:
         params, output = parse_arguments(argv)
         name = flags_naming(output.run)  # a mask file named with its option
         if output.sequence:
-            return process_sequence(siril, params, output, SirilProgress(siril)).succeeded
-        outcome = process_loaded_image(siril, params, output, SirilProgress(siril))
+            return process_sequence(siril, params, output, SirilProgress(siril), name=name).succeeded
+        outcome = process_loaded_image(siril, params, output, SirilProgress(siril), name=name)
     except Exception as error:  # noqa: BLE001 - reported to the user, whatever it is
         siril.log(f"{UNDO_NAME}: failed: {describe_failure(error, name)}", s.LogColor.RED)
         if user_message(error) is None and not isinstance(error, s.SirilError):  # a bug: its traceback too

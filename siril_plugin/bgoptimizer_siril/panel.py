@@ -615,13 +615,15 @@ class Panel:
 
         try:
             if output.sequence:
-                outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set)
+                outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set,
+                                           name=self._label)
                 self.events.put(("done" if outcome.succeeded else "failed", outcome.summary()))
             else:
                 before = self._loaded_image()
-                outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set)
+                outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set,
+                                               name=self._label)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
-                notes = "".join(f" Warning: {warning}." for warning in outcome.report.warnings)
+                notes = "".join(f" Warning: {warning.rendered(self._label)}." for warning in outcome.report.warnings)
                 self.events.put(("done", outcome.summary() + notes))
                 if outcome.replaced:  # the result, beside the input, both as the input is shown
                     shown = prepare(before, params)
@@ -762,7 +764,7 @@ class Panel:
         self._preview_views, report = payload
         self._render_preview()
         height, width = self.preview_pixels.shape[:2]
-        notes = "".join(f" Warning: {warning}." for warning in report.warnings)
+        notes = "".join(f" Warning: {warning.rendered(self._label)}." for warning in report.warnings)
         self.status.set(f"Preview of {width}×{height} downscaled pixels: {report.objects:.0%} of the frame kept "
                         f"out as objects.{notes}")
 

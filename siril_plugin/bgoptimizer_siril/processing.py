@@ -97,9 +97,11 @@ def process_loaded_image(
     output: OutputOptions,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    name: NameRenderer = flag,
 ) -> Outcome:
     """Fit the loaded image and deliver the results; on any error the loaded image is left as it was.
 
+    Warnings name settings as ``name`` renders them (the batch arguments' flags, or the panel's labels).
     The processing thread is claimed for the whole run, so Siril cannot change
     the image between reading and writing it back, and a busy Siril is
     reported before a long fit rather than after.
@@ -122,7 +124,7 @@ def process_loaded_image(
             siril.set_image_pixeldata(layout.back(result.corrected))
     if output.show_model:
         siril.cmd("load", str(model_path))  # a command: never inside the lock
-    log_warnings(siril, result.report)
+    log_warnings(siril, result.report, name=name)
     return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
 
 
@@ -144,10 +146,11 @@ def exclusions(output: OutputOptions, areas: list[np.ndarray]) -> str | None:
     return ", ".join(parts) or None
 
 
-def log_warnings(siril, report: FitReport, name: str = "") -> None:
-    """Why a model that was fitted may not be trusted, in Siril's warning colour (not red: it succeeded)."""
+def log_warnings(siril, report: FitReport, prefix: str = "", name: NameRenderer = flag) -> None:
+    """Why a model that was fitted may not be trusted, in Siril's warning colour (not red: it succeeded),
+    each setting named as ``name`` renders it."""
     for warning in report.warnings:
-        siril.log(f"{UNDO_NAME}: warning: {name}{warning}", s.LogColor.SALMON)
+        siril.log(f"{UNDO_NAME}: warning: {prefix}{warning.rendered(name)}", s.LogColor.SALMON)
 
 
 def describe_failure(error: BaseException, name: NameRenderer = flag) -> str:

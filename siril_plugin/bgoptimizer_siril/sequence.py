@@ -26,10 +26,12 @@ from bgoptimizer import (
     CancelCheck,
     Cancelled,
     InputImageError,
+    NameRenderer,
     Parameters,
     ProgressCallback,
     SplineState,
     check_new_files,
+    flag,
     process_frame,
     read_mask,
     scaled,
@@ -160,6 +162,7 @@ def process_sequence(
     output: OutputOptions,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    name: NameRenderer = flag,
 ) -> SequenceOutcome:
     """Correct each included frame, then create ``prefix + name`` from the corrected frames.
 
@@ -185,12 +188,12 @@ def process_sequence(
         if cancel is not None and cancel():
             outcome.cancelled = True
             break
-        name = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
+        title = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
             image, sample_type = source.read(frame)
             if areas is None:  # the view's areas, read once: the same for every frame
                 areas = user_areas(siril, output, image.data.shape[-2])
-            part = scaled(progress, position / len(included), (position + 1) / len(included), f"{name}: ")
+            part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
             with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
                 result = process_frame(
                     image, params, corrected_path=folder / (output.prefix + frame.path.name),
@@ -203,14 +206,14 @@ def process_sequence(
             outcome.cancelled = True
             break
         except Exception as error:  # noqa: BLE001 - one bad frame must not stop the others
-            cause = describe_failure(error)
+            cause = describe_failure(error, name)
             outcome.failed.append((frame.index, cause))
-            siril.log(f"{UNDO_NAME}: {name} failed: {cause}", s.LogColor.RED)
+            siril.log(f"{UNDO_NAME}: {title} failed: {cause}", s.LogColor.RED)
             continue
         previous = result.state
         outcome.processed.append(frame.index)
-        siril.log(f"{UNDO_NAME}: {name}: {result.report.summary()}")
-        log_warnings(siril, result.report, f"{name}: ")
+        siril.log(f"{UNDO_NAME}: {title}: {result.report.summary()}")
+        log_warnings(siril, result.report, f"{title}: ", name)
     if outcome.processed:
         new_name = output.prefix + source.name
         if siril.create_new_seq(new_name):

@@ -140,7 +140,7 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
             progress.close()
             print(outcome.summary(), file=out)
             for warning in outcome.report.warnings if outcome.report else ():
-                print(f"bgoptimizer: warning: {job.source}: {warning}", file=err)
+                print(f"bgoptimizer: warning: {job.source}: {warning.rendered(flags_naming(options))}", file=err)
     except Interrupted as stop:
         progress.close()
         finished = bool(done) and done[-1].job is job

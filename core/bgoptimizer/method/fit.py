@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..errors import Advice
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback
 from .device import describe_device, resolve_device
@@ -41,7 +42,7 @@ class FitReport:
     device: str
     objects: float = 0.0  # share of the downscaled frame kept out of the fit as objects
     seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # why the model may not be trusted, and what to do
+    warnings: list[Advice] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
     def summary(self) -> str:
         """The fit in one line, as every front end reports it."""
@@ -140,18 +141,19 @@ def fit_with_objects(
     return outcome.state, report, found
 
 
-def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[str]:
+def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[Advice]:
     """What makes a model untrustworthy though it was fitted: too little background to see."""
     warnings = []
     if objects > _MOST_OF_THE_FRAME:
-        warnings.append(
+        warnings.append(Advice(
             f"objects cover {objects:.0%} of the frame, so the model rests on the {1 - objects:.0%} left and "
-            "may take in part of an object larger still; check the model, and give a --mask of the "
-            "background or use a wider field (if no object is that large: --no-protect-objects)"
-        )
+            "may take in part of an object larger still; check the model, and give a {mask} of the "
+            "background or use a wider field (if no object is that large: switch off {protect_objects})",
+            ("mask", "protect_objects"),
+        ))
     if samples < _SCARCE_SAMPLES_PER_POINT * params.points:
-        warnings.append(
+        warnings.append(Advice(
             f"only {samples} background samples for {params.points} control points: too few to trust the "
-            "model; use a smaller --downscale, fewer --points, or a larger image"
-        )
+            "model; use a smaller {downscale}, fewer {points}, or a larger image", ("downscale", "points"),
+        ))
     return warnings

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, OutputError, OutputExists
+from ..errors import FileFormatError, OutputError, OutputExists, flag
 from ..io import (
     OutputFiles,
     check_output_dir,
@@ -215,7 +215,8 @@ class FileOutcome:
             record.update(read_seconds=self.read_seconds, seconds=self.seconds, write_seconds=self.write_seconds,
                           stages=dict(report.seconds),
                           device=report.device, loss=report.loss, iterations=report.iterations,
-                          samples=report.samples, objects=report.objects, warnings=list(report.warnings),
+                          samples=report.samples, objects=report.objects,
+                          warnings=[warning.rendered(flag) for warning in report.warnings],
                           bayer_pattern=self.bayer_pattern)
         return record
 
