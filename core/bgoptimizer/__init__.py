@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .command_line.arguments import add_parameter_options, flags_naming, settings_from_args
     from .method.cfa import extract_cfa_background, extract_frame_background
     from .method.device import describe_device, resolve_device
-    from .method.display import display_like, preview_image, to_display
+    from .method.display import display_like, preview_image
     from .method.fit import FitReport, fit_background
     from .method.outlines import object_outlines
     from .method.pipeline import BackgroundResult, extract_background
@@ -66,7 +66,7 @@ _LAZY_MODULES = {
     "method.preview": ("PreviewFit", "preview_fit"),
     "method.cfa": ("extract_cfa_background", "extract_frame_background"),
     "method.preparation": ("prepare", "as_planar"),
-    "method.display": ("preview_image", "display_like", "to_display"),
+    "method.display": ("preview_image", "display_like"),
     "method.spline": ("SplineState",),
     "method.outlines": ("object_outlines",),
     "method.device": ("describe_device", "resolve_device"),
@@ -84,7 +84,7 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
-    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "to_display",
+    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args",
 ]
 
 

@@ -40,9 +40,8 @@ from bgoptimizer import (
     resolve_device,
     settings_from,
     specs_of,
-    to_display,
 )
-from bgoptimizer.io import atomic_write
+from bgoptimizer.io import atomic_write, to_display
 
 from . import overlay
 from .options import SIRIL_DECIDES, OutputOptions, output_spec

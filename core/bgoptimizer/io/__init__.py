@@ -14,7 +14,7 @@ from ..method.bands import BandSink
 from .atomic import OutputFiles, atomic_write, check_output_dir
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import FLOAT32, ImageFile, to_unit_range
-from .png import write_png
+from .png import to_display, write_png
 from .xisf_io import read_xisf, write_xisf, write_xisf_bands, xisf_sample_format
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "write_image_bands",
     "BandSink",
     "write_png",
+    "to_display",
     "to_unit_range",
     "image_format",
     "output_sample_type",

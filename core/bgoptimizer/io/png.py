@@ -8,15 +8,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..method.display import to_display
 from .atomic import OutputFiles, atomic_write
 
-__all__ = ["write_png"]
+__all__ = ["write_png", "to_display"]
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
     body = kind + payload
     return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """``(C, H, W)`` floats in [0, 1], rows in FITS order -> ``(H, W, C)`` uint8, top row first."""
+    clipped = np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0)
+    return np.ascontiguousarray((clipped * 255.0 + 0.5).astype(np.uint8)[:, ::-1].transpose(1, 2, 0))
 
 
 def write_png(path: str | Path, image: np.ndarray, files: OutputFiles | None = None) -> Path:

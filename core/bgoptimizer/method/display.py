@@ -3,7 +3,8 @@
 The preview shows the downscaled image with the stretch the method fitted to
 the input (the same curve for the input, the model and the corrected image,
 so that they compare); the demo's side-by-side uses an automatic screen
-stretch of its own; both end as 8-bit pixels, top row first.
+stretch of its own; both end as 8-bit pixels, top row first
+(:func:`bgoptimizer.io.to_display`, a file format's edge, kept free of torch).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .downscale import block_reduce, reduced_size
 from .preparation import Prepared, as_planar, downscaled_bands, stretch_channels
 from .stretch import fit_stretch
 
-__all__ = ["preview_image", "display_like", "shown_from_fit", "display_stretch", "to_display"]
+__all__ = ["preview_image", "display_like", "shown_from_fit", "display_stretch"]
 
 # The demo's screen stretch: the 99.9 % quantile to white, the median to this level (like Siril's autostretch).
 _SCREEN_QUANTILE, _SCREEN_MEDIAN = 0.999, 0.2
@@ -56,9 +57,3 @@ def display_stretch(image: np.ndarray) -> np.ndarray:
     """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image."""
     stretches = fit_stretch(np.where(image > 0, image, np.nan), _SCREEN_QUANTILE, _SCREEN_MEDIAN)
     return np.stack([stretch.apply(channel) for stretch, channel in zip(stretches, image)])
-
-
-def to_display(image: np.ndarray) -> np.ndarray:
-    """``(C, H, W)`` floats in [0, 1], rows in FITS order -> ``(H, W, C)`` uint8, top row first."""
-    clipped = np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0)
-    return np.ascontiguousarray((clipped * 255.0 + 0.5).astype(np.uint8)[:, ::-1].transpose(1, 2, 0))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .terms import polynomial_degree, term_count
+
 __all__ = [
     "polynomial_basis",
     "SplineState",
@@ -62,21 +64,6 @@ def _kernel(d2: torch.Tensor, order: int, slope: bool) -> tuple[torch.Tensor, to
         slope_value = (root * d2).mul_(2.5) if slope else None
         return d2.mul_(d2).mul_(root), slope_value
     raise ValueError(f"order must be 1, 2, 3, 4 or 5; got {order}")
-
-
-def term_count(degree: int) -> int:
-    """Number of monomials of degree at most ``degree`` in two variables."""
-    return (degree + 1) * (degree + 2) // 2
-
-
-def polynomial_degree(terms: int) -> int:
-    """The degree whose monomials number ``terms`` (the inverse of :func:`term_count`)."""
-    degree = 0
-    while term_count(degree) < terms:
-        degree += 1
-    if term_count(degree) != terms:
-        raise ValueError(f"{terms} is not the number of monomials of any degree")
-    return degree
 
 
 def polynomial_terms(points: torch.Tensor, degree: int) -> torch.Tensor:
