@@ -1,43 +1,92 @@
-"""Background Optimizer for Siril: automatic background (gradient) extraction.
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Background Optimizer for Siril 1.4, version 0.1.0: automatic background (gradient) extraction.
+# Authors: the siril-bgoptimizer developers (contact: the siril-bgoptimizer project's issue tracker).
+#
+# This one file is the whole Siril script: copied alone into any Siril script folder it works. The engine
+# is the Python package siril-bgoptimizer, which this script installs into Siril's Python environment.
+"""Background Optimizer: automatic background (gradient) extraction of the image loaded in Siril.
 
 From the Scripts menu it opens a parameter panel. From a batch script,
-``pyscript Background_Optimizer.py [options]`` processes the loaded image
-without a window; the options are those of the ``bgoptimizer`` command line
-(``pyscript Background_Optimizer.py --help`` lists them).
+``pyscript Background_Optimizer.py [options]`` processes the loaded image (or,
+with ``--sequence``, a sequence) without a window; ``--help`` lists the
+options, which are those of the ``bgoptimizer`` command line.
 
-This file only bootstraps: it checks the sirilpy version (sirilpy 1.0.8 is
-the one Siril 1.4.0 ships), installs what ``manifest/`` lists into Siril's
-virtual environment when it is missing (torch in the build for this machine's
-GPU, or the CPU build), and runs the plugin from the repository it lives in.
+On each run it makes sure that the engine, the ``siril-bgoptimizer``
+distribution, is in Siril's Python environment in this script's version or
+newer: it is installed (or upgraded) once, with one line in the log. Its
+dependencies follow (PyTorch in the build for this machine's GPU, or the CPU
+build); ``--help`` needs none of them. Offline, install the engine's wheel
+into Siril's Python yourself: ``python -m pip install --no-deps
+siril_bgoptimizer-<version>-py3-none-any.whl`` with Siril's ``python``.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
-from pathlib import Path
+from importlib import invalidate_caches, metadata
 
 import sirilpy as s
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-MANIFEST = ROOT / "manifest" / "siril-bgoptimizer.json"
+VERSION = "0.1.0"  # this script's, and the oldest engine it works with
+ENGINE = "siril-bgoptimizer"
+TITLE = "Background Optimizer"
+
+
+def _engine_version() -> str | None:
+    try:
+        return metadata.version(ENGINE)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _older(installed: str, wanted: str) -> bool:
+    from packaging.version import InvalidVersion, Version  # pip's own, in every Siril venv
+
+    try:
+        return Version(installed) < Version(wanted)
+    except InvalidVersion:
+        return True
+
+
+def ensure_engine(siril: s.SirilInterface) -> None:
+    """Install or upgrade the engine (without its dependencies, which follow, torch in the machine's
+    build); a `RuntimeError` says how to install it by hand when pip cannot."""
+    installed = _engine_version()
+    if installed is not None and not _older(installed, VERSION):
+        return
+    action = "installing" if installed is None else f"upgrading {installed} to"
+    siril.log(f"{TITLE}: {action} {ENGINE} {VERSION} or newer (once)")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade", f"{ENGINE}>={VERSION}"]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        last = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(
+            f"{ENGINE} {VERSION} could not be installed ({last[0]}); install its wheel into Siril's Python: "
+            f"{sys.executable} -m pip install --no-deps siril_bgoptimizer-{VERSION}-py3-none-any.whl"
+        )
+    invalidate_caches()
 
 
 def main(argv: list[str]) -> None:
     siril = s.SirilInterface()
     siril.connect()
     if not s.check_module_version(">=1.0.8"):
-        siril.log("Background Optimizer needs Siril 1.4.0 or newer (sirilpy 1.0.8 or newer)", s.LogColor.RED)
+        siril.log(f"{TITLE} needs Siril 1.4.0 or newer (sirilpy 1.0.8 or newer)", s.LogColor.RED)
         return
-    for folder in (HERE, ROOT / "core"):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-    from bgoptimizer_siril.dependencies import ensure_dependencies
-
     try:
-        ensure_dependencies(siril, s, MANIFEST)
+        ensure_engine(siril)
+        if {"-h", "--help"} & set(argv):  # the options, from the engine's settings: torch is not needed
+            from bgoptimizer_siril.options import build_parser
+
+            print(build_parser().format_help())
+            return
+        from bgoptimizer_siril.dependencies import ensure_dependencies
+
+        ensure_dependencies(siril, s)
     except (s.SirilError, TimeoutError, RuntimeError) as error:
-        siril.log(f"Background Optimizer: {error}", s.LogColor.RED)
+        siril.log(f"{TITLE}: {error}", s.LogColor.RED)
         return
     from bgoptimizer import collector_paused, end_process
 

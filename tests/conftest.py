@@ -68,12 +68,11 @@ def run_script(monkeypatch, *argv: str) -> None:
 
 @pytest.fixture
 def sirilpy(monkeypatch):
-    """The sirilpy test double installed as ``sirilpy``, with the plugin importable."""
+    """The sirilpy test double installed as ``sirilpy`` (the plugin's package is the installed
+    distribution's, as in Siril: the source tree is not put on the path)."""
     from . import sirilpy_double
 
     monkeypatch.setitem(sys.modules, "sirilpy", sirilpy_double)
-    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
-    monkeypatch.syspath_prepend(str(PLUGIN_DIR.parent / "core"))
     yield sirilpy_double
     sirilpy_double.STATE = None
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,17 +41,30 @@ def _unavailable(reason: str) -> None:
 @dataclass
 class Siril:
     home: Path
+    wheels: Path  # the engine's wheel, built from this tree: the only source pip has in Siril's venv
+
+    @property
+    def python(self) -> Path:
+        return self.home / ".local" / "share" / "siril" / "venv" / "bin" / "python"
+
+    def env(self, **more: str) -> dict[str, str]:
+        return {**os.environ, "HOME": str(self.home), "PIP_FIND_LINKS": str(self.wheels), "PIP_NO_INDEX": "1",
+                **more}
 
     def run(self, workdir: Path, *commands: str, timeout: float = 600) -> str:
         """Run a Siril script (``requires`` first, as users write them); Siril's log, one line a message."""
         script = workdir / "test.ssf"
         script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
         completed = subprocess.run([str(SIRIL_CLI), "-d", str(workdir), "-s", str(script)], capture_output=True,
-                                   text=True, timeout=timeout, env={**os.environ, "HOME": str(self.home)})
+                                   text=True, timeout=timeout, env=self.env())
         return completed.stdout + completed.stderr
 
-    def plugin(self, *args: str) -> str:
-        return " ".join(["pyscript", str(ENTRY_SCRIPT), *args])
+    def plugin(self, *args: str, script: Path = ENTRY_SCRIPT) -> str:
+        return " ".join(["pyscript", str(script), *args])
+
+    def remove_engine(self) -> None:
+        subprocess.run([str(self.python), "-m", "pip", "uninstall", "-y", "-q", "siril-bgoptimizer"], check=True,
+                       capture_output=True)
 
 
 @pytest.fixture(scope="session")
@@ -61,17 +75,22 @@ def real_siril(tmp_path_factory) -> Siril:
             _unavailable("no Siril in /opt/siril and no installer")
         subprocess.run(["bash", str(INSTALLER)], check=True, capture_output=True)
     home = Path(os.environ.get("BGOPTIMIZER_SIRIL_HOME") or tmp_path_factory.mktemp("siril-home"))
-    python = home / ".local" / "share" / "siril" / "venv" / "bin" / "python"
-    siril = Siril(home)
+    wheels = tmp_path_factory.mktemp("wheels")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+                   check=True, capture_output=True)
+    siril = Siril(home, wheels)
+    python = siril.python
     if not python.exists():  # the first pyscript creates Siril's venv with sirilpy
         probe = tmp_path_factory.mktemp("siril-venv")
         (probe / "probe.py").write_text("import sirilpy\n")
         siril.run(probe, f"pyscript {probe / 'probe.py'}")
     if not python.exists():
         _unavailable("Siril did not create its Python environment")
-    # What the plugin would install on first use, with torch's CPU build (as on a machine without a GPU).
+    # What the engine needs, with torch's CPU build (as on a machine without a GPU); the engine itself is left
+    # for the script to install from the wheel (an earlier session's, of the same version, would be kept).
     subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0", "numpy>=1.24", "astropy>=5.3",
                     "lz4>=4.0", "zstandard>=0.21"], check=True, capture_output=True)
+    siril.remove_engine()
     return siril
 
 
@@ -109,6 +128,32 @@ def _m94_with_gradient(path: Path) -> np.ndarray:
     pixels = np.where(valid, stack + np.stack([shape, 0.8 * shape, 0.6 * shape]), 0).astype(np.float32)
     fits.PrimaryHDU(pixels, header=header).writeto(path)
     return pixels
+
+
+def test_the_script_alone_installs_the_engine_once_and_runs(real_siril, tmp_path):
+    """The one file copied alone into an empty script folder, Siril's venv without the engine, the built wheel
+    as pip's only source: the engine is installed on the first run, then never again."""
+    real_siril.remove_engine()
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    script = Path(shutil.copy(ENTRY_SCRIPT, scripts))
+    _m94_with_gradient(tmp_path / "m94.fit")
+    seconds = []
+    for run in range(3):
+        start = time.perf_counter()
+        log = real_siril.run(tmp_path, "load m94", real_siril.plugin("--overwrite", script=script), "save m94_out")
+        seconds.append(time.perf_counter() - start)
+        installs = [m for m in _messages(log) if "installing" in m]
+        expected = [f"Background Optimizer: installing siril-bgoptimizer {__version__} or newer (once)"]
+        assert installs == (expected if run == 0 else []), log
+        assert [m for m in _messages(log) if m.startswith("Background Optimizer: done in")], log
+        assert not [m for m in _messages(log) if re.search(r"[Ee]rror|Traceback|failed", m)], log
+        corrected = fits.getdata(tmp_path / "m94_out.fit")
+        assert np.ptp([np.median(q) for q in (corrected[1, :960, :540], corrected[1, 960:, 540:])]) < np.ptp(
+            [np.median(q) for q in (fits.getdata(tmp_path / "m94.fit")[1, :960, :540],
+                                    fits.getdata(tmp_path / "m94.fit")[1, 960:, 540:])])
+    print(f"\nSiril runs of the one-file script: first (installs the engine) {seconds[0]:.1f} s, "
+          f"then {seconds[1]:.1f} s and {seconds[2]:.1f} s")
 
 
 def test_default_run_corrects_the_image_and_writes_a_valid_model(real_siril, tmp_path):
@@ -286,7 +331,7 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
     _m94_with_gradient(work / "m94.fit")
     log = (tmp_path / "siril.log").open("w")
     gui = subprocess.Popen([str(SIRIL_GUI), "-d", str(work), str(work / "m94.fit")], stdout=log,
-                           stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(home), "DISPLAY": display})
+                           stderr=subprocess.STDOUT, env=real_siril.env(HOME=str(home), DISPLAY=display))
     try:
         _window(display, "Siril-1.4.4", 60)
         _wait(lambda: "Reading FITS: file m94.fit" in (tmp_path / "siril.log").read_text(), 60, "image loaded")

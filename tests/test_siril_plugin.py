@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -209,13 +212,19 @@ def test_output_options_are_declared_once_with_the_settings_spec(sirilpy):
 def test_manifest_agrees_with_pyproject_and_entry_script():
     manifest = json.loads(MANIFEST.read_text())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert manifest["version"] == __version__
+    assert manifest["version"] == __version__ == metadata.version(project["name"])
+    source = ENTRY_SCRIPT.read_text()
+    # The one-file script: its version, the engine it installs, the header Siril's script repository asks for.
+    assert f'VERSION = "{__version__}"' in source and f'ENGINE = "{project["name"]}"' in source
+    assert f"version {__version__}:" in source.splitlines()[2] and source.startswith("# SPDX-License-Identifier: ")
+    assert source.splitlines()[0].endswith(project["license"])
     assert manifest["name"] == project["name"]
     assert manifest["requirements"] == project["dependencies"]
+    assert manifest["engine"] == f"{project['name']}>={__version__}"  # what the script installs
     assert manifest["category"] == "processing"
     assert (ROOT / manifest["entry"]).resolve() == ENTRY_SCRIPT
-    source = ENTRY_SCRIPT.read_text()
-    assert f'check_module_version(">={manifest["min_sirilpy_version"]}")' in source
+    first_check = re.search(r'check_module_version\("([^"]*)"\)', source)
+    assert first_check.group(1) == f'>={manifest["min_sirilpy_version"]}'  # the first literal: Siril reads it
     assert "cmd(" not in source  # a command would log "Running command" (red in the GUI) on every run
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["min_siril_version"])
     # Siril lists every .py of a script folder: only the entry script may be there.
@@ -253,12 +262,69 @@ def test_scarce_background_is_a_warning_not_a_failure(siril, sirilpy, m94, monke
     assert [line for line in siril.lines(sirilpy.LogColor.GREEN) if "of the frame masked as objects" in line]
 
 
+@pytest.fixture
+def no_engine(monkeypatch):
+    """Siril's venv without the engine: its metadata absent, and pip's runs recorded (or failing)."""
+    real_version = metadata.version
+    calls: list[list[str]] = []
+
+    def version(name: str) -> str:
+        if name == "siril-bgoptimizer" and not calls:
+            raise metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    def pip(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, no_engine.returncode, "", "ERROR: No matching distribution")
+
+    no_engine.returncode = 0
+    monkeypatch.setattr(metadata, "version", version)
+    monkeypatch.setattr(subprocess, "run", pip)
+    no_engine.calls = calls
+    return no_engine
+
+
+def test_the_script_installs_the_engine_once_without_its_dependencies(siril, sirilpy, m94, monkeypatch, tmp_path,
+                                                                      no_engine):
+    _small_image(siril, m94, tmp_path)
+    run_script(monkeypatch, "--epochs", "20")
+    (command,) = no_engine.calls
+    assert command[-3:] == ["--no-deps", "--upgrade", f"siril-bgoptimizer>={__version__}"]
+    assert siril.lines()[0] == f"Background Optimizer: installing siril-bgoptimizer {__version__} or newer (once)"
+    assert siril.lines(sirilpy.LogColor.RED) == [] and siril.pixels_set == 1
+
+    run_script(monkeypatch, "--epochs", "20", "--overwrite")  # installed now: nothing more
+    assert len(no_engine.calls) == 1 and siril.pixels_set == 2
+
+
+def test_an_engine_pip_cannot_install_is_named_with_what_to_do(siril, sirilpy, m94, monkeypatch, tmp_path, no_engine):
+    before = _small_image(siril, m94, tmp_path)
+    no_engine.returncode = 1
+    run_script(monkeypatch)
+    (line,) = siril.lines(sirilpy.LogColor.RED)
+    assert "siril-bgoptimizer 0.1.0 could not be installed (ERROR: No matching distribution)" in line
+    assert "-m pip install --no-deps siril_bgoptimizer-0.1.0-py3-none-any.whl" in line
+    np.testing.assert_array_equal(siril.image, before)
+
+
+def test_help_needs_no_torch(siril, sirilpy, monkeypatch, capsys):
+    for name in [name for name in sys.modules if name == "torch" or name.startswith("torch.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # importing torch fails, as in a venv without it
+    for name in [name for name in sys.modules if name.startswith(("bgoptimizer.", "bgoptimizer_siril"))]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh, as in Siril's new process
+    run_script(monkeypatch, "--help")
+    text = capsys.readouterr().out
+    assert "--sequence" in text and "--points" in text and "--threshold-min" in text
+    assert siril.installed == [] and siril.lines(sirilpy.LogColor.RED) == []
+
+
 def test_only_missing_dependencies_are_installed(siril, sirilpy, m94, monkeypatch, tmp_path):
     from bgoptimizer_siril import dependencies
 
     _small_image(siril, m94, tmp_path)
     real = dependencies.requirements
-    monkeypatch.setattr(dependencies, "requirements", lambda manifest: [*real(manifest), ("numpy", ">=999")])
+    monkeypatch.setattr(dependencies, "requirements", lambda: [*real(), ("numpy", ">=999")])
 
     run_script(monkeypatch, "--epochs", "20")
 

@@ -1,4 +1,8 @@
-"""What the plugin needs in Siril's Python environment, checked quietly and installed once.
+"""What the engine needs in Siril's Python environment, checked quietly and installed once.
+
+The Siril script installs the engine (this package's distribution) without
+its dependencies; they are read here from its metadata and installed when
+missing.
 
 ``sirilpy.ensure_installed`` logs a line per package on every run, and a
 plain ``pip install torch`` takes the CUDA build (gigabytes) on a Linux
@@ -12,31 +16,29 @@ MPS on macOS). Nothing here imports numpy or torch.
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = ["requirements", "missing", "torch_install_command", "ensure_dependencies"]
 
+DISTRIBUTION = "siril-bgoptimizer"
 TORCH = "torch"
 _CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
-def requirements(manifest: Path) -> list[tuple[str, str]]:
-    """``(name, specifier)`` pairs of the manifest's requirements."""
+def requirements(distribution: str = DISTRIBUTION) -> list[tuple[str, str]]:
+    """``(name, specifier)`` pairs of what the installed ``distribution`` requires (its extras left out)."""
     pairs = []
-    for requirement in json.loads(manifest.read_text(encoding="utf-8"))["requirements"]:
-        match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*", requirement)
-        if match is None:
-            raise ValueError(f"{manifest}: unreadable requirement {requirement!r}")
-        pairs.append((match.group(1), match.group(2)))
+    for text in metadata.requires(distribution) or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            pairs.append((requirement.name, str(requirement.specifier)))
     return pairs
 
 
@@ -75,9 +77,10 @@ def _recommended_backend(sirilpy: Any) -> dict[str, Any] | None:
         return None
 
 
-def ensure_dependencies(siril: Any, sirilpy: Any, manifest: Path) -> None:
-    """Install what is missing; raises `RuntimeError` naming what could not be installed."""
-    absent = missing(requirements(manifest))
+def ensure_dependencies(siril: Any, sirilpy: Any) -> None:
+    """Install what the engine requires and is missing; raises `RuntimeError` naming what could not be
+    installed."""
+    absent = missing(requirements())
     others = [(name, specifier) for name, specifier in absent if name != TORCH]
     if others:
         siril.log(f"Background Optimizer: installing {', '.join(name for name, _ in others)} (once)")
