@@ -51,12 +51,15 @@ class Siril:
         return {**os.environ, "HOME": str(self.home), "PIP_FIND_LINKS": str(self.wheels), "PIP_NO_INDEX": "1",
                 **more}
 
-    def run(self, workdir: Path, *commands: str, timeout: float = 600) -> str:
-        """Run a Siril script (``requires`` first, as users write them); Siril's log, one line a message."""
+    def run(self, workdir: Path, *commands: str, timeout: float = 600, wheels_only: bool = True) -> str:
+        """Run a Siril script (``requires`` first, as users write them); Siril's log, one line a message.
+        ``wheels_only``: pip in Siril's venv finds nothing but the built wheel (Siril's own first start
+        builds sirilpy, which needs the index)."""
         script = workdir / "test.ssf"
         script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
+        env = self.env() if wheels_only else {**os.environ, "HOME": str(self.home)}
         completed = subprocess.run([str(SIRIL_CLI), "-d", str(workdir), "-s", str(script)], capture_output=True,
-                                   text=True, timeout=timeout, env=self.env())
+                                   text=True, timeout=timeout, env=env)
         return completed.stdout + completed.stderr
 
     def plugin(self, *args: str, script: Path = ENTRY_SCRIPT) -> str:
@@ -83,7 +86,7 @@ def real_siril(tmp_path_factory) -> Siril:
     if not python.exists():  # the first pyscript creates Siril's venv with sirilpy
         probe = tmp_path_factory.mktemp("siril-venv")
         (probe / "probe.py").write_text("import sirilpy\n")
-        siril.run(probe, f"pyscript {probe / 'probe.py'}")
+        siril.run(probe, f"pyscript {probe / 'probe.py'}", wheels_only=False)
     if not python.exists():
         _unavailable("Siril did not create its Python environment")
     # What the engine needs, with torch's CPU build (as on a machine without a GPU); the engine itself is left
