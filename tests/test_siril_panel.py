@@ -26,8 +26,11 @@ def _click(root, widget) -> None:
     root.update()
 
 
-def _type(root, widget, text: str) -> None:
-    """Select the field's text and type over it, key by key."""
+def _type(panel, widget, text: str) -> None:
+    """Scroll the field into view (as a user would), select its text and type over it, key by key."""
+    root = panel.root
+    panel.reveal(widget)
+    root.update()
     widget.focus_force()
     widget.selection_range(0, "end")
     widget.event_generate("<Delete>")
@@ -119,26 +122,28 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     root.update()
 
     # Changing a masking parameter refreshes the shown preview by itself.
-    _type(root, panel.widgets["threshold_max"], "0.2")
+    _type(panel, panel.widgets["threshold_max"], "0.2")
     _pump(root, lambda: panel.preview_photo is not first and panel.idle)
     # Most of the sky is now above the threshold: dimmed to a quarter.
     assert panel.preview_pixels.mean() < 0.6 * first_pixels.mean()
-    _type(root, panel.widgets["threshold_max"], "1")
+    _type(panel, panel.widgets["threshold_max"], "1")
     _pump(root, lambda: panel.idle)
 
     # An out-of-range value is named and nothing runs.
-    _type(root, panel.widgets["points"], "2")
+    _type(panel, panel.widgets["points"], "2")
     _click(root, panel.buttons["run"])
     assert "points" in panel.status.get() and not panel.busy
     assert str(panel.widgets["points"].cget("style")) == "Invalid.TSpinbox"
 
-    _type(root, panel.widgets["points"], "24")
-    _type(root, panel.widgets["epochs"], "150")
+    _type(panel, panel.widgets["points"], "24")
+    _type(panel, panel.widgets["epochs"], "150")
     _click(root, panel.buttons["run"])
     assert panel.busy
     _pump(root, lambda: panel.idle)
     root.update()
-    assert "done in" in panel.status.get(), panel.status.get()
+    assert "done in" in panel.status.get().lower(), panel.status.get()
+    assert panel.status.get() == "Done in " + panel.status.get()[8:].split(" ", 1)[0] + " s; the loaded image is " \
+        "corrected (Siril's undo restores it); model saved as crop_bgModel.fit."  # the details go to the log
     assert siril.pixels_set == 1 and siril.undo == ["Background Optimizer"]
     # After Run the preview shows the loaded image as Run left it; the button flips to the input and back.
     from bgoptimizer_siril.panel import AFTER, BEFORE
@@ -157,30 +162,34 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert panel.progress.get() == 1.0
     shot = ImageGrab.grab(xdisplay=display)
     shot.save(tmp_path / "panel.png")
-    window = np.asarray(shot)[: root.winfo_height(), : root.winfo_width()]
+    left, top = root.winfo_rootx(), root.winfo_rooty()
+    window = np.asarray(shot)[top : top + root.winfo_height(), left : left + root.winfo_width()]
     assert shot.size == (1366, 768) and window.std() > 20  # the panel is drawn, not a blank screen
+    # A narrow column at the screen's right edge: Siril's image view, at the left, stays free.
+    assert root.winfo_width() <= 700 and left + root.winfo_width() >= 1366 - 16 and left >= 1366 - 716
     for button in panel.buttons.values():  # on a 1366x768 laptop every action is on screen
         assert button.winfo_rootx() + button.winfo_width() <= 1366
         assert button.winfo_rooty() + button.winfo_height() <= 768
 
-    # Run again: the model of the first run is in the way; declining runs nothing.
-    import bgoptimizer_siril.panel as panel_module
-
+    # Run again on the image it has just corrected: the panel asks first; declining runs nothing.
     before = siril.image.copy()
     first_model = (tmp_path / "crop_bgModel.fit").read_bytes()
     questions = []
-    answers = iter([False, True])
-    monkeypatch.setattr(panel_module.messagebox, "askyesno",
-                        lambda title, message, parent: questions.append(message) or next(answers))
+    answers = iter([False, True, False, True, True])
+    monkeypatch.setattr(panel, "_ask", lambda title, message: questions.append(message) or next(answers))
     _click(root, panel.buttons["run"])
-    assert questions == ["crop_bgModel.fit already exists (from an earlier run?). Replace it?"]
+    assert questions[0].startswith("The loaded image is the one this panel has just corrected.")
+    assert panel.status.get() == "not run: the loaded image is already corrected" and siril.pixels_set == 1
+    # Yes to that: the model of the first run is in the way; declining runs nothing.
+    _click(root, panel.buttons["run"])
+    assert questions[2] == "crop_bgModel.fit already exists (from an earlier run?). Replace it?"
     assert panel.status.get().startswith("not run: ") and not panel.busy and siril.pixels_set == 1
 
     # Accepted: a long fit, cancelled: the image stays as it was.
-    _type(root, panel.widgets["epochs"], "100000")
-    _type(root, panel.widgets["patience"], "100000")
+    _type(panel, panel.widgets["epochs"], "100000")
+    _type(panel, panel.widgets["patience"], "100000")
     _click(root, panel.buttons["run"])
-    assert len(questions) == 2
+    assert len(questions) == 5
     _pump(root, lambda: "fit" in panel.status.get())
     _click(root, panel.buttons["cancel"])
     _pump(root, lambda: panel.idle)
@@ -224,11 +233,11 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     inside = (slice(0, 18), slice(0, 28))
     assert dimmed[inside].mean() < 0.5 * plain[inside].mean()
     np.testing.assert_allclose(dimmed[30:, 40:].mean(), plain[30:, 40:].mean(), rtol=0.05)
-    _type(root, panel.widgets["epochs"], "60")
+    _type(panel, panel.widgets["epochs"], "60")
     _click(root, panel.buttons["run"])
     _pump(root, lambda: panel.idle)
     root.update()
-    assert "done in" in panel.status.get(), panel.status.get()
+    assert "done in" in panel.status.get().lower(), panel.status.get()
     from astropy.io import fits
 
     assert "1 area drawn" in " ".join(fits.getheader(tmp_path / "crop_bgModel.fit")["HISTORY"])
@@ -255,8 +264,8 @@ def test_keyboard_shortcuts_press_the_buttons(panel, siril):
 def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(panel, siril):
     """However slow the machine, Run is never dropped: the preview stops and Run follows."""
     root = panel.root
-    _type(root, panel.widgets["epochs"], "100000")
-    _type(root, panel.widgets["patience"], "100000")
+    _type(panel, panel.widgets["epochs"], "100000")
+    _type(panel, panel.widgets["patience"], "100000")
     _click(root, panel.buttons["preview"])
     assert panel.busy and "disabled" not in panel.buttons["cancel"].state()
     _click(root, panel.buttons["cancel"])
@@ -265,10 +274,44 @@ def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(
 
     _click(root, panel.buttons["preview"])
     assert panel.busy and "disabled" not in panel.buttons["run"].state()
-    _type(root, panel.widgets["epochs"], "100")
+    _type(panel, panel.widgets["epochs"], "100")
     _click(root, panel.buttons["run"])  # while the preview computes
     assert "Run starts as soon as the preview has stopped" in panel.status.get()
     _pump(root, lambda: panel.idle)
     root.update()
-    assert "done in" in panel.status.get(), panel.status.get()
+    assert "done in" in panel.status.get().lower(), panel.status.get()
     assert siril.pixels_set == 1
+
+
+def test_the_wheel_changes_no_field_it_passes_over(panel):
+    root = panel.root
+    panel.buttons["preview"].focus_force()  # the focus elsewhere, as when scrolling the form
+    root.update()
+    before = {name: panel.fields[name].get() for name in ("mode", "points")}
+    for name in before:
+        widget = panel.widgets[name]
+        panel.reveal(widget)
+        root.update()
+        for _ in range(3):
+            widget.event_generate("<Button-5>")
+            widget.event_generate("<MouseWheel>", delta=-120)
+        root.update()
+    assert {name: panel.fields[name].get() for name in before} == before
+    widget = panel.widgets["points"]  # clicked into, the field takes the wheel
+    widget.focus_force()
+    root.update()
+    widget.event_generate("<Button-4>")
+    root.update()
+    assert panel.fields["points"].get() != before["points"]
+
+
+def test_another_image_loaded_in_siril_clears_the_old_preview(panel, siril, m94, tmp_path):
+    root = panel.root
+    _click(root, panel.buttons["preview"])
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    load_into(siril, tmp_path / "other.fit", np.ascontiguousarray(m94[:, :300, :400]))
+    _pump(root, lambda: panel.status.get().startswith("Another image is loaded in Siril"), 10)
+    assert panel.preview_photo is None and siril.polygons == []  # no view nor outline of the old image left
+    _click(root, panel.buttons["preview"])
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    assert panel.preview_pixels.shape[:2] == (38, 50)  # the new image, 400x300 downscaled by 8

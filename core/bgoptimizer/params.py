@@ -103,19 +103,21 @@ class Parameters:
     )
     threshold_min: float = setting(
         0.001,
-        "Stretched level below which a downscaled pixel is ignored (black borders, dead areas).",
+        "Stretched level below which a downscaled pixel is ignored (black borders, dead areas); the stretch puts "
+        "the sky's median at the stretch target (0.25 by default) and the white point at 1.",
         "Mask",
         low=0.0,
         high=1.0,
-        label="Ignore below (stretched level)", essential=True, preview=True,
+        label="Ignore below (stretched; sky ≈ 0.25)", essential=True, preview=True,
     )
     threshold_max: float = setting(
         1.0,
-        "Stretched level above which a downscaled pixel is ignored (bright objects).",
+        "Stretched level above which a downscaled pixel is ignored (bright objects); the stretch puts the sky's "
+        "median at the stretch target (0.25 by default), so 0.4-0.6 keeps only sky-like pixels.",
         "Mask",
         low=0.0,
         high=1.0,
-        label="Ignore above (stretched level)", essential=True, preview=True,
+        label="Ignore above (stretched; sky ≈ 0.25)", essential=True, preview=True,
     )
     protect_objects: bool = setting(
         True,

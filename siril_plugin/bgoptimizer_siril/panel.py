@@ -7,14 +7,16 @@ thread touches widgets (it polls the queue with ``after``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
+import re
 import threading
 import tkinter as tk
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from tkinter import filedialog, messagebox, ttk
+from tkinter import filedialog, ttk
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,9 @@ from .siril_image import to_core
 __all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
 
 PREVIEW_SIZE = (480, 320)
+_NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
+_WIDE_SCREEN = 1600  # screens at least this wide put the preview beside the parameters
+_WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # What the preview can show, all computed by one Preview.
 VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
          "Background model", "Corrected image", "Input image")
@@ -64,7 +69,9 @@ _POLL_MS = 50
 _REFRESH_MS = 400
 # Alt + letter for the buttons used most (underlined in their labels).
 _SHORTCUTS = {"preview": "p", "run": "r", "draw_area": "d", "clear_areas": "l", "before_after": "b", "close": "o"}
+_WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
 _AREA_POLL_MS = 1000
+_WATCH_MS = 1000  # how often the panel checks which image Siril has loaded
 _AREA_POLLS = 120  # two minutes to draw an area
 
 _THEMES = {
@@ -167,11 +174,18 @@ def _marked(shown: np.ndarray, objects: np.ndarray, points: np.ndarray) -> np.nd
 
 
 def _scaled_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``(h, w, C)`` resized (nearest pixel) to fill ``width`` x ``height`` with its aspect kept."""
+    """``(h, w, C)`` resized smoothly (bilinear, pixel centres aligned) to fill ``width`` x ``height`` with its
+    aspect kept: a 90x60 preview drawn 480 px wide shows no blocks."""
     factor = min(width / pixels.shape[1], height / pixels.shape[0])
-    rows = np.minimum((np.arange(max(1, int(pixels.shape[0] * factor))) / factor).astype(int), pixels.shape[0] - 1)
-    cols = np.minimum((np.arange(max(1, int(pixels.shape[1] * factor))) / factor).astype(int), pixels.shape[1] - 1)
-    return np.ascontiguousarray(pixels[rows][:, cols])
+    size = (max(1, int(pixels.shape[0] * factor)), max(1, int(pixels.shape[1] * factor)))
+    image = pixels.astype(np.float32)
+    for axis, count in enumerate(size):
+        position = np.clip((np.arange(count) + 0.5) / factor - 0.5, 0, pixels.shape[axis] - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, pixels.shape[axis] - 1)
+        weight = (position - low).reshape((-1, 1, 1) if axis == 0 else (1, -1, 1))
+        image = np.take(image, low, axis=axis) * (1 - weight) + np.take(image, high, axis=axis) * weight
+    return np.ascontiguousarray(np.clip(image + 0.5, 0, 255).astype(np.uint8))
 
 
 class Panel:
@@ -206,24 +220,29 @@ class Panel:
         self.progress = tk.DoubleVar(value=0.0)
         self.output = {name: (tk.BooleanVar if output_spec(name).type is bool else tk.StringVar)(
             value=output_spec(name).default) for name in _PANEL_OUTPUTS}
+        self._shown_image: tuple[Any, ...] | None = None  # which loaded image the preview shows
+        self._corrected_image: tuple[Any, ...] | None = None  # the loaded image as our last Run left it
         self._build()
         self._restore()
         self.refresh_areas()
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._poll_job = root.after(_POLL_MS, self._poll)
+        self._watch_job = root.after(_WATCH_MS, self._watch_loaded_image)
 
     # ----- layout
 
     def _build(self) -> None:
-        """Parameters (scrolling when the screen is short) beside the preview; progress, status and the
-        action buttons in a bar below both, always on screen."""
+        """Parameters (scrolling when the screen is short) beside the preview on a wide screen, below it on
+        a laptop's (a narrow column that leaves Siril's image view free); progress, status and the action
+        buttons in a bar below both, always on screen."""
+        narrow = self.root.winfo_screenwidth() < _WIDE_SCREEN
         self.root.columnconfigure(0, weight=1)
         self.root.rowconfigure(0, weight=1)
         body = ttk.Frame(self.root, padding=(8, 8, 8, 0))
         body.grid(row=0, column=0, sticky="nsew")
-        body.rowconfigure(0, weight=1)
-        body.columnconfigure(1, weight=1)
-        self.parameter_frame = self._scrolling_column(body)
+        body.rowconfigure(1 if narrow else 0, weight=1)
+        body.columnconfigure(0 if narrow else 1, weight=1)
+        self.parameter_frame = self._scrolling_column(body, row=1 if narrow else 0)
         self._add_groups(self.parameter_frame, [spec for spec in self.specs if spec.essential], output_group=True)
         self.advanced_shown = tk.BooleanVar(value=False)
         toggle = ttk.Checkbutton(self.parameter_frame, text="Advanced parameters", variable=self.advanced_shown,
@@ -233,13 +252,17 @@ class Panel:
         self.advanced_frame = ttk.Frame(self.parameter_frame)
         self._add_groups(self.advanced_frame, [spec for spec in self.specs if not spec.essential])
         preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
-        preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
+        if narrow:
+            preview.grid(row=0, column=0, sticky="nsew", pady=(0, 6))
+        else:
+            preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
         self.view = tk.StringVar(value=VIEWS[0])
         views = ttk.Frame(preview)
         views.pack(fill="x", pady=(0, 6))
         chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=36)
         chooser.pack(side="left")
         chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
+        self._wheel_scrolls_unless_focused(chooser, scrolls_form=False)
         Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
                 "control points (yellow); the background model; the image corrected; the input. Before Run "
                 "computed on the downscaled image by the same fit as Run; after Run, the corrected image is "
@@ -249,8 +272,14 @@ class Panel:
         flip.pack(side="left", padx=(6, 0))
         Tooltip(flip, "Switch between the input image and the corrected one, shown alike.", self.colors)
         self.buttons["before_after"] = flip
-        self.preview_label = ttk.Label(preview, text="Press Preview", anchor="center", style="Muted.TLabel")
-        self.preview_label.pack(fill="both", expand=True, ipadx=PREVIEW_SIZE[0] // 4, ipady=PREVIEW_SIZE[1] // 4)
+        # The area keeps its own size: the image drawn in it never makes it ask for more (which would grow
+        # it image after image and push the parameters off the window).
+        width, height = _NARROW_PREVIEW if narrow else PREVIEW_SIZE
+        area = ttk.Frame(preview, width=width, height=height)
+        area.pack(fill="both", expand=True)
+        area.pack_propagate(False)
+        self.preview_label = ttk.Label(area, text="Press Preview", anchor="center", style="Muted.TLabel")
+        self.preview_label.pack(fill="both", expand=True)
         self.preview_label.bind("<Configure>", lambda _event: self._render_preview())
 
         footer = ttk.Frame(self.root, padding=8)
@@ -305,10 +334,10 @@ class Panel:
         else:
             self.advanced_frame.pack_forget()
 
-    def _scrolling_column(self, parent: ttk.Frame) -> ttk.Frame:
+    def _scrolling_column(self, parent: ttk.Frame, row: int) -> ttk.Frame:
         """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""
         holder = ttk.Frame(parent)
-        holder.grid(row=0, column=0, sticky="ns")
+        holder.grid(row=row, column=0, sticky="nsw")
         holder.rowconfigure(0, weight=1)
         canvas = tk.Canvas(holder, highlightthickness=0, background=self.colors["bg"])
         bar = ttk.Scrollbar(holder, orient="vertical", command=canvas.yview)
@@ -321,26 +350,64 @@ class Panel:
         def resized(_event: tk.Event) -> None:
             canvas.configure(scrollregion=canvas.bbox("all"), width=inner.winfo_reqwidth())
 
-        def wheel(event: tk.Event) -> None:
-            step = -1 if getattr(event, "num", 0) == 4 or getattr(event, "delta", 0) > 0 else 1
-            canvas.yview_scroll(step, "units")
-
         inner.bind("<Configure>", resized)
-        for sequence in ("<MouseWheel>", "<Button-4>", "<Button-5>"):
-            holder.bind_all(sequence, wheel, add="+")
+        for sequence in _WHEEL:
+            holder.bind_all(sequence, self._scroll_form, add="+")
         self.parameter_canvas = canvas
         return inner
 
+    def reveal(self, widget: tk.Widget) -> None:
+        """Scroll the form so that ``widget`` is in view (a field the user must fix, say)."""
+        self.root.update_idletasks()
+        inner = self.parameter_frame
+        top, parent = 0, widget
+        while parent is not inner and parent is not None:  # its place in the form, shown or not
+            top += parent.winfo_y()
+            parent = parent.master
+        visible = self.parameter_canvas.winfo_height()
+        first, last = self.parameter_canvas.yview()
+        shown_top, shown_bottom = first * inner.winfo_height(), last * inner.winfo_height()
+        if top < shown_top or top + widget.winfo_height() > shown_bottom:
+            self.parameter_canvas.yview_moveto(max(0.0, (top - visible / 3) / max(inner.winfo_height(), 1)))
+
+    def _scroll_form(self, event: tk.Event) -> None:
+        step = -1 if getattr(event, "num", 0) == 4 or getattr(event, "delta", 0) > 0 else 1
+        self.parameter_canvas.yview_scroll(step, "units")
+
+    def _wheel_scrolls_unless_focused(self, widget: tk.Widget, scrolls_form: bool = True) -> None:
+        """A spinbox or list changes with the wheel only while it has the focus (a click in it); otherwise
+        the wheel scrolls the form, as the user scrolling past it meant."""
+        def wheel(event: tk.Event) -> str | None:
+            if widget.focus_get() is widget:
+                return None
+            if scrolls_form:
+                self._scroll_form(event)
+            return "break"
+
+        for sequence in _WHEEL:
+            widget.bind(sequence, wheel)
+
     def _fit_to_screen(self) -> None:
-        """As large as the content asks, but never beyond the screen (a 1366x768 laptop shows it whole)."""
+        """As large as the content asks, never beyond the screen (a 1366x768 laptop shows it whole), at the
+        screen's right edge, where Siril's image view is not; above Siril while open. Where the user last
+        left it, when that is on this screen."""
         self.root.update_idletasks()
         inner = self.parameter_frame
         self.parameter_canvas.configure(width=inner.winfo_reqwidth(), height=inner.winfo_reqheight())
         self.root.update_idletasks()
-        width = min(self.root.winfo_reqwidth(), self.root.winfo_screenwidth() - 40)
-        height = min(self.root.winfo_reqheight(), self.root.winfo_screenheight() - 80)
-        self.root.geometry(f"{width}x{height}")
-        self.root.minsize(min(width, 640), min(height, 420))
+        screen_width, screen_height = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
+        width = min(self.root.winfo_reqwidth(), screen_width - 40)
+        height = min(self.root.winfo_reqheight(), screen_height - 80)
+        self.root.geometry(f"{width}x{height}+{max(0, screen_width - width - 8)}+0")
+        self.root.minsize(min(width, 480), min(height, 420))
+        self.root.attributes("-topmost", True)
+        saved = self._saved().get(_WINDOW_KEY)
+        if isinstance(saved, str):
+            match = re.fullmatch(r"(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", saved)
+            if match:
+                w, h, x, y = (int(v) for v in match.groups())
+                if 0 <= x and 0 <= y and x + w <= screen_width and y + h <= screen_height:
+                    self.root.geometry(saved)
 
     def _add_field(self, frame: ttk.LabelFrame, row: int, spec: ParameterSpec) -> None:
         label = ttk.Label(frame, text=spec.label)
@@ -352,6 +419,7 @@ class Panel:
             variable = tk.StringVar(value=_shown(spec, spec.default))
             widget = ttk.Combobox(frame, textvariable=variable, state="readonly", width=12,
                                   values=[str(choice) for choice in spec.choices if choice is not None])
+            self._wheel_scrolls_unless_focused(widget)
         elif spec.type is str:  # a file: the mask
             variable = tk.StringVar(value=_shown(spec, spec.default))
             widget = ttk.Frame(frame)
@@ -363,6 +431,7 @@ class Panel:
             widget = ttk.Spinbox(frame, textvariable=variable, width=10, increment=step,
                                  from_=spec.low if spec.low is not None else -1e9,
                                  to=spec.high if spec.high is not None else 1e9)
+            self._wheel_scrolls_unless_focused(widget)
         widget.grid(row=row, column=1, sticky="ew" if spec.type is str else "w", pady=1)  # only a file path is wide
         if spec.name == "device":
             ttk.Label(frame, text=self.detected_device, style="Muted.TLabel").grid(
@@ -386,11 +455,20 @@ class Panel:
             self.widgets[spec.name] = box
         self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
         self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
-        ttk.Label(frame, text=output_spec("prefix").label).grid(row=row + len(checks), column=0, sticky="w")
+        label = ttk.Label(frame, text=output_spec("prefix").label)
         prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
-        prefix.grid(row=row + len(checks), column=1, sticky="w")
         Tooltip(prefix, output_spec("prefix").help, self.colors)
         self.widgets["prefix"] = prefix
+
+        def sequence_chosen(*_: Any) -> None:  # the prefix matters, and shows, only for a sequence
+            for widget, column in ((label, 0), (prefix, 1)):
+                if self.output["sequence"].get():
+                    widget.grid(row=row + len(checks), column=column, sticky="w")
+                else:
+                    widget.grid_remove()
+
+        self.output["sequence"].trace_add("write", sequence_chosen)
+        sequence_chosen()
 
     def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> None:
         """Areas the user draws on the image in Siril's own view, kept out of the fit."""
@@ -468,6 +546,8 @@ class Panel:
 
     def _mark(self, name: str, invalid: bool) -> None:
         widget = self.widgets[name]
+        if invalid:
+            self.reveal(widget)
         if isinstance(widget, (ttk.Spinbox, ttk.Entry)):
             base = "TSpinbox" if isinstance(widget, ttk.Spinbox) else "TEntry"
             widget.configure(style=f"Invalid.{base}" if invalid else base)
@@ -487,12 +567,24 @@ class Panel:
         except (s.SirilError, AttributeError, TypeError):
             return None
 
-    def _remember(self) -> None:
-        """The form as it is, for the next session (Siril's config folder, not the repository)."""
+    def _saved(self) -> dict[str, Any]:
+        path = self._memory()
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def _remember(self, values: bool = True) -> None:
+        """The form as it is (with ``values``; the window's place and size always), for the next session
+        (Siril's config folder, not the repository)."""
         path = self._memory()
         if path is None:
             return
-        values = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()}
+        saved = self._saved()
+        if values:
+            saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()}
+        values = {**saved, _WINDOW_KEY: self.root.geometry()}
         try:
             atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
         except BgOptimizerError:  # remembering is a convenience: a read-only config folder only loses it
@@ -500,13 +592,8 @@ class Panel:
 
     def _restore(self) -> None:
         """The values of the last Run, each one checked (an invalid or unknown one keeps its default)."""
-        path = self._memory()
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
-        except (OSError, ValueError):
-            return
         specs = {spec.name: spec for spec in self.specs}
-        for name, value in saved.items() if isinstance(saved, dict) else ():
+        for name, value in self._saved().items():
             if name in specs:
                 try:
                     parsed = value if specs[name].type is bool else self._parse(specs[name], str(value))
@@ -531,6 +618,40 @@ class Panel:
     def idle(self) -> bool:
         """No work running, queued or scheduled: what a caller waits for."""
         return not self.busy and self.events.empty() and self._refresh_job is None and not self._run_queued
+
+    def _loaded_identity(self) -> tuple[Any, ...] | None:
+        """Which image Siril has loaded (its file and shape), None when none; cheap enough to ask each second."""
+        try:
+            if not self.siril.is_image_loaded():
+                return None
+            return self.siril.get_image_filename(), tuple(self.siril.get_image_shape())
+        except s.SirilError:
+            return None
+
+    def _watch_loaded_image(self) -> None:
+        """Another image loaded in Siril: the preview and the outlines were of the old one; they go."""
+        self._watch_job = None
+        if self._closing:
+            return
+        if self._shown_image is not None and not self.busy and self._loaded_identity() != self._shown_image:
+            self._shown_image, self._preview_source, self._preview_views = None, None, {}
+            self._render_preview()
+            try:
+                overlay.clear_objects(self.siril)
+            except s.SirilError:
+                pass
+            self.refresh_areas()
+            self.status.set("Another image is loaded in Siril: press Preview to see what the fit will do with it.")
+            self.status_label.configure(foreground=self.colors["fg"])
+        self._watch_job = self.root.after(_WATCH_MS, self._watch_loaded_image)
+
+    def _fingerprint(self) -> tuple[Any, ...] | None:
+        """The loaded image's identity and a digest of its pixels: equal only to the very same image."""
+        identity = self._loaded_identity()
+        if identity is None:
+            return None
+        pixels = np.ascontiguousarray(self.siril.get_image_pixeldata())
+        return (*identity, hashlib.sha1(pixels.tobytes()).hexdigest())
 
     def preview(self) -> None:
         """Read the loaded image again and show what the fit will see."""
@@ -559,6 +680,7 @@ class Panel:
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
             self._preview_source = self._loaded_image()
+            self._shown_image = self._loaded_identity()
         height, width = self._preview_source.shape[-2:]
         prepared = prepare(self._preview_source, params, mask=read_mask(run),
                            exclude=overlay.drawn_areas(self.siril, height))
@@ -588,13 +710,19 @@ class Panel:
             return
         try:
             params, output = self.settings()
+            if not output.sequence and self._corrected_image is not None \
+                    and self._fingerprint() == self._corrected_image and not self._ask(
+                        "Extract the background again?",
+                        "The loaded image is the one this panel has just corrected. Extract the background from "
+                        "it again? (To start over from the input, undo in Siril first.)"):
+                self._report("failed", "not run: the loaded image is already corrected")
+                return
             if not output.sequence:
                 check_model_path(self.siril, output)
         except OutputExists as exists:  # a model of an earlier run: ask, as a desktop program does
             names = ", ".join(path.name for path in exists.paths)
-            if not messagebox.askyesno("Replace the background model?",
-                                       f"{names} already exists (from an earlier run?). Replace it?",
-                                       parent=self.root):
+            if not self._ask("Replace the background model?",
+                             f"{names} already exists (from an earlier run?). Replace it?"):
                 self._report("failed", f"not run: {exists}")
                 return
             output = replace(output, run=output.run.replace(overwrite=True))
@@ -604,6 +732,27 @@ class Panel:
         self._remember()
         self.cancel_requested.clear()
         self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
+
+    def _ask(self, title: str, question: str) -> bool:
+        """A yes/no question in the panel's own theme and type (Tk's message box sets it large and bold)."""
+        dialog = tk.Toplevel(self.root)
+        dialog.title(title)
+        dialog.transient(self.root)
+        dialog.configure(background=self.colors["bg"])
+        dialog.attributes("-topmost", True)
+        answer = tk.BooleanVar(value=False)
+        frame = ttk.Frame(dialog, padding=12)
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text=question, wraplength=360, justify="left").pack(anchor="w")
+        buttons = ttk.Frame(frame)
+        buttons.pack(anchor="e", pady=(12, 0))
+        for text, value in (("Yes", True), ("No", False)):
+            ttk.Button(buttons, text=text, command=lambda chosen=value: (answer.set(chosen), dialog.destroy())
+                       ).pack(side="left", padx=3)
+        dialog.bind("<Escape>", lambda _event: dialog.destroy())
+        dialog.grab_set()
+        self.root.wait_window(dialog)
+        return answer.get()
 
     def _compute_run(self, params: Parameters, output: OutputOptions) -> None:
         siril_progress = SirilProgress(self.siril)
@@ -623,8 +772,9 @@ class Panel:
                                                name=self._label)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
                 notes = "".join(f" Warning: {warning.rendered(self._label)}." for warning in outcome.report.warnings)
-                self.events.put(("done", outcome.summary() + notes))
+                self.events.put(("done", outcome.brief() + notes))  # the details are in Siril's log
                 if outcome.replaced:  # the result, beside the input, both as the input is shown
+                    self._corrected_image = self._fingerprint()
                     shown = prepare(before, params)
                     self.events.put(("after", {BEFORE: display_like(shown, before),
                                                AFTER: display_like(shown, self._loaded_image())}))
@@ -685,11 +835,12 @@ class Panel:
         self._destroy()
 
     def _destroy(self) -> None:
+        self._remember(values=False)  # where the window was, for the next time
         try:  # our outlines leave with the panel; the user's areas stay for a later run
             overlay.clear_objects(self.siril)
         except s.SirilError:
             pass
-        for job in (self._poll_job, self._refresh_job):
+        for job in (self._poll_job, self._refresh_job, self._watch_job):
             if job is not None:
                 self.root.after_cancel(job)
         self.root.destroy()
@@ -739,6 +890,7 @@ class Panel:
             self._show_preview(payload)
         elif kind == "after":
             self._preview_source = None  # the loaded image changed: a later Preview reads it again
+            self._shown_image = self._loaded_identity()
             self._preview_views = {**self._preview_views, **payload}
             self.view.set(AFTER)
             self._render_preview()

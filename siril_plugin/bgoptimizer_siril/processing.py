@@ -49,6 +49,15 @@ class Outcome:
     model_path: Path | None
     replaced: bool
 
+    def brief(self) -> str:
+        """What a user of the panel needs: done, what changed, where the model is (the log has the rest)."""
+        parts = [f"Done in {self.seconds:.1f} s"]
+        if self.replaced:
+            parts.append("the loaded image is corrected (Siril's undo restores it)")
+        if self.model_path is not None:
+            parts.append(f"model saved as {self.model_path.name}")
+        return "; ".join(parts) + "."
+
     def summary(self) -> str:
         parts = [f"done in {self.seconds:.1f} s", self.report.summary()]
         if self.replaced:
