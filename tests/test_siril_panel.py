@@ -75,14 +75,17 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     from bgoptimizer_siril.panel import VIEWS, Panel
 
     root = panel.root
-    # Built from the spec, in plain words, the essentials first, with Siril's dark theme.
-    def groups(frame):
-        return {child.cget("text") for child in frame.winfo_children() if isinstance(child, ttk.LabelFrame)}
+    # Built from the spec, in plain words, the essentials first, with Siril's dark theme; each group's title once.
+    def groups():
+        root.update()
+        return [frame.cget("text") for frame in panel.group_frames.values() if frame.winfo_ismapped()]
 
-    assert groups(panel.parameter_frame) == {"Mask", "Spline", "Output"}
-    assert groups(panel.advanced_frame) == {"Preprocessing", "Spline", "Optimization", "Output"}
-    assert not panel.advanced_frame.winfo_ismapped() and not panel.widgets["epochs"].winfo_ismapped()
+    assert groups() == ["Mask", "Spline", "Output"]
+    assert not panel.widgets["epochs"].winfo_ismapped()
     _click(root, panel.widgets["advanced"])
+    assert groups() == ["Preprocessing", "Mask", "Spline", "Optimization", "Output"]
+    panel.reveal(panel.widgets["epochs"])
+    root.update()
     assert panel.widgets["epochs"].winfo_ismapped()
     labels = {child.cget("text") for frame in panel.parameter_frame.winfo_children()
               if isinstance(frame, ttk.LabelFrame) for child in frame.winfo_children() if isinstance(child, ttk.Label)}

@@ -47,11 +47,13 @@ from bgoptimizer.io import atomic_write, to_display
 
 from . import overlay
 from .options import SIRIL_DECIDES, OutputOptions, output_spec
+from .preview_view import marked, ppm, scaled_to
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
+from .theme import Tooltip, apply_theme, theme_colors
 
-__all__ = ["Panel", "open_panel", "theme_colors", "PREVIEW_SIZE"]
+__all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
 
 PREVIEW_SIZE = (480, 320)
 _NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
@@ -70,123 +72,10 @@ _REFRESH_MS = 400
 # Alt + letter for the buttons used most (underlined in their labels).
 _SHORTCUTS = {"preview": "p", "run": "r", "draw_area": "d", "clear_areas": "l", "before_after": "b", "close": "o"}
 _WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
+_LABEL_WIDTH = 230  # the labels' column, the same in every group and its advanced part
 _AREA_POLL_MS = 1000
 _WATCH_MS = 1000  # how often the panel checks which image Siril has loaded
 _AREA_POLLS = 120  # two minutes to draw an area
-
-_THEMES = {
-    "dark": {
-        "bg": "#2b2b2b", "fg": "#e6e6e6", "field": "#3b3b3b", "border": "#555555", "accent": "#4a8fd9",
-        "muted": "#a0a0a0", "error": "#ff7070", "ok": "#80d080", "tip": "#454545", "invalid": "#6b2c2c",
-    },
-    "light": {
-        "bg": "#f0f0f0", "fg": "#1c1c1c", "field": "#ffffff", "border": "#b0b0b0", "accent": "#2a6fc9",
-        "muted": "#606060", "error": "#b3261e", "ok": "#2e7d32", "tip": "#ffffe0", "invalid": "#f6c9c6",
-    },
-}
-
-
-def theme_colors(siril) -> dict[str, str]:
-    """Colors for Siril's theme setting (0 dark, 1 light); dark, Siril's default, when it cannot be read."""
-    try:
-        light = int(siril.get_siril_config("gui", "theme")) == 1
-    except (s.SirilError, TypeError, ValueError):
-        light = False
-    return _THEMES["light" if light else "dark"]
-
-
-def _apply_theme(root: tk.Tk, colors: dict[str, str]) -> None:
-    style = ttk.Style(root)
-    style.theme_use("clam")
-    bg, fg, field = colors["bg"], colors["fg"], colors["field"]
-    style.configure(
-        ".", background=bg, foreground=fg, fieldbackground=field, bordercolor=colors["border"],
-        lightcolor=bg, darkcolor=bg, insertcolor=fg, troughcolor=field, selectbackground=colors["accent"],
-    )
-    style.configure("TButton", background=field)
-    style.map("TButton", background=[("active", colors["accent"]), ("disabled", bg)],
-              foreground=[("disabled", colors["muted"])])
-    for widget in ("TCombobox", "TSpinbox", "TEntry"):
-        style.map(widget, fieldbackground=[("readonly", field), ("disabled", bg)],
-                  foreground=[("disabled", colors["muted"])])
-    for widget in ("TCheckbutton", "TRadiobutton"):
-        style.map(widget, background=[("active", bg)],
-                  indicatorcolor=[("selected", colors["accent"]), ("!selected", field)])
-    style.configure("Invalid.TSpinbox", fieldbackground=colors["invalid"])
-    style.configure("Invalid.TEntry", fieldbackground=colors["invalid"])
-    style.configure("Muted.TLabel", foreground=colors["muted"])
-    style.configure("Horizontal.TProgressbar", background=colors["accent"])
-    root.configure(background=bg)
-    root.option_add("*TCombobox*Listbox.background", field)
-    root.option_add("*TCombobox*Listbox.foreground", fg)
-
-
-class Tooltip:
-    """The parameter's help text, shown while the pointer rests on its widget."""
-
-    def __init__(self, widget: tk.Widget, text: str, colors: dict[str, str]) -> None:
-        self.widget, self.text, self.colors = widget, text, colors
-        self.window: tk.Toplevel | None = None
-        self._job: str | None = None
-        widget.bind("<Enter>", self._schedule, add="+")
-        widget.bind("<Leave>", self._hide, add="+")
-
-    def _schedule(self, _event: tk.Event) -> None:
-        self._job = self.widget.after(500, self._show)
-
-    def _show(self) -> None:
-        x = self.widget.winfo_rootx() + 12
-        y = self.widget.winfo_rooty() + self.widget.winfo_height() + 4
-        self.window = tk.Toplevel(self.widget)
-        self.window.wm_overrideredirect(True)
-        self.window.wm_geometry(f"+{x}+{y}")
-        tk.Label(self.window, text=self.text, justify="left", wraplength=360, background=self.colors["tip"],
-                 foreground=self.colors["fg"], relief="solid", borderwidth=1, padx=6, pady=3).pack()
-
-    def _hide(self, _event: tk.Event) -> None:
-        if self._job is not None:
-            self.widget.after_cancel(self._job)
-            self._job = None
-        if self.window is not None:
-            self.window.destroy()
-            self.window = None
-
-
-def _ppm(pixels: np.ndarray) -> bytes:
-    """``(H, W, C)`` uint8 as binary PGM/PPM, which Tk's photo image reads without any imaging library."""
-    height, width, channels = pixels.shape
-    magic = b"P6" if channels == 3 else b"P5"
-    return magic + f" {width} {height} 255\n".encode() + pixels.tobytes()
-
-
-def _marked(shown: np.ndarray, objects: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The image with the objects' outlines in red and the control points as yellow crosses."""
-    marked = np.repeat(shown, 3, axis=0) if shown.shape[0] == 1 else shown.copy()
-    inside = np.pad(objects, 1, mode="edge")
-    edge = objects & ~(inside[:-2, 1:-1] & inside[2:, 1:-1] & inside[1:-1, :-2] & inside[1:-1, 2:])
-    marked[:, edge] = np.array([1.0, 0.2, 0.2])[:, None]
-    height, width = objects.shape
-    for x, y in np.rint(points).astype(int):
-        for dx, dy in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)):
-            if 0 <= x + dx < width and 0 <= y + dy < height:
-                marked[:, y + dy, x + dx] = (1.0, 0.9, 0.1)
-    return marked
-
-
-def _scaled_to(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``(h, w, C)`` resized smoothly (bilinear, pixel centres aligned) to fill ``width`` x ``height`` with its
-    aspect kept: a 90x60 preview drawn 480 px wide shows no blocks."""
-    factor = min(width / pixels.shape[1], height / pixels.shape[0])
-    size = (max(1, int(pixels.shape[0] * factor)), max(1, int(pixels.shape[1] * factor)))
-    image = pixels.astype(np.float32)
-    for axis, count in enumerate(size):
-        position = np.clip((np.arange(count) + 0.5) / factor - 0.5, 0, pixels.shape[axis] - 1)
-        low = np.floor(position).astype(int)
-        high = np.minimum(low + 1, pixels.shape[axis] - 1)
-        weight = (position - low).reshape((-1, 1, 1) if axis == 0 else (1, -1, 1))
-        image = np.take(image, low, axis=axis) * (1 - weight) + np.take(image, high, axis=axis) * weight
-    return np.ascontiguousarray(np.clip(image + 0.5, 0, 255).astype(np.uint8))
-
 
 class Panel:
     """Widgets, their variables, and the worker that runs Preview and Run."""
@@ -194,7 +83,7 @@ class Panel:
     def __init__(self, root: tk.Tk, siril) -> None:
         self.root, self.siril = root, siril
         self.colors = theme_colors(siril)
-        _apply_theme(root, self.colors)
+        apply_theme(root, self.colors)
         root.title(f"{UNDO_NAME} for Siril")
         self.specs = [spec for spec in parameter_specs() if spec.name not in SIRIL_DECIDES]
         self.detected_device = describe_device(resolve_device("auto"))
@@ -243,14 +132,13 @@ class Panel:
         body.rowconfigure(1 if narrow else 0, weight=1)
         body.columnconfigure(0 if narrow else 1, weight=1)
         self.parameter_frame = self._scrolling_column(body, row=1 if narrow else 0)
-        self._add_groups(self.parameter_frame, [spec for spec in self.specs if spec.essential], output_group=True)
         self.advanced_shown = tk.BooleanVar(value=False)
+        self._add_groups(self.parameter_frame)
         toggle = ttk.Checkbutton(self.parameter_frame, text="Advanced parameters", variable=self.advanced_shown,
                                  command=self._toggle_advanced)
-        toggle.pack(anchor="w", pady=(2, 6))
+        toggle.grid(row=len(GROUPS), column=0, sticky="w", pady=(2, 6))
         self.widgets["advanced"] = toggle
-        self.advanced_frame = ttk.Frame(self.parameter_frame)
-        self._add_groups(self.advanced_frame, [spec for spec in self.specs if not spec.essential])
+        self._toggle_advanced()
         preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
         if narrow:
             preview.grid(row=0, column=0, sticky="nsew", pady=(0, 6))
@@ -312,27 +200,41 @@ class Panel:
             self.root.bind(f"<Alt-{letter}>", lambda _event, pressed=button: pressed.invoke())
         self.root.bind("<Escape>", lambda _event: self.buttons["cancel"].invoke())
 
-    def _add_groups(self, parent: ttk.Frame, specs: list[ParameterSpec], output_group: bool = False) -> None:
-        """One frame per group of ``specs`` (the Output group also takes the Siril output options)."""
-        for group in GROUPS:
-            members = [spec for spec in specs if spec.group == group]
-            if not members and not (output_group and group == "Output"):
-                continue
+    def _add_groups(self, parent: ttk.Frame) -> None:
+        """One titled frame per group, in the spec's order: its essential fields, then its advanced ones in a
+        part shown with *Advanced parameters* (a group without essentials shows only then), so each title
+        appears once. The Mask group also holds the drawn areas, the Output group Siril's output options."""
+        self.group_frames: dict[str, ttk.LabelFrame] = {}
+        self.advanced_parts: list[ttk.Frame] = []
+        for number, group in enumerate(GROUPS):
+            members = [spec for spec in self.specs if spec.group == group]
+            essential = [spec for spec in members if spec.essential]
             frame = ttk.LabelFrame(parent, text=group, padding=6)
-            frame.pack(fill="x", pady=(0, 6))
-            frame.columnconfigure(0, minsize=200)
-            for row, spec in enumerate(members):
+            frame.grid(row=number, column=0, sticky="ew", pady=(0, 6))
+            frame.columnconfigure(0, minsize=_LABEL_WIDTH)
+            for row, spec in enumerate(essential):
                 self._add_field(frame, row, spec)
-            if output_group and group == "Output":
-                self._add_output_options(frame, len(members))
-            if output_group and group == "Mask":
-                self._add_area_controls(frame, len(members))
+            row = len(essential)
+            if group == "Mask":
+                self._add_area_controls(frame, row)
+                row += 2
+            if group == "Output":
+                row = self._add_output_options(frame, row)
+            advanced = ttk.Frame(frame)
+            advanced.columnconfigure(0, minsize=_LABEL_WIDTH)
+            for index, spec in enumerate([spec for spec in members if not spec.essential]):
+                self._add_field(advanced, index, spec)
+            advanced.grid(row=row, column=0, columnspan=3, sticky="ew")
+            self.advanced_parts.append(advanced)
+            self.group_frames[group] = frame
 
     def _toggle_advanced(self) -> None:
-        if self.advanced_shown.get():
-            self.advanced_frame.pack(fill="x")
-        else:
-            self.advanced_frame.pack_forget()
+        shown = self.advanced_shown.get()
+        for part in self.advanced_parts:
+            part.grid() if shown else part.grid_remove()
+        for frame in self.group_frames.values():  # a group of advanced fields only shows with them
+            has_essentials = any(isinstance(child, ttk.Label) for child in frame.grid_slaves(column=0))
+            frame.grid() if shown or has_essentials else frame.grid_remove()
 
     def _scrolling_column(self, parent: ttk.Frame, row: int) -> ttk.Frame:
         """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""
@@ -446,7 +348,8 @@ class Panel:
         if spec.preview:
             variable.trace_add("write", lambda *_: self._schedule_refresh())
 
-    def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> None:
+    def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> int:
+        """Siril's output options from ``row`` on; the row after them."""
         checks = [output_spec(name) for name in _PANEL_OUTPUTS if output_spec(name).type is bool]
         for offset, spec in enumerate(checks):
             box = ttk.Checkbutton(frame, text=spec.label, variable=self.output[spec.name])
@@ -469,6 +372,7 @@ class Panel:
 
         self.output["sequence"].trace_add("write", sequence_chosen)
         sequence_chosen()
+        return row + len(checks) + 1
 
     def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> None:
         """Areas the user draws on the image in Siril's own view, kept out of the fit."""
@@ -687,7 +591,7 @@ class Panel:
         shown = preview_image(prepared)
         fitted = preview_fit(prepared, params, cancel=self.cancel_requested.is_set, device=run.device)
         overlay.show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
-        views = dict(zip(VIEWS, (shown, _marked(shown, fitted.objects, fitted.points), fitted.model,
+        views = dict(zip(VIEWS, (shown, marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected, display_like(prepared, self._preview_source))))
         self.events.put(("preview", (views, fitted.report)))
 
@@ -928,11 +832,11 @@ class Panel:
         self.preview_pixels = to_display(self._preview_views[self.view.get()])
         area_width = max(1, self.preview_label.winfo_width() - 4)
         area_height = max(1, self.preview_label.winfo_height() - 4)
-        shown = _scaled_to(self.preview_pixels, area_width, area_height)
+        shown = scaled_to(self.preview_pixels, area_width, area_height)
         if self._rendered is not None and np.array_equal(shown, self._rendered):
             return  # a resize that changes nothing (the label's own <Configure> after the image is set)
         self._rendered = shown
-        self.preview_photo = tk.PhotoImage(master=self.root, data=_ppm(shown))
+        self.preview_photo = tk.PhotoImage(master=self.root, data=ppm(shown))
         self.preview_label.configure(image=self.preview_photo, text="")
 
     def _report(self, kind: str, message: str) -> None:
