@@ -8,7 +8,6 @@ thread touches widgets (it polls the queue with ``after``).
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
 import re
 import threading
@@ -16,21 +15,18 @@ import tkinter as tk
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from tkinter import filedialog, ttk
+from tkinter import ttk
 from typing import Any
 
 import numpy as np
 import sirilpy as s
 
 from bgoptimizer import (
-    GROUPS,
-    BgOptimizerError,
     Cancelled,
     OutputError,
     OutputExists,
     ParameterError,
     Parameters,
-    ParameterSpec,
     RunOptions,
     describe_device,
     display_like,
@@ -40,13 +36,12 @@ from bgoptimizer import (
     preview_image,
     read_mask,
     resolve_device,
-    settings_from,
-    specs_of,
 )
-from bgoptimizer.io import atomic_write, to_display
+from bgoptimizer.io import to_display
 
 from . import overlay
-from .options import SIRIL_DECIDES, OutputOptions, output_spec
+from .form import WINDOW_KEY, Form
+from .options import SIRIL_DECIDES, OutputOptions
 from .preview_view import marked, ppm, scaled_to
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
@@ -58,24 +53,20 @@ __all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
 PREVIEW_SIZE = (480, 320)
 _NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
 _WIDE_SCREEN = 1600  # screens at least this wide put the preview beside the parameters
-_WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # What the preview can show, all computed by one Preview.
 VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
          "Background model", "Corrected image", "Input image")
 BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
-# The output options the panel shows (the others are batch arguments, or follow from these).
-_PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "prefix")
 _POLL_MS = 50
 _REFRESH_MS = 400
 # Alt + letter for the buttons used most (underlined in their labels).
 _SHORTCUTS = {"preview": "p", "run": "r", "draw_area": "d", "clear_areas": "l", "before_after": "b", "close": "o"}
-_WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
-_LABEL_WIDTH = 230  # the labels' column, the same in every group and its advanced part
 _AREA_POLL_MS = 1000
 _WATCH_MS = 1000  # how often the panel checks which image Siril has loaded
 _AREA_POLLS = 120  # two minutes to draw an area
+
 
 class Panel:
     """Widgets, their variables, and the worker that runs Preview and Run."""
@@ -87,8 +78,6 @@ class Panel:
         root.title(f"{UNDO_NAME} for Siril")
         self.specs = [spec for spec in parameter_specs() if spec.name not in SIRIL_DECIDES]
         self.detected_device = describe_device(resolve_device("auto"))
-        self.fields: dict[str, tk.Variable] = {}
-        self.widgets: dict[str, ttk.Widget] = {}
         self.buttons: dict[str, ttk.Button] = {}
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.cancel_requested = threading.Event()
@@ -107,12 +96,10 @@ class Panel:
         self._area_count = 0
         self._area_polls = 0
         self.progress = tk.DoubleVar(value=0.0)
-        self.output = {name: (tk.BooleanVar if output_spec(name).type is bool else tk.StringVar)(
-            value=output_spec(name).default) for name in _PANEL_OUTPUTS}
         self._shown_image: tuple[Any, ...] | None = None  # which loaded image the preview shows
         self._corrected_image: tuple[Any, ...] | None = None  # the loaded image as our last Run left it
         self._build()
-        self._restore()
+        self.form.restore()
         self.refresh_areas()
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._poll_job = root.after(_POLL_MS, self._poll)
@@ -131,14 +118,10 @@ class Panel:
         body.grid(row=0, column=0, sticky="nsew")
         body.rowconfigure(1 if narrow else 0, weight=1)
         body.columnconfigure(0 if narrow else 1, weight=1)
-        self.parameter_frame = self._scrolling_column(body, row=1 if narrow else 0)
-        self.advanced_shown = tk.BooleanVar(value=False)
-        self._add_groups(self.parameter_frame)
-        toggle = ttk.Checkbutton(self.parameter_frame, text="Advanced parameters", variable=self.advanced_shown,
-                                 command=self._toggle_advanced)
-        toggle.grid(row=len(GROUPS), column=0, sticky="w", pady=(2, 6))
-        self.widgets["advanced"] = toggle
-        self._toggle_advanced()
+        self.form = Form(self.root, body, 1 if narrow else 0, self.specs, self.colors, self.detected_device,
+                         self._memory(), self._schedule_refresh, {"Mask": self._add_area_controls})
+        self.fields, self.widgets, self.output = self.form.fields, self.form.widgets, self.form.output
+        self.parameter_frame, self.group_frames = self.form.frame, self.form.group_frames
         preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
         if narrow:
             preview.grid(row=0, column=0, sticky="nsew", pady=(0, 6))
@@ -150,7 +133,7 @@ class Panel:
         chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=36)
         chooser.pack(side="left")
         chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
-        self._wheel_scrolls_unless_focused(chooser, scrolls_form=False)
+        self.form.wheel_scrolls_unless_focused(chooser, scrolls_form=False)
         Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
                 "control points (yellow); the background model; the image corrected; the input. Before Run "
                 "computed on the downscaled image by the same fit as Run; after Run, the corrected image is "
@@ -200,102 +183,13 @@ class Panel:
             self.root.bind(f"<Alt-{letter}>", lambda _event, pressed=button: pressed.invoke())
         self.root.bind("<Escape>", lambda _event: self.buttons["cancel"].invoke())
 
-    def _add_groups(self, parent: ttk.Frame) -> None:
-        """One titled frame per group, in the spec's order: its essential fields, then its advanced ones in a
-        part shown with *Advanced parameters* (a group without essentials shows only then), so each title
-        appears once. The Mask group also holds the drawn areas, the Output group Siril's output options."""
-        self.group_frames: dict[str, ttk.LabelFrame] = {}
-        self.advanced_parts: list[ttk.Frame] = []
-        for number, group in enumerate(GROUPS):
-            members = [spec for spec in self.specs if spec.group == group]
-            essential = [spec for spec in members if spec.essential]
-            frame = ttk.LabelFrame(parent, text=group, padding=6)
-            frame.grid(row=number, column=0, sticky="ew", pady=(0, 6))
-            frame.columnconfigure(0, minsize=_LABEL_WIDTH)
-            for row, spec in enumerate(essential):
-                self._add_field(frame, row, spec)
-            row = len(essential)
-            if group == "Mask":
-                self._add_area_controls(frame, row)
-                row += 2
-            if group == "Output":
-                row = self._add_output_options(frame, row)
-            advanced = ttk.Frame(frame)
-            advanced.columnconfigure(0, minsize=_LABEL_WIDTH)
-            for index, spec in enumerate([spec for spec in members if not spec.essential]):
-                self._add_field(advanced, index, spec)
-            advanced.grid(row=row, column=0, columnspan=3, sticky="ew")
-            self.advanced_parts.append(advanced)
-            self.group_frames[group] = frame
-
-    def _toggle_advanced(self) -> None:
-        shown = self.advanced_shown.get()
-        for part in self.advanced_parts:
-            part.grid() if shown else part.grid_remove()
-        for frame in self.group_frames.values():  # a group of advanced fields only shows with them
-            has_essentials = any(isinstance(child, ttk.Label) for child in frame.grid_slaves(column=0))
-            frame.grid() if shown or has_essentials else frame.grid_remove()
-
-    def _scrolling_column(self, parent: ttk.Frame, row: int) -> ttk.Frame:
-        """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""
-        holder = ttk.Frame(parent)
-        holder.grid(row=row, column=0, sticky="nsw")
-        holder.rowconfigure(0, weight=1)
-        canvas = tk.Canvas(holder, highlightthickness=0, background=self.colors["bg"])
-        bar = ttk.Scrollbar(holder, orient="vertical", command=canvas.yview)
-        inner = ttk.Frame(canvas)
-        canvas.create_window((0, 0), window=inner, anchor="nw")
-        canvas.configure(yscrollcommand=bar.set)
-        canvas.grid(row=0, column=0, sticky="ns")
-        bar.grid(row=0, column=1, sticky="ns")
-
-        def resized(_event: tk.Event) -> None:
-            canvas.configure(scrollregion=canvas.bbox("all"), width=inner.winfo_reqwidth())
-
-        inner.bind("<Configure>", resized)
-        for sequence in _WHEEL:
-            holder.bind_all(sequence, self._scroll_form, add="+")
-        self.parameter_canvas = canvas
-        return inner
-
-    def reveal(self, widget: tk.Widget) -> None:
-        """Scroll the form so that ``widget`` is in view (a field the user must fix, say)."""
-        self.root.update_idletasks()
-        inner = self.parameter_frame
-        top, parent = 0, widget
-        while parent is not inner and parent is not None:  # its place in the form, shown or not
-            top += parent.winfo_y()
-            parent = parent.master
-        visible = self.parameter_canvas.winfo_height()
-        first, last = self.parameter_canvas.yview()
-        shown_top, shown_bottom = first * inner.winfo_height(), last * inner.winfo_height()
-        if top < shown_top or top + widget.winfo_height() > shown_bottom:
-            self.parameter_canvas.yview_moveto(max(0.0, (top - visible / 3) / max(inner.winfo_height(), 1)))
-
-    def _scroll_form(self, event: tk.Event) -> None:
-        step = -1 if getattr(event, "num", 0) == 4 or getattr(event, "delta", 0) > 0 else 1
-        self.parameter_canvas.yview_scroll(step, "units")
-
-    def _wheel_scrolls_unless_focused(self, widget: tk.Widget, scrolls_form: bool = True) -> None:
-        """A spinbox or list changes with the wheel only while it has the focus (a click in it); otherwise
-        the wheel scrolls the form, as the user scrolling past it meant."""
-        def wheel(event: tk.Event) -> str | None:
-            if widget.focus_get() is widget:
-                return None
-            if scrolls_form:
-                self._scroll_form(event)
-            return "break"
-
-        for sequence in _WHEEL:
-            widget.bind(sequence, wheel)
-
     def _fit_to_screen(self) -> None:
         """As large as the content asks, never beyond the screen (a 1366x768 laptop shows it whole), at the
         screen's right edge, where Siril's image view is not; above Siril while open. Where the user last
         left it, when that is on this screen."""
         self.root.update_idletasks()
         inner = self.parameter_frame
-        self.parameter_canvas.configure(width=inner.winfo_reqwidth(), height=inner.winfo_reqheight())
+        self.form.canvas.configure(width=inner.winfo_reqwidth(), height=inner.winfo_reqheight())
         self.root.update_idletasks()
         screen_width, screen_height = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
         width = min(self.root.winfo_reqwidth(), screen_width - 40)
@@ -303,7 +197,7 @@ class Panel:
         self.root.geometry(f"{width}x{height}+{max(0, screen_width - width - 8)}+0")
         self.root.minsize(min(width, 480), min(height, 420))
         self.root.attributes("-topmost", True)
-        saved = self._saved().get(_WINDOW_KEY)
+        saved = self.form.saved().get(WINDOW_KEY)
         if isinstance(saved, str):
             match = re.fullmatch(r"(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", saved)
             if match:
@@ -311,70 +205,17 @@ class Panel:
                 if 0 <= x and 0 <= y and x + w <= screen_width and y + h <= screen_height:
                     self.root.geometry(saved)
 
-    def _add_field(self, frame: ttk.LabelFrame, row: int, spec: ParameterSpec) -> None:
-        label = ttk.Label(frame, text=spec.label)
-        label.grid(row=row, column=0, sticky="w", padx=(0, 8), pady=1)
-        if spec.type is bool:
-            variable: tk.Variable = tk.BooleanVar(value=_shown(spec, spec.default))
-            widget: ttk.Widget = ttk.Checkbutton(frame, variable=variable)
-        elif spec.choices is not None:
-            variable = tk.StringVar(value=_shown(spec, spec.default))
-            widget = ttk.Combobox(frame, textvariable=variable, state="readonly", width=12,
-                                  values=[str(choice) for choice in spec.choices if choice is not None])
-            self._wheel_scrolls_unless_focused(widget)
-        elif spec.type is str:  # a file: the mask
-            variable = tk.StringVar(value=_shown(spec, spec.default))
-            widget = ttk.Frame(frame)
-            ttk.Entry(widget, textvariable=variable, width=18).pack(side="left", fill="x", expand=True)
-            ttk.Button(widget, text="Browse…", command=lambda: self._choose_file(variable)).pack(side="left", padx=2)
-        else:
-            variable = tk.StringVar(value=_shown(spec, spec.default))
-            step = 1 if spec.type is int else _float_step(spec)
-            widget = ttk.Spinbox(frame, textvariable=variable, width=10, increment=step,
-                                 from_=spec.low if spec.low is not None else -1e9,
-                                 to=spec.high if spec.high is not None else 1e9)
-            self._wheel_scrolls_unless_focused(widget)
-        widget.grid(row=row, column=1, sticky="ew" if spec.type is str else "w", pady=1)  # only a file path is wide
-        if spec.name == "device":
-            ttk.Label(frame, text=self.detected_device, style="Muted.TLabel").grid(
-                row=row, column=2, sticky="w", padx=4)
-        bounded = spec.low is not None and spec.high is not None
-        span = f" Range {spec.show(spec.low)} to {spec.show(spec.high)}." if bounded else ""
-        default = "" if spec.default is None else f" Default {spec.default}."
-        for target in (label, widget):
-            Tooltip(target, f"{spec.help}{span}{default} ({spec.flag} in batch scripts)", self.colors)
-        self.fields[spec.name] = variable
-        self.widgets[spec.name] = widget
-        if spec.preview:
-            variable.trace_add("write", lambda *_: self._schedule_refresh())
+    def settings(self) -> tuple[Parameters, OutputOptions]:
+        """The form's values, the drawn areas kept out when there are any."""
+        return self.form.settings(self._area_count > 0)
 
-    def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> int:
-        """Siril's output options from ``row`` on; the row after them."""
-        checks = [output_spec(name) for name in _PANEL_OUTPUTS if output_spec(name).type is bool]
-        for offset, spec in enumerate(checks):
-            box = ttk.Checkbutton(frame, text=spec.label, variable=self.output[spec.name])
-            box.grid(row=row + offset, column=0, columnspan=3, sticky="w")
-            Tooltip(box, spec.help, self.colors)
-            self.widgets[spec.name] = box
-        self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
-        self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
-        label = ttk.Label(frame, text=output_spec("prefix").label)
-        prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
-        Tooltip(prefix, output_spec("prefix").help, self.colors)
-        self.widgets["prefix"] = prefix
+    def reveal(self, widget: tk.Widget) -> None:
+        self.form.reveal(widget)
 
-        def sequence_chosen(*_: Any) -> None:  # the prefix matters, and shows, only for a sequence
-            for widget, column in ((label, 0), (prefix, 1)):
-                if self.output["sequence"].get():
-                    widget.grid(row=row + len(checks), column=column, sticky="w")
-                else:
-                    widget.grid_remove()
+    def reset(self) -> None:
+        self.form.reset()
 
-        self.output["sequence"].trace_add("write", sequence_chosen)
-        sequence_chosen()
-        return row + len(checks) + 1
-
-    def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> None:
+    def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> int:
         """Areas the user draws on the image in Siril's own view, kept out of the fit."""
         ttk.Label(frame, text="Excluded areas").grid(row=row, column=0, sticky="w")
         ttk.Label(frame, textvariable=self.areas_text, style="Muted.TLabel").grid(row=row, column=1, columnspan=2,
@@ -392,125 +233,13 @@ class Panel:
             button.pack(side="left", padx=(0, 6))
             Tooltip(button, tip, self.colors)
             self.buttons[name] = button
-
-    def _exclusive(self, changed: str, other: str) -> None:
-        """The loaded image can become the corrected image or the model, not both."""
-        if self.output[changed].get() and self.output[other].get():
-            self.output[other].set(False)
-
-    def _choose_file(self, variable: tk.StringVar) -> None:
-        path = filedialog.askopenfilename(parent=self.root, title="Mask image (1 = background, 0 = ignore)",
-                                          filetypes=[("FITS or XISF", "*.fit *.fits *.fts *.xisf"), ("All", "*")])
-        if path:
-            variable.set(path)
-
-    # ----- reading the form
-
-    def settings(self) -> tuple[Parameters, OutputOptions]:
-        """The form's values; a `ParameterError` names the first bad field, which is highlighted."""
-        values: dict[str, Any] = {}
-        for spec in self.specs:
-            raw = self.fields[spec.name].get()
-            try:
-                values[spec.name] = raw if spec.type is bool else self._parse(spec, str(raw).strip())
-                spec.validate(values[spec.name])
-            except ParameterError as error:
-                self._mark(spec.name, invalid=True)
-                message = error.rendered(self._label)
-                raise ParameterError(message if spec.label in message else f"{spec.label}: {message}") from None
-            self._mark(spec.name, invalid=False)
-        try:
-            params, run = settings_from(values)
-        except ParameterError as error:  # settings that contradict each other: each field turns red
-            for name in error.parameters:
-                self._mark(name, invalid=True)
-            raise ParameterError(error.rendered(self._label)) from None
-        chosen = {name: variable.get() for name, variable in self.output.items()}
-        self._mark("prefix", invalid=False)
-        try:
-            output = OutputOptions(run=run, exclude_polygons=self._area_count > 0, save_models=chosen["save_model"],
-                                   **chosen)  # one model checkbox, for the image or each frame
-        except ParameterError as error:
-            for name in error.parameters:
-                self._mark(name, invalid=True)
-            raise ParameterError(error.rendered(self._label)) from None
-        return params, output
-
-    def _label(self, name: str) -> str:
-        """A setting as the panel names it in messages: its field's label."""
-        return next((f"“{spec.label}”" for spec in (*self.specs, *specs_of(OutputOptions)) if spec.name == name), name)
-
-    @staticmethod
-    def _parse(spec: ParameterSpec, text: str) -> Any:
-        if not text and not spec.optional:
-            raise ParameterError("a value is needed")
-        if spec.type is int and text.endswith(".0"):
-            text = text[:-2]  # Spinbox arrows write floats
-        return spec.parse(text)
-
-    def _mark(self, name: str, invalid: bool) -> None:
-        widget = self.widgets[name]
-        if invalid:
-            self.reveal(widget)
-        if isinstance(widget, (ttk.Spinbox, ttk.Entry)):
-            base = "TSpinbox" if isinstance(widget, ttk.Spinbox) else "TEntry"
-            widget.configure(style=f"Invalid.{base}" if invalid else base)
-
-    def reset(self) -> None:
-        """Every field back to its default (what is remembered changes at the next Run)."""
-        for spec in self.specs:
-            self.fields[spec.name].set(_shown(spec, spec.default))
-            self._mark(spec.name, invalid=False)
-        defaults = OutputOptions()
-        for name, variable in self.output.items():
-            variable.set(getattr(defaults, name))
+        return row + 2
 
     def _memory(self) -> Path | None:
         try:
             return Path(self.siril.get_siril_configdir()) / _MEMORY_FILE
         except (s.SirilError, AttributeError, TypeError):
             return None
-
-    def _saved(self) -> dict[str, Any]:
-        path = self._memory()
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
-        except (OSError, ValueError):
-            return {}
-        return saved if isinstance(saved, dict) else {}
-
-    def _remember(self, values: bool = True) -> None:
-        """The form as it is (with ``values``; the window's place and size always), for the next session
-        (Siril's config folder, not the repository)."""
-        path = self._memory()
-        if path is None:
-            return
-        saved = self._saved()
-        if values:
-            saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()}
-        values = {**saved, _WINDOW_KEY: self.root.geometry()}
-        try:
-            atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
-        except BgOptimizerError:  # remembering is a convenience: a read-only config folder only loses it
-            pass
-
-    def _restore(self) -> None:
-        """The values of the last Run, each one checked (an invalid or unknown one keeps its default)."""
-        specs = {spec.name: spec for spec in self.specs}
-        for name, value in self._saved().items():
-            if name in specs:
-                try:
-                    parsed = value if specs[name].type is bool else self._parse(specs[name], str(value))
-                    specs[name].validate(parsed)
-                except ParameterError:
-                    continue
-                self.fields[name].set(_shown(specs[name], parsed))
-            elif name in self.output:
-                try:
-                    OutputOptions(**{name: value})
-                except (ParameterError, TypeError):
-                    continue
-                self.output[name].set(value)
 
     # ----- actions
 
@@ -574,9 +303,9 @@ class Panel:
         if self.busy:
             return
         try:
-            params, output = self.settings()
+            params, output = self.form.settings(self._area_count > 0)
         except ParameterError as error:
-            self._report("failed", error.rendered(self._label))
+            self._report("failed", error.rendered(self.form.label))
             return
         self.cancel_requested.clear()
         self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…", "preview")
@@ -613,7 +342,7 @@ class Panel:
                 self.status.set("Run starts as soon as the preview has stopped…")
             return
         try:
-            params, output = self.settings()
+            params, output = self.form.settings(self._area_count > 0)
             if not output.sequence and self._corrected_image is not None \
                     and self._fingerprint() == self._corrected_image and not self._ask(
                         "Extract the background again?",
@@ -631,9 +360,9 @@ class Panel:
                 return
             output = replace(output, run=output.run.replace(overwrite=True))
         except (ParameterError, OutputError) as error:
-            self._report("failed", error.rendered(self._label))
+            self._report("failed", error.rendered(self.form.label))
             return
-        self._remember()
+        self.form.remember(self.root.geometry())
         self.cancel_requested.clear()
         self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
 
@@ -668,14 +397,14 @@ class Panel:
         try:
             if output.sequence:
                 outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set,
-                                           name=self._label)
+                                           name=self.form.label)
                 self.events.put(("done" if outcome.succeeded else "failed", outcome.summary()))
             else:
                 before = self._loaded_image()
                 outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set,
-                                               name=self._label)
+                                               name=self.form.label)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
-                notes = "".join(f" Warning: {warning.rendered(self._label)}." for warning in outcome.report.warnings)
+                notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in outcome.report.warnings)
                 self.events.put(("done", outcome.brief() + notes))  # the details are in Siril's log
                 if outcome.replaced:  # the result, beside the input, both as the input is shown
                     self._corrected_image = self._fingerprint()
@@ -739,7 +468,7 @@ class Panel:
         self._destroy()
 
     def _destroy(self) -> None:
-        self._remember(values=False)  # where the window was, for the next time
+        self.form.remember(self.root.geometry(), values=False)  # where the window was, for the next time
         try:  # our outlines leave with the panel; the user's areas stay for a later run
             overlay.clear_objects(self.siril)
         except s.SirilError:
@@ -801,9 +530,9 @@ class Panel:
         elif kind == "error":
             if isinstance(payload, Cancelled) and self._run_queued:
                 return  # the preview stopped for Run: nothing to report
-            self._report("failed", describe_failure(payload, self._label))
+            self._report("failed", describe_failure(payload, self.form.label))
             color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
-            self.siril.log(f"{UNDO_NAME}: {describe_failure(payload, self._label)}", color)
+            self.siril.log(f"{UNDO_NAME}: {describe_failure(payload, self.form.label)}", color)
         elif kind in ("done", "failed"):
             self._report(kind, payload)
         elif kind == "finished":
@@ -819,7 +548,7 @@ class Panel:
         self._preview_views, report = payload
         self._render_preview()
         height, width = self.preview_pixels.shape[:2]
-        notes = "".join(f" Warning: {warning.rendered(self._label)}." for warning in report.warnings)
+        notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in report.warnings)
         self.status.set(f"Preview of {width}×{height} downscaled pixels: {report.objects:.0%} of the frame kept "
                         f"out as objects.{notes}")
 
@@ -844,20 +573,6 @@ class Panel:
         self.status_label.configure(foreground=self.colors["ok" if kind == "done" else "error"])
         if kind == "done":
             self.progress.set(1.0)
-
-
-def _shown(spec: ParameterSpec, value: Any) -> Any:
-    """A value as its field shows it."""
-    if spec.type is bool:
-        return bool(value)
-    if value is None:
-        return ""
-    return f"{value:g}" if spec.type is float else str(value)
-
-
-def _float_step(spec: ParameterSpec) -> float:
-    span = (spec.high - spec.low) if spec.low is not None and spec.high is not None else 1.0
-    return float(10 ** np.floor(np.log10(span / 100))) if span > 0 else 0.01
 
 
 def open_panel(siril) -> None:
