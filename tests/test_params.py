@@ -20,7 +20,8 @@ def test_settings_split_into_the_method_and_the_run():
     assert params == Parameters(points=48)
     assert run == RunOptions(device="cpu", compress=True, format="fits", overwrite=True, mask="m.fits")
     summary = params.summary()  # the HISTORY line: every method parameter, nothing of the run
-    assert summary.startswith("downscale=8 ") and "points=48" in summary and summary.endswith("mode=subtract")
+    assert summary.startswith("downscale=8 ") and "points=48" in summary
+    assert summary.endswith("mode=subtract neutral=True")
     for option in ("device", "compress", "format", "overwrite", "mask"):
         assert f"{option}=" not in summary
     with pytest.raises(ParameterError, match="unknown parameter.*pointz"):

@@ -5,6 +5,7 @@ import pytest
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.command_line.demo import gradient_error
+from bgoptimizer.io import read_image
 from bgoptimizer.synthetic import make_scene
 
 from .conftest import REAL, injected_gradient, relative_rms
@@ -41,7 +42,7 @@ def test_mono_gradient_on_real_stack(m94):
 
 def test_corrected_image_is_flat_and_keeps_sky_level():
     scene = make_scene(600, 400, nebula=False, seed=5)
-    result = extract_background(scene.image)
+    result = extract_background(scene.image, Parameters(neutral=False))
     corrected = result.corrected
     for channel in range(3):
         original_level = np.median(scene.image[channel])
@@ -49,6 +50,28 @@ def test_corrected_image_is_flat_and_keeps_sky_level():
         # what is left of the gradient: far below the injected 10 noise sigmas
         quarters = [corrected[channel, :200, :300], corrected[channel, 200:, 300:]]
         assert abs(np.median(quarters[0]) - np.median(quarters[1])) < 0.5 * scene.noise
+
+
+@pytest.mark.parametrize("mode", ["subtract", "divide"])
+def test_a_neutral_background_gives_every_channel_the_same_sky(mode):
+    """The real DSLR frame: sky medians 0.032 / 0.021 / 0.009 (a cast). Neutral, as Siril's subsky and GraXpert
+    give it: one level for all (their mean); the model is the same either way."""
+    image = read_image(REAL / "dslr_sky_lightpollution_linear.fits").data
+    own = extract_background(image.copy(), Parameters(mode=mode, neutral=False, epochs=50))
+    neutral = extract_background(image.copy(), Parameters(mode=mode, epochs=50))
+    np.testing.assert_array_equal(own.background, neutral.background)
+    kept = [float(np.median(channel)) for channel in own.corrected]
+    levels = [float(np.median(channel)) for channel in neutral.corrected]
+    assert np.ptp(kept) > 0.02  # the cast, kept without the option
+    assert np.ptp(levels) < 0.0005, levels
+    # Their mean; lower when the channel brought up most would leave [0, 1] (its stars, divided) and all
+    # are scaled back into it.
+    assert np.mean(levels) <= np.mean(kept) + 0.001 and (mode == "divide" or np.mean(kept) - np.mean(levels) < 0.001)
+    # Each channel differs by an offset and a gain only: the correction itself is the same.
+    present = image[0] > 0
+    for before, after in zip(own.corrected, neutral.corrected):
+        slope, intercept = np.polyfit(before[present], after[present], 1)
+        assert np.std(after[present] - (slope * before[present] + intercept)) < 1e-5
 
 
 @pytest.mark.parametrize("gradient_kind", ["linear", "quadratic"])

@@ -217,6 +217,13 @@ class Parameters:
         choices=("subtract", "divide"),
         label="Correction", essential=True,
     )
+    neutral: bool = setting(
+        True,
+        "Neutral background: every channel of the corrected image gets the same sky level (the channels' "
+        "mean), as Siril's subsky and GraXpert give; off, each channel keeps its own sky level (and its cast).",
+        "Output",
+        label="Neutral background", essential=True,
+    )
 
     def __post_init__(self) -> None:
         validate_settings(self)

@@ -1,4 +1,5 @@
-"""Step 8: the model removed from the image (subtracted or divided out), keeping its sky level."""
+"""Step 8: the model removed from the image (subtracted or divided out), keeping its sky level: each
+channel's own, or (neutral) one level for all channels."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ __all__ = ["correct"]
 
 
 def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mode: str,
-             out: np.ndarray | None = None) -> np.ndarray:
+             out: np.ndarray | None = None, neutral: bool = False) -> np.ndarray:
     """Remove the background, keeping the original level; missing pixels stay 0 (step 8).
 
     The model comes in bands of rows, ``(top, (C, rows, W))``, each used once,
@@ -27,7 +28,8 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     level, shifts/rescales when the range demands it (a shift only when the
     input had no negative value, a rescale only to keep data of [0, 1] in
     it) and zeroes the missing pixels: whatever the data's unit, the result
-    relative to it is the same. With
+    relative to it is the same. With ``neutral`` every channel is brought to
+    the mean of the channels' levels instead of its own (a neutral sky). With
     ``out=image``, a failure leaves ``image`` partly corrected.
     """
     channels, height, width = image.shape
@@ -69,13 +71,21 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
 
     gain = np.ones(channels)
     offset = np.zeros(channels)
+    levels = np.zeros(channels)  # each channel's sky level in the result
+    residuals = np.zeros(channels)  # each channel's median after the raw subtraction
     for channel in range(channels):
         valid = is_present(sample[channel])
         if mode == "divide":
-            gain[channel] = np.mean(model_sample[channel][valid])
+            levels[channel] = np.mean(model_sample[channel][valid])
         else:
-            level = np.median(sample[channel][valid])
-            offset[channel] = level - np.median(sample[channel][valid] - model_sample[channel][valid])
+            levels[channel] = np.median(sample[channel][valid])
+            residuals[channel] = np.median(sample[channel][valid] - model_sample[channel][valid])
+    if neutral:
+        levels[:] = levels.mean()
+    if mode == "divide":
+        gain = levels
+    else:
+        offset = levels - residuals
     lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
     # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
     # survey frames) keep their level as it is, negative sky included.

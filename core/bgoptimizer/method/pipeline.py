@@ -133,7 +133,7 @@ def extract_background(
             yield top, rows
             begin = time.perf_counter()
 
-    corrected = correct(image, delivered(), params.mode, out=image if in_place else None)
+    corrected = correct(image, delivered(), params.mode, out=image if in_place else None, neutral=params.neutral)
     seconds["reconstruct"] = modeling[0]
     seconds["correct"] = time.perf_counter() - start - modeling[0]
     report.seconds = seconds
