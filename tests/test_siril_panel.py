@@ -318,3 +318,18 @@ def test_another_image_loaded_in_siril_clears_the_old_preview(panel, siril, m94,
     _click(root, panel.buttons["preview"])
     _pump(root, lambda: panel.preview_photo is not None and panel.idle)
     assert panel.preview_pixels.shape[:2] == (38, 50)  # the new image, 400x300 downscaled by 8
+
+
+def test_smoothness_is_a_slider_over_decades(panel):
+    from tkinter import ttk
+
+    (scale,) = [child for child in panel.widgets["smoothing"].winfo_children() if isinstance(child, ttk.Scale)]
+    assert panel.fields["smoothing"].get() == "1e-05" and abs(scale.get() - 2 / 7) < 1e-6  # 1e-7 .. 1, log
+    scale.set(5 / 7)
+    panel.root.update()
+    assert panel.fields["smoothing"].get() == "0.01"
+    params, _ = panel.settings()
+    assert params.smoothing == 0.01
+    panel.reset()
+    panel.root.update()
+    assert panel.fields["smoothing"].get() == "1e-05" and abs(scale.get() - 2 / 7) < 1e-6  # the slider follows

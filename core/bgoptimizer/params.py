@@ -38,6 +38,7 @@ def setting(
     label: str,
     essential: bool = False,
     preview: bool = False,
+    slider: tuple[float, float] | None = None,
 ) -> Any:
     """A dataclass field declared with its specification (:class:`ParameterSpec`): how settings are
     declared here, and how a front end declares its own (the Siril plugin's output options)."""
@@ -52,6 +53,7 @@ def setting(
             "label": label,
             "essential": essential,
             "preview": preview,
+            "slider": slider,
         },
     )
 
@@ -137,7 +139,7 @@ class Parameters:
         "Spline",
         low=0.0,
         high=1.0,
-        label="Smoothness (stiffness)", essential=True,
+        label="Smoothness (stiffness)", essential=True, slider=(1e-7, 1.0),
     )
     order: int = setting(
         5,
@@ -345,6 +347,7 @@ class ParameterSpec:
     label: str  # what the panel calls it, in plain words with its unit
     essential: bool  # shown by the panel at once; the others wait under "Advanced"
     preview: bool  # changes what the panel's preview shows: a change refreshes it
+    slider: tuple[float, float] | None  # the panel shows a 0-1 slider over this range, log-mapped
 
     @property
     def flag(self) -> str:
@@ -403,6 +406,7 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         label=f.metadata["label"],
         essential=f.metadata["essential"],
         preview=f.metadata["preview"],
+        slider=f.metadata["slider"],
     )
 
 

@@ -8,9 +8,7 @@ thread touches widgets (it polls the queue with ``after``).
 from __future__ import annotations
 
 import hashlib
-import queue
 import re
-import threading
 import tkinter as tk
 from collections.abc import Callable
 from dataclasses import replace
@@ -47,6 +45,7 @@ from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_fai
 from .sequence import process_sequence
 from .siril_image import to_core
 from .theme import Tooltip, apply_theme, theme_colors
+from .worker import Worker
 
 __all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
 
@@ -79,16 +78,14 @@ class Panel:
         self.specs = [spec for spec in parameter_specs() if spec.name not in SIRIL_DECIDES]
         self.detected_device = describe_device(resolve_device("auto"))
         self.buttons: dict[str, ttk.Button] = {}
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.cancel_requested = threading.Event()
-        self.worker: threading.Thread | None = None
+        self.worker = Worker()
+        self.cancel_requested = self.worker.cancel_requested
         self.preview_photo: tk.PhotoImage | None = None
         self.preview_pixels: np.ndarray | None = None  # the view shown, (h, w, C) uint8 before scaling
         self._preview_views: dict[str, np.ndarray] = {}  # each view, (C, h, w) in [0, 1]
         self._rendered: np.ndarray | None = None
         self._preview_source: np.ndarray | None = None
         self._refresh_job: str | None = None
-        self._work = ""  # what the worker does: "preview" or "run"
         self._run_queued = False  # Run pressed during a preview: it starts once the preview has stopped
         self._closing = False
         self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
@@ -245,12 +242,12 @@ class Panel:
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.is_alive()
+        return self.worker.busy
 
     @property
     def idle(self) -> bool:
         """No work running, queued or scheduled: what a caller waits for."""
-        return not self.busy and self.events.empty() and self._refresh_job is None and not self._run_queued
+        return not self.busy and self.worker.events.empty() and self._refresh_job is None and not self._run_queued
 
     def _loaded_identity(self) -> tuple[Any, ...] | None:
         """Which image Siril has loaded (its file and shape), None when none; cheap enough to ask each second."""
@@ -307,7 +304,6 @@ class Panel:
         except ParameterError as error:
             self._report("failed", error.rendered(self.form.label))
             return
-        self.cancel_requested.clear()
         self._start(lambda: self._compute_preview(params, output.run), "Computing the preview…", "preview")
 
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
@@ -322,7 +318,7 @@ class Panel:
         overlay.show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
         views = dict(zip(VIEWS, (shown, marked(shown, fitted.objects, fitted.points), fitted.model,
                                  fitted.corrected, display_like(prepared, self._preview_source))))
-        self.events.put(("preview", (views, fitted.report)))
+        self.worker.post("preview", (views, fitted.report))
 
     def _loaded_image(self) -> np.ndarray:
         if not self.siril.is_image_loaded():
@@ -336,7 +332,7 @@ class Panel:
     def run(self) -> None:
         """Fit and apply; during a preview, the preview is cancelled and Run follows it (never dropped)."""
         if self.busy:
-            if self._work == "preview" and not self._run_queued:
+            if self.worker.kind == "preview" and not self._run_queued:
                 self._run_queued = True
                 self.cancel_requested.set()
                 self.status.set("Run starts as soon as the preview has stopped…")
@@ -363,7 +359,6 @@ class Panel:
             self._report("failed", error.rendered(self.form.label))
             return
         self.form.remember(self.root.geometry())
-        self.cancel_requested.clear()
         self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
 
     def _ask(self, title: str, question: str) -> bool:
@@ -392,25 +387,25 @@ class Panel:
 
         def progress(fraction: float, message: str) -> None:
             siril_progress(fraction, message)
-            self.events.put(("progress", (fraction, message)))
+            self.worker.post("progress", (fraction, message))
 
         try:
             if output.sequence:
                 outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set,
                                            name=self.form.label)
-                self.events.put(("done" if outcome.succeeded else "failed", outcome.summary()))
+                self.worker.post("done" if outcome.succeeded else "failed", outcome.summary())
             else:
                 before = self._loaded_image()
                 outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set,
                                                name=self.form.label)
                 self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
                 notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in outcome.report.warnings)
-                self.events.put(("done", outcome.brief() + notes))  # the details are in Siril's log
+                self.worker.post("done", outcome.brief() + notes)  # the details are in Siril's log
                 if outcome.replaced:  # the result, beside the input, both as the input is shown
                     self._corrected_image = self._fingerprint()
                     shown = prepare(before, params)
-                    self.events.put(("after", {BEFORE: display_like(shown, before),
-                                               AFTER: display_like(shown, self._loaded_image())}))
+                    self.worker.post("after", {BEFORE: display_like(shown, before),
+                                               AFTER: display_like(shown, self._loaded_image())})
         finally:
             self.siril.reset_progress()
 
@@ -480,34 +475,20 @@ class Panel:
 
     def _start(self, work: Callable[[], None], message: str, kind: str) -> None:
         """Run ``work`` in the worker thread; ``kind`` ("preview" or "run") says what Run may do meanwhile."""
-        def target() -> None:
-            try:
-                work()
-            except Exception as error:  # noqa: BLE001 - shown to the user, whatever it is
-                self.events.put(("error", error))
-            finally:
-                self.events.put(("finished", None))
-
         self.status.set(message)
         self.status_label.configure(foreground=self.colors["fg"])
         self.progress.set(0.0)
-        self._work = kind
         # During a preview Run stays pressable (it cancels the preview and follows it); Cancel stops either.
         for name in ("preview", "run") if kind == "run" else ("preview",):
             self.buttons[name].state(["disabled"])
         self.buttons["cancel"].state(["!disabled"])
-        self.worker = threading.Thread(target=target, name="bgoptimizer-panel", daemon=True)
-        self.worker.start()
+        self.worker.start(work, kind)
 
     # ----- the Tk side of the queue
 
     def _poll(self) -> None:
-        try:
-            while True:
-                kind, payload = self.events.get_nowait()
-                self._handle(kind, payload)
-        except queue.Empty:
-            pass
+        for kind, payload in self.worker.reported():
+            self._handle(kind, payload)
         if self._closing and not self.busy:
             self._poll_job = None
             self._destroy()
