@@ -35,16 +35,17 @@ from bgoptimizer import (
     read_mask,
     resolve_device,
 )
-from bgoptimizer.io import to_display
 
 from . import overlay
+from .areas import AreaControls
 from .form import WINDOW_KEY, Form
 from .options import SIRIL_DECIDES, OutputOptions
-from .preview_view import marked, ppm, scaled_to
+from .preview_pane import AFTER, BEFORE, VIEWS, PreviewPane
+from .preview_view import marked
 from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
 from .sequence import process_sequence
 from .siril_image import to_core
-from .theme import Tooltip, apply_theme, theme_colors
+from .theme import apply_theme, ask, theme_colors
 from .worker import Worker
 
 __all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
@@ -52,19 +53,13 @@ __all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
 PREVIEW_SIZE = (480, 320)
 _NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
 _WIDE_SCREEN = 1600  # screens at least this wide put the preview beside the parameters
-# What the preview can show, all computed by one Preview.
-VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
-         "Background model", "Corrected image", "Input image")
-BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
 _POLL_MS = 50
 _REFRESH_MS = 400
 # Alt + letter for the buttons used most (underlined in their labels).
 _SHORTCUTS = {"preview": "p", "run": "r", "draw_area": "d", "clear_areas": "l", "before_after": "b", "close": "o"}
-_AREA_POLL_MS = 1000
 _WATCH_MS = 1000  # how often the panel checks which image Siril has loaded
-_AREA_POLLS = 120  # two minutes to draw an area
 
 
 class Panel:
@@ -80,24 +75,19 @@ class Panel:
         self.buttons: dict[str, ttk.Button] = {}
         self.worker = Worker()
         self.cancel_requested = self.worker.cancel_requested
-        self.preview_photo: tk.PhotoImage | None = None
-        self.preview_pixels: np.ndarray | None = None  # the view shown, (h, w, C) uint8 before scaling
-        self._preview_views: dict[str, np.ndarray] = {}  # each view, (C, h, w) in [0, 1]
-        self._rendered: np.ndarray | None = None
         self._preview_source: np.ndarray | None = None
         self._refresh_job: str | None = None
         self._run_queued = False  # Run pressed during a preview: it starts once the preview has stopped
         self._closing = False
         self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
-        self.areas_text = tk.StringVar(value="none")
-        self._area_count = 0
-        self._area_polls = 0
+        self.areas = AreaControls(root, siril, self.colors, self._say, lambda: self._schedule_refresh(),
+                                  lambda: self._closing)
+        self.areas_text = self.areas.text
         self.progress = tk.DoubleVar(value=0.0)
         self._shown_image: tuple[Any, ...] | None = None  # which loaded image the preview shows
         self._corrected_image: tuple[Any, ...] | None = None  # the loaded image as our last Run left it
         self._build()
         self.form.restore()
-        self.refresh_areas()
         root.protocol("WM_DELETE_WINDOW", self.close)
         self._poll_job = root.after(_POLL_MS, self._poll)
         self._watch_job = root.after(_WATCH_MS, self._watch_loaded_image)
@@ -116,39 +106,20 @@ class Panel:
         body.rowconfigure(1 if narrow else 0, weight=1)
         body.columnconfigure(0 if narrow else 1, weight=1)
         self.form = Form(self.root, body, 1 if narrow else 0, self.specs, self.colors, self.detected_device,
-                         self._memory(), self._schedule_refresh, {"Mask": self._add_area_controls})
+                         self._memory(), self._schedule_refresh, {"Mask": self.areas.build})
         self.fields, self.widgets, self.output = self.form.fields, self.form.widgets, self.form.output
+        self.buttons.update(self.areas.buttons)
         self.parameter_frame, self.group_frames = self.form.frame, self.form.group_frames
         preview = ttk.LabelFrame(body, text="Preview (downscaled, display-stretched)", padding=6)
         if narrow:
             preview.grid(row=0, column=0, sticky="nsew", pady=(0, 6))
         else:
             preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
-        self.view = tk.StringVar(value=VIEWS[0])
-        views = ttk.Frame(preview)
-        views.pack(fill="x", pady=(0, 6))
-        chooser = ttk.Combobox(views, textvariable=self.view, values=VIEWS, state="readonly", width=36)
-        chooser.pack(side="left")
-        chooser.bind("<<ComboboxSelected>>", lambda _event: self._render_preview())
-        self.form.wheel_scrolls_unless_focused(chooser, scrolls_form=False)
-        Tooltip(chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
-                "control points (yellow); the background model; the image corrected; the input. Before Run "
-                "computed on the downscaled image by the same fit as Run; after Run, the corrected image is "
-                "the loaded image as Run left it.", self.colors)
-        self.widgets["view"] = chooser
-        flip = ttk.Button(views, text="Before / after", command=self.before_after)
-        flip.pack(side="left", padx=(6, 0))
-        Tooltip(flip, "Switch between the input image and the corrected one, shown alike.", self.colors)
-        self.buttons["before_after"] = flip
-        # The area keeps its own size: the image drawn in it never makes it ask for more (which would grow
-        # it image after image and push the parameters off the window).
-        width, height = _NARROW_PREVIEW if narrow else PREVIEW_SIZE
-        area = ttk.Frame(preview, width=width, height=height)
-        area.pack(fill="both", expand=True)
-        area.pack_propagate(False)
-        self.preview_label = ttk.Label(area, text="Press Preview", anchor="center", style="Muted.TLabel")
-        self.preview_label.pack(fill="both", expand=True)
-        self.preview_label.bind("<Configure>", lambda _event: self._render_preview())
+        self.pane = PreviewPane(self.root, preview, _NARROW_PREVIEW if narrow else PREVIEW_SIZE, self.colors)
+        self.form.wheel_scrolls_unless_focused(self.pane.chooser, scrolls_form=False)
+        self.view, self.preview_label = self.pane.view, self.pane.label
+        self.widgets["view"] = self.pane.chooser
+        self.buttons["before_after"] = self.pane.flip
 
         footer = ttk.Frame(self.root, padding=8)
         footer.grid(row=1, column=0, sticky="ew")
@@ -204,33 +175,13 @@ class Panel:
 
     def settings(self) -> tuple[Parameters, OutputOptions]:
         """The form's values, the drawn areas kept out when there are any."""
-        return self.form.settings(self._area_count > 0)
+        return self.form.settings(self.areas.count > 0)
 
     def reveal(self, widget: tk.Widget) -> None:
         self.form.reveal(widget)
 
     def reset(self) -> None:
         self.form.reset()
-
-    def _add_area_controls(self, frame: ttk.LabelFrame, row: int) -> int:
-        """Areas the user draws on the image in Siril's own view, kept out of the fit."""
-        ttk.Label(frame, text="Excluded areas").grid(row=row, column=0, sticky="w")
-        ttk.Label(frame, textvariable=self.areas_text, style="Muted.TLabel").grid(row=row, column=1, columnspan=2,
-                                                                                  sticky="w")
-        buttons = ttk.Frame(frame)
-        buttons.grid(row=row + 1, column=0, columnspan=3, sticky="w", pady=(2, 0))
-        for name, text, command, tip in (
-            ("draw_area", "Draw area in Siril", self.draw_area,
-             "Then, in Siril's image window, press, drag around what the fit must not see (a large nebula, a "
-             "landscape, a trail) and release. Each area is kept out of the fit with a soft edge; draw as many as "
-             "needed (--exclude-polygons in batch scripts)."),
-            ("clear_areas", "Clear areas", self.clear_areas, "Remove the areas drawn for the fit from Siril's view."),
-        ):
-            button = ttk.Button(buttons, text=text, command=command)
-            button.pack(side="left", padx=(0, 6))
-            Tooltip(button, tip, self.colors)
-            self.buttons[name] = button
-        return row + 2
 
     def _memory(self) -> Path | None:
         try:
@@ -264,13 +215,13 @@ class Panel:
         if self._closing:
             return
         if self._shown_image is not None and not self.busy and self._loaded_identity() != self._shown_image:
-            self._shown_image, self._preview_source, self._preview_views = None, None, {}
-            self._render_preview()
+            self._shown_image, self._preview_source = None, None
+            self.pane.show({})
             try:
                 overlay.clear_objects(self.siril)
             except s.SirilError:
                 pass
-            self.refresh_areas()
+            self.areas.refresh()
             self.status.set("Another image is loaded in Siril: press Preview to see what the fit will do with it.")
             self.status_label.configure(foreground=self.colors["fg"])
         self._watch_job = self.root.after(_WATCH_MS, self._watch_loaded_image)
@@ -300,7 +251,7 @@ class Panel:
         if self.busy:
             return
         try:
-            params, output = self.form.settings(self._area_count > 0)
+            params, output = self.form.settings(self.areas.count > 0)
         except ParameterError as error:
             self._report("failed", error.rendered(self.form.label))
             return
@@ -325,10 +276,6 @@ class Panel:
             raise s.NoImageError("no image is loaded in Siril: load one first")
         return to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
 
-    def before_after(self) -> None:
-        self.view.set(BEFORE if self.view.get() == AFTER else AFTER)
-        self._render_preview()
-
     def run(self) -> None:
         """Fit and apply; during a preview, the preview is cancelled and Run follows it (never dropped)."""
         if self.busy:
@@ -338,7 +285,7 @@ class Panel:
                 self.status.set("Run starts as soon as the preview has stopped…")
             return
         try:
-            params, output = self.form.settings(self._area_count > 0)
+            params, output = self.form.settings(self.areas.count > 0)
             if not output.sequence and self._corrected_image is not None \
                     and self._fingerprint() == self._corrected_image and not self._ask(
                         "Extract the background again?",
@@ -362,25 +309,7 @@ class Panel:
         self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
 
     def _ask(self, title: str, question: str) -> bool:
-        """A yes/no question in the panel's own theme and type (Tk's message box sets it large and bold)."""
-        dialog = tk.Toplevel(self.root)
-        dialog.title(title)
-        dialog.transient(self.root)
-        dialog.configure(background=self.colors["bg"])
-        dialog.attributes("-topmost", True)
-        answer = tk.BooleanVar(value=False)
-        frame = ttk.Frame(dialog, padding=12)
-        frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text=question, wraplength=360, justify="left").pack(anchor="w")
-        buttons = ttk.Frame(frame)
-        buttons.pack(anchor="e", pady=(12, 0))
-        for text, value in (("Yes", True), ("No", False)):
-            ttk.Button(buttons, text=text, command=lambda chosen=value: (answer.set(chosen), dialog.destroy())
-                       ).pack(side="left", padx=3)
-        dialog.bind("<Escape>", lambda _event: dialog.destroy())
-        dialog.grab_set()
-        self.root.wait_window(dialog)
-        return answer.get()
+        return ask(self.root, self.colors, title, question)
 
     def _compute_run(self, params: Parameters, output: OutputOptions) -> None:
         siril_progress = SirilProgress(self.siril)
@@ -408,44 +337,6 @@ class Panel:
                                                AFTER: display_like(shown, self._loaded_image())})
         finally:
             self.siril.reset_progress()
-
-    def draw_area(self) -> None:
-        """Siril's view takes the next press-drag-release as an area; the panel sees it within a second."""
-        try:
-            overlay.start_drawing(self.siril)
-        except s.SirilError as error:
-            self._report("failed", f"Siril cannot draw now ({error}); load an image, leave other drawing modes")
-            return
-        self.status.set("Draw the area in Siril's image window: press, drag around it, release.")
-        self.status_label.configure(foreground=self.colors["fg"])
-        self._area_polls = _AREA_POLLS
-        self.root.after(_AREA_POLL_MS, self._poll_areas)
-
-    def _poll_areas(self) -> None:
-        """Count the areas until the new one appears (or the user gives up): then the preview refreshes."""
-        before = self._area_count
-        self.refresh_areas()
-        self._area_polls -= 1
-        if self._area_count != before:
-            self.status.set(f"{self.areas_text.get().capitalize()} kept out of the fit (dimmed in the preview).")
-            self._schedule_refresh()
-        elif self._area_polls > 0 and not self._closing:
-            self.root.after(_AREA_POLL_MS, self._poll_areas)
-
-    def refresh_areas(self) -> None:
-        try:
-            self._area_count = overlay.count_areas(self.siril) if self.siril.is_image_loaded() else 0
-        except s.SirilError:
-            self._area_count = 0
-        self.areas_text.set(overlay.describe_areas(self._area_count) if self._area_count else "none")
-
-    def clear_areas(self) -> None:
-        try:
-            overlay.clear_areas(self.siril)
-        except s.SirilError as error:
-            self._report("failed", f"Siril refused to clear the areas: {error}")
-        self.refresh_areas()
-        self._schedule_refresh()
 
     def cancel(self) -> None:
         """Stop the preview or the fit running (and a Run waiting for a preview to stop)."""
@@ -505,9 +396,7 @@ class Panel:
         elif kind == "after":
             self._preview_source = None  # the loaded image changed: a later Preview reads it again
             self._shown_image = self._loaded_identity()
-            self._preview_views = {**self._preview_views, **payload}
-            self.view.set(AFTER)
-            self._render_preview()
+            self.pane.show({**self.pane.views, **payload}, AFTER)
         elif kind == "error":
             if isinstance(payload, Cancelled) and self._run_queued:
                 return  # the preview stopped for Run: nothing to report
@@ -526,28 +415,27 @@ class Panel:
                 self.run()
 
     def _show_preview(self, payload: tuple[dict[str, np.ndarray], Any]) -> None:
-        self._preview_views, report = payload
-        self._render_preview()
-        height, width = self.preview_pixels.shape[:2]
+        views, report = payload
+        self.pane.show(views)
+        height, width = self.pane.pixels.shape[:2]
         notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in report.warnings)
         self.status.set(f"Preview of {width}×{height} downscaled pixels: {report.objects:.0%} of the frame kept "
                         f"out as objects.{notes}")
 
-    def _render_preview(self) -> None:
-        """The chosen view, scaled to fill the preview area (again when the window is resized)."""
-        if self.view.get() not in self._preview_views:  # nothing computed yet, or only Run's before/after
-            self.preview_label.configure(image="", text="Press Preview")
-            self.preview_photo, self._rendered = None, None
-            return
-        self.preview_pixels = to_display(self._preview_views[self.view.get()])
-        area_width = max(1, self.preview_label.winfo_width() - 4)
-        area_height = max(1, self.preview_label.winfo_height() - 4)
-        shown = scaled_to(self.preview_pixels, area_width, area_height)
-        if self._rendered is not None and np.array_equal(shown, self._rendered):
-            return  # a resize that changes nothing (the label's own <Configure> after the image is set)
-        self._rendered = shown
-        self.preview_photo = tk.PhotoImage(master=self.root, data=ppm(shown))
-        self.preview_label.configure(image=self.preview_photo, text="")
+    @property
+    def preview_photo(self) -> tk.PhotoImage | None:
+        return self.pane.photo
+
+    @property
+    def preview_pixels(self) -> np.ndarray | None:
+        return self.pane.pixels
+
+    def _say(self, message: str, kind: str | None) -> None:
+        if kind is None:
+            self.status.set(message)
+            self.status_label.configure(foreground=self.colors["fg"])
+        else:
+            self._report(kind, message)
 
     def _report(self, kind: str, message: str) -> None:
         self.status.set(message)

@@ -12,7 +12,7 @@ from tkinter import ttk
 
 import sirilpy as s
 
-__all__ = ["theme_colors", "apply_theme", "Tooltip"]
+__all__ = ["theme_colors", "apply_theme", "Tooltip", "ask"]
 
 _CHECK_SIZE = 14
 # The tick in a check box: (x, y) runs of its two strokes, in a 14x14 box.
@@ -117,3 +117,25 @@ def _check_images(root: tk.Tk, colors: dict[str, str]) -> tuple[tk.PhotoImage, t
                 image.put("#ffffff", to=(x, y - 1, x + 1, y + 1))
         images.append(image)
     return images[0], images[1]
+
+
+def ask(root: tk.Tk, colors: dict[str, str], title: str, question: str) -> bool:
+    """A yes/no question in the panel's own theme and type (Tk's message box sets it large and bold)."""
+    dialog = tk.Toplevel(root)
+    dialog.title(title)
+    dialog.transient(root)
+    dialog.configure(background=colors["bg"])
+    dialog.attributes("-topmost", True)
+    answer = tk.BooleanVar(value=False)
+    frame = ttk.Frame(dialog, padding=12)
+    frame.pack(fill="both", expand=True)
+    ttk.Label(frame, text=question, wraplength=360, justify="left").pack(anchor="w")
+    buttons = ttk.Frame(frame)
+    buttons.pack(anchor="e", pady=(12, 0))
+    for text, value in (("Yes", True), ("No", False)):
+        ttk.Button(buttons, text=text, command=lambda chosen=value: (answer.set(chosen), dialog.destroy())
+                   ).pack(side="left", padx=3)
+    dialog.bind("<Escape>", lambda _event: dialog.destroy())
+    dialog.grab_set()
+    root.wait_window(dialog)
+    return answer.get()
