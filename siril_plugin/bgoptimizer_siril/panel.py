@@ -48,10 +48,11 @@ from .siril_image import to_core
 from .theme import apply_theme, ask, theme_colors
 from .worker import Worker
 
-__all__ = ["Panel", "open_panel", "PREVIEW_SIZE", "VIEWS", "BEFORE", "AFTER"]
+__all__ = ["Panel", "open_panel", "VIEWS", "BEFORE", "AFTER"]
 
-PREVIEW_SIZE = (480, 320)
 _NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
+# Beside the parameters on a wide screen, the preview takes this share of the screen's width and height.
+_WIDE_PREVIEW_SHARE = (0.3, 0.45)
 _WIDE_SCREEN = 1600  # screens at least this wide put the preview beside the parameters
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
@@ -115,7 +116,9 @@ class Panel:
             preview.grid(row=0, column=0, sticky="nsew", pady=(0, 6))
         else:
             preview.grid(row=0, column=1, sticky="nsew", padx=(8, 0))
-        self.pane = PreviewPane(self.root, preview, _NARROW_PREVIEW if narrow else PREVIEW_SIZE, self.colors)
+        screen = (self.root.winfo_screenwidth(), self.root.winfo_screenheight())
+        wide = tuple(int(side * share) for side, share in zip(screen, _WIDE_PREVIEW_SHARE))
+        self.pane = PreviewPane(self.root, preview, _NARROW_PREVIEW if narrow else wide, self.colors)
         self.form.wheel_scrolls_unless_focused(self.pane.chooser, scrolls_form=False)
         self.view, self.preview_label = self.pane.view, self.pane.label
         self.widgets["view"] = self.pane.chooser
