@@ -315,7 +315,8 @@ def test_report_holds_each_outcome_for_scripts(sky_file, tmp_path):
     assert main([str(sky_file), str(bad), "-o", str(tmp_path / "out"), "--epochs", "20", "--report", str(report)]) == 1
     files = json.loads(report.read_text())["files"]
     good, failed = files
-    assert good["input"] == str(sky_file) and good["iterations"] == 20 and good["objects"] == 0.0
+    assert good["input"] == str(sky_file) and good["iterations"] == 10 and good["objects"] == 0.0
+    assert good["start_kept"] is True  # no step improved on the robust start: stopped at half the patience
     out = tmp_path / "out"
     assert good["outputs"] == [str(out / "sky_bgSubtracted.fits"), str(out / "sky_bgModel.fits")]
     assert set(good["stages"]) == {"prepare", "fit", "reconstruct", "correct"} and good["warnings"] == []

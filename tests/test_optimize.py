@@ -30,7 +30,7 @@ def _problem(device: str) -> tuple[FitData, SplineState]:
 
 
 def _fit(data: FitData, start: SplineState, with_progress: bool) -> None:
-    outcome = optimize(data, start, epochs=EPOCHS, lr=1e-3, alpha=1.0, patience=EPOCHS, smoothing=1e-5,
+    outcome = optimize(data, start, epochs=EPOCHS, lr=1e-3, alpha=1.0, patience=10 * EPOCHS, smoothing=1e-5,
                        progress=(lambda fraction, message: None) if with_progress else None)
     assert outcome.iterations == EPOCHS
 

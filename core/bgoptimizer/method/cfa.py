@@ -37,6 +37,7 @@ def _combined(reports: list[FitReport]) -> FitReport:
         loss=max(report.loss for report in reports),
         iterations=sum(report.iterations for report in reports),
         stopped_early=all(report.stopped_early for report in reports),
+        start_kept=all(report.start_kept for report in reports),
         samples=sum(report.samples for report in reports),
         device=reports[0].device,
         objects=max(report.objects for report in reports),

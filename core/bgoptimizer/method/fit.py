@@ -41,6 +41,7 @@ class FitReport:
     samples: int
     device: str
     objects: float = 0.0  # share of the downscaled frame kept out of the fit as objects
+    start_kept: bool = False  # gradient descent found nothing better than the robust start, and stopped at once
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[Advice] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
@@ -48,7 +49,9 @@ class FitReport:
         """The fit in one line, as every front end reports it."""
         stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
         return (
-            f"final loss {self.loss:.5f} after {self.iterations} iterations on {self.device}; {self.samples} "
+            f"final loss {self.loss:.5f} after {self.iterations} iterations"
+            + (" (the robust start kept: no step improved on it)" if self.start_kept else "")
+            + f" on {self.device}; {self.samples} "
             f"background samples, {self.objects:.0%} of the frame masked as objects" + (f"; {stages}" if stages else "")
         )
 
@@ -133,6 +136,7 @@ def fit_with_objects(
         loss=outcome.loss,
         iterations=outcome.iterations,
         stopped_early=outcome.stopped_early,
+        start_kept=outcome.start_kept,
         samples=samples,
         device=describe_device(device),
         objects=objects,

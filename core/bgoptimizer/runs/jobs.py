@@ -215,7 +215,7 @@ class FileOutcome:
             record.update(read_seconds=self.read_seconds, seconds=self.seconds, write_seconds=self.write_seconds,
                           stages=dict(report.seconds),
                           device=report.device, loss=report.loss, iterations=report.iterations,
-                          samples=report.samples, objects=report.objects,
+                          samples=report.samples, objects=report.objects, start_kept=report.start_kept,
                           warnings=[warning.rendered(flag) for warning in report.warnings],
                           bayer_pattern=self.bayer_pattern)
         return record
