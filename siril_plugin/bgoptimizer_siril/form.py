@@ -18,6 +18,7 @@ from bgoptimizer.io import atomic_write
 
 from .options import OutputOptions, output_spec
 from .theme import Tooltip
+from .widgets import log_slider
 
 __all__ = ["Form", "WINDOW_KEY", "shown"]
 
@@ -152,7 +153,7 @@ class Form:
             self.wheel_scrolls_unless_focused(widget)
         elif spec.slider is not None:
             variable = tk.StringVar(value=shown(spec, spec.default))
-            widget = self._slider(frame, spec, variable)
+            widget = log_slider(frame, spec.slider, variable)
         elif spec.type is str:  # a file: the mask
             variable = tk.StringVar(value=shown(spec, spec.default))
             widget = ttk.Frame(frame)
@@ -178,31 +179,6 @@ class Form:
         self.widgets[spec.name] = widget
         if spec.preview:
             variable.trace_add("write", lambda *_: self.on_preview_change())
-
-    def _slider(self, frame: ttk.LabelFrame, spec: ParameterSpec, variable: tk.StringVar) -> ttk.Frame:
-        """A 0-1 slider over a range of decades (as Siril's and GraXpert's smoothing), its value beside it;
-        the field's value is the number shown."""
-        low, high = (np.log10(bound) for bound in spec.slider)
-        holder = ttk.Frame(frame)
-        position = tk.DoubleVar()
-
-        def follow_value(*_: Any) -> None:
-            try:
-                value = float(variable.get())
-            except ValueError:
-                return
-            place = (np.log10(max(value, spec.slider[0])) - low) / (high - low)
-            if abs(position.get() - place) > 1e-6:
-                position.set(min(max(place, 0.0), 1.0))
-
-        def moved(_: str) -> None:
-            variable.set(f"{10 ** (low + position.get() * (high - low)):.2g}")
-
-        ttk.Scale(holder, from_=0.0, to=1.0, variable=position, length=150, command=moved).pack(side="left")
-        ttk.Label(holder, textvariable=variable, width=8).pack(side="left", padx=(6, 0))
-        variable.trace_add("write", follow_value)
-        follow_value()
-        return holder
 
     def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> int:
         """Siril's output options from ``row`` on; the row after them."""

@@ -7,7 +7,6 @@ thread touches widgets (it polls the queue with ``after``).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tkinter as tk
 from collections.abc import Callable
@@ -27,12 +26,7 @@ from bgoptimizer import (
     Parameters,
     RunOptions,
     describe_device,
-    display_like,
     parameter_specs,
-    prepare,
-    preview_fit,
-    preview_image,
-    read_mask,
     resolve_device,
 )
 
@@ -40,11 +34,9 @@ from . import overlay
 from .areas import AreaControls
 from .form import WINDOW_KEY, Form
 from .options import SIRIL_DECIDES, OutputOptions
+from .panel_work import compute_preview, compute_run, fingerprint, loaded_identity, loaded_pixels
 from .preview_pane import AFTER, BEFORE, VIEWS, PreviewPane
-from .preview_view import marked
-from .processing import UNDO_NAME, SirilProgress, check_model_path, describe_failure, process_loaded_image
-from .sequence import process_sequence
-from .siril_image import to_core
+from .processing import UNDO_NAME, check_model_path, describe_failure
 from .theme import apply_theme, ask, theme_colors
 from .worker import Worker
 
@@ -203,21 +195,12 @@ class Panel:
         """No work running, queued or scheduled: what a caller waits for."""
         return not self.busy and self.worker.events.empty() and self._refresh_job is None and not self._run_queued
 
-    def _loaded_identity(self) -> tuple[Any, ...] | None:
-        """Which image Siril has loaded (its file and shape), None when none; cheap enough to ask each second."""
-        try:
-            if not self.siril.is_image_loaded():
-                return None
-            return self.siril.get_image_filename(), tuple(self.siril.get_image_shape())
-        except s.SirilError:
-            return None
-
     def _watch_loaded_image(self) -> None:
         """Another image loaded in Siril: the preview and the outlines were of the old one; they go."""
         self._watch_job = None
         if self._closing:
             return
-        if self._shown_image is not None and not self.busy and self._loaded_identity() != self._shown_image:
+        if self._shown_image is not None and not self.busy and loaded_identity(self.siril) != self._shown_image:
             self._shown_image, self._preview_source = None, None
             self.pane.show({})
             try:
@@ -228,14 +211,6 @@ class Panel:
             self.status.set("Another image is loaded in Siril: press Preview to see what the fit will do with it.")
             self.status_label.configure(foreground=self.colors["fg"])
         self._watch_job = self.root.after(_WATCH_MS, self._watch_loaded_image)
-
-    def _fingerprint(self) -> tuple[Any, ...] | None:
-        """The loaded image's identity and a digest of its pixels: equal only to the very same image."""
-        identity = self._loaded_identity()
-        if identity is None:
-            return None
-        pixels = np.ascontiguousarray(self.siril.get_image_pixeldata())
-        return (*identity, hashlib.sha1(pixels.tobytes()).hexdigest())
 
     def preview(self) -> None:
         """Read the loaded image again and show what the fit will see."""
@@ -262,22 +237,10 @@ class Panel:
 
     def _compute_preview(self, params: Parameters, run: RunOptions) -> None:
         if self._preview_source is None:
-            self._preview_source = self._loaded_image()
-            self._shown_image = self._loaded_identity()
-        height, width = self._preview_source.shape[-2:]
-        prepared = prepare(self._preview_source, params, mask=read_mask(run),
-                           exclude=overlay.drawn_areas(self.siril, height))
-        shown = preview_image(prepared)
-        fitted = preview_fit(prepared, params, cancel=self.cancel_requested.is_set, device=run.device)
-        overlay.show_objects(self.siril, fitted.objects, prepared.factor, (height, width))
-        views = dict(zip(VIEWS, (shown, marked(shown, fitted.objects, fitted.points), fitted.model,
-                                 fitted.corrected, display_like(prepared, self._preview_source))))
-        self.worker.post("preview", (views, fitted.report))
-
-    def _loaded_image(self) -> np.ndarray:
-        if not self.siril.is_image_loaded():
-            raise s.NoImageError("no image is loaded in Siril: load one first")
-        return to_core(self.siril.get_image_pixeldata(), "the loaded image")[0]
+            self._preview_source = loaded_pixels(self.siril)
+            self._shown_image = loaded_identity(self.siril)
+        compute_preview(self.siril, self._preview_source, params, run, self.cancel_requested.is_set,
+                        self.worker.post)
 
     def run(self) -> None:
         """Fit and apply; during a preview, the preview is cancelled and Run follows it (never dropped)."""
@@ -290,7 +253,7 @@ class Panel:
         try:
             params, output = self.form.settings(self.areas.count > 0)
             if not output.sequence and self._corrected_image is not None \
-                    and self._fingerprint() == self._corrected_image and not self._ask(
+                    and fingerprint(self.siril) == self._corrected_image and not self._ask(
                         "Extract the background again?",
                         "The loaded image is the one this panel has just corrected. Extract the background from "
                         "it again? (To start over from the input, undo in Siril first.)"):
@@ -315,31 +278,10 @@ class Panel:
         return ask(self.root, self.colors, title, question)
 
     def _compute_run(self, params: Parameters, output: OutputOptions) -> None:
-        siril_progress = SirilProgress(self.siril)
-
-        def progress(fraction: float, message: str) -> None:
-            siril_progress(fraction, message)
-            self.worker.post("progress", (fraction, message))
-
-        try:
-            if output.sequence:
-                outcome = process_sequence(self.siril, params, output, progress, self.cancel_requested.is_set,
-                                           name=self.form.label)
-                self.worker.post("done" if outcome.succeeded else "failed", outcome.summary())
-            else:
-                before = self._loaded_image()
-                outcome = process_loaded_image(self.siril, params, output, progress, self.cancel_requested.is_set,
-                                               name=self.form.label)
-                self.siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
-                notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in outcome.report.warnings)
-                self.worker.post("done", outcome.brief() + notes)  # the details are in Siril's log
-                if outcome.replaced:  # the result, beside the input, both as the input is shown
-                    self._corrected_image = self._fingerprint()
-                    shown = prepare(before, params)
-                    self.worker.post("after", {BEFORE: display_like(shown, before),
-                                               AFTER: display_like(shown, self._loaded_image())})
-        finally:
-            self.siril.reset_progress()
+        corrected = compute_run(self.siril, params, output, self.cancel_requested.is_set, self.form.label,
+                                self.worker.post)
+        if corrected is not None:
+            self._corrected_image = corrected
 
     def cancel(self) -> None:
         """Stop the preview or the fit running (and a Run waiting for a preview to stop)."""
@@ -398,7 +340,7 @@ class Panel:
             self._show_preview(payload)
         elif kind == "after":
             self._preview_source = None  # the loaded image changed: a later Preview reads it again
-            self._shown_image = self._loaded_identity()
+            self._shown_image = loaded_identity(self.siril)
             self.pane.show({**self.pane.views, **payload}, AFTER)
         elif kind == "error":
             if isinstance(payload, Cancelled) and self._run_queued:
