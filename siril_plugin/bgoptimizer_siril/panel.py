@@ -73,7 +73,7 @@ class Panel:
         self._run_queued = False  # Run pressed during a preview: it starts once the preview has stopped
         self._closing = False
         self.status = tk.StringVar(value="Preview shows what the fit sees; Run fits and applies.")
-        self.areas = AreaControls(root, siril, self.colors, self._say, lambda: self._schedule_refresh(),
+        self.areas = AreaControls(root, siril, self.colors, self._say, self._schedule_refresh,
                                   lambda: self._closing)
         self.areas_text = self.areas.text
         self.progress = tk.DoubleVar(value=0.0)
@@ -229,7 +229,7 @@ class Panel:
         if self.busy:
             return
         try:
-            params, output = self.form.settings(self.areas.count > 0)
+            params, output = self.settings()
         except ParameterError as error:
             self._report("failed", error.rendered(self.form.label))
             return
@@ -251,7 +251,7 @@ class Panel:
                 self.status.set("Run starts as soon as the preview has stopped…")
             return
         try:
-            params, output = self.form.settings(self.areas.count > 0)
+            params, output = self.settings()
             if not output.sequence and self._corrected_image is not None \
                     and fingerprint(self.siril) == self._corrected_image and not self._ask(
                         "Extract the background again?",

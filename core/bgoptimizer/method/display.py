@@ -30,10 +30,11 @@ def _linear(prepared: Prepared) -> np.ndarray:
                      for channel, stretch in zip(prepared.fit_ds, prepared.fit_stretches)])
 
 
-def linked_stretches(prepared: Prepared) -> list[ChannelStretch]:
+def linked_stretches(prepared: Prepared, linear: np.ndarray | None = None) -> list[ChannelStretch]:
     """One stretch for every channel, fitted on all of them together (black point, white point and
-    midtones shared), so that the channels keep their balance on screen."""
-    linear = _linear(prepared)
+    midtones shared), so that the channels keep their balance on screen. ``linear``: the downscaled input
+    in its own units, when the caller has it already."""
+    linear = _linear(prepared) if linear is None else linear
     (stretch,) = fit_stretch(linear.reshape(1, -1, linear.shape[-1]), _PREVIEW_QUANTILE,
                              prepared.stretches[0].target)
     return [stretch] * len(linear)
@@ -41,7 +42,8 @@ def linked_stretches(prepared: Prepared) -> list[ChannelStretch]:
 
 def preview_image(prepared: Prepared) -> np.ndarray:
     """The downscaled input, linked-stretched, with masked-out pixels dimmed to a quarter: ``(C, h, w)``."""
-    shown = np.nan_to_num(_stretched(_linear(prepared), linked_stretches(prepared)), nan=0.0)
+    linear = _linear(prepared)
+    shown = np.nan_to_num(_stretched(linear, linked_stretches(prepared, linear)), nan=0.0)
     weight = prepared.mask_ds.max(axis=0, keepdims=True) if prepared.mask_ds.shape[0] > 1 else prepared.mask_ds
     return (shown * (0.25 + 0.75 * weight)).astype(np.float32)
 
@@ -71,12 +73,12 @@ def shown_from_fit(prepared: Prepared, model_fit: np.ndarray, neutral: bool) -> 
     levels = np.median(linear_model.reshape(len(linear_model), -1), axis=1)
     if neutral:
         levels[:] = levels.mean()
-    corrected = _linear(prepared) - linear_model + levels[:, None, None]
-    shown = linked_stretches(prepared)
+    linear = _linear(prepared)
+    corrected = linear - linear_model + levels[:, None, None]
+    shown = linked_stretches(prepared, linear)
     return np.nan_to_num(_stretched(linear_model, shown)), np.nan_to_num(_stretched(corrected, shown))
 
 
 def display_stretch(image: np.ndarray) -> np.ndarray:
     """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image."""
-    stretches = fit_stretch(np.where(image > 0, image, np.nan), _SCREEN_QUANTILE, _SCREEN_MEDIAN)
-    return np.stack([stretch.apply(channel) for stretch, channel in zip(stretches, image)])
+    return _stretched(image, fit_stretch(np.where(image > 0, image, np.nan), _SCREEN_QUANTILE, _SCREEN_MEDIAN))
