@@ -4,7 +4,9 @@
 # the CUDA path end to end (command line, the plugin's code path with the sirilpy double, no
 # per-iteration sync), then the benchmark on the GPU beside the same machine's CPU.
 #
-#   bash bench/gpu_check.sh wheels   # here, once: the missing packages as cp312 wheels in .whl/ (git-ignored)
+#   bash bench/gpu_check.sh wheels   # here, before each check: the missing packages as cp312 wheels and
+#                                    # this tree's own wheel (the plugin script installs the engine by its
+#                                    # metadata) in .whl/ (git-ignored)
 #   bash bench/gpu_check.sh          # there, with .whl carried: card, tests and tables into $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +16,15 @@ if [[ ${1:-} == wheels ]]; then
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d .whl astropy pyerfa astropy-iers-data lz4 zstandard
+    rm -f .whl/siril_bgoptimizer-*.whl
+    python3 -m build --wheel --outdir .whl >/dev/null
     exit
 fi
 
 out=${OUT:-/tmp/gpu_check}
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1  # the engine from its wheel, as Siril's venv has it
 status=0  # each step runs even when one before it failed; any failure fails the check
 {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
