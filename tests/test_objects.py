@@ -115,6 +115,15 @@ def test_a_galaxy_beside_a_horizon_glow_does_not_take_the_frame():
     assert absorbed_share(result.background, scene.background, scene.nebula) < 10.0
 
 
+def test_a_galaxy_between_two_glows_stops_growing_where_the_glow_rises():
+    """3000x2000: a galaxy's mask grew round by round into a glow's shoulder (ring peaks 2.5, 3.8, 12.2 sigma)
+    to 42 % of the frame, 3.1 % RMS; growth now stops where the ring it adds gets brighter: 20 %, 0.67 %."""
+    scene = make_glow_scene("two_glows_galaxy", 2, 3000, 2000)
+    result = extract_background(scene.image, Parameters())
+    assert result.report.objects < 0.3
+    assert gradient_error(result.background, scene.background)[0] < 1.0
+
+
 def test_an_object_brightest_at_the_border_keeps_its_core():
     """Level rising to the border (a glow): the grown object falls back to its core; an object whose light
     falls towards the border, even reaching it, keeps what it grew."""

@@ -141,6 +141,14 @@ class Parameters:
         high=1.0,
         label="Smoothness (stiffness)", essential=True, slider=(1e-7, 1.0),
     )
+    adapt_smoothing: bool = setting(
+        False,
+        "Where the fitted sky keeps a coherent misfit (a glow rising too steeply for the smoothness) and "
+        "objects cover under a third of the frame, refit with 10x, then 100x less smoothness while that "
+        "shrinks the misfit; the report says when it did.",
+        "Spline",
+        label="Follow steep gradients",
+    )
     order: int = setting(
         5,
         "Polyharmonic kernel: 1 (r, stiff cones), 2 (thin plate r^2 log r, the original method), 3 (r^3), "

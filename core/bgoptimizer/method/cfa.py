@@ -38,6 +38,7 @@ def _combined(reports: list[FitReport]) -> FitReport:
         iterations=sum(report.iterations for report in reports),
         stopped_early=all(report.stopped_early for report in reports),
         start_kept=all(report.start_kept for report in reports),
+        smoothing=min((report.smoothing for report in reports if report.smoothing is not None), default=None),
         samples=sum(report.samples for report in reports),
         device=reports[0].device,
         objects=max(report.objects for report in reports),

@@ -13,6 +13,7 @@ from ..errors import Advice
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback
 from .device import describe_device, resolve_device
+from .misfit import RELAX_STEPS, relax_smoothing
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
 from .optimize import optimize
 from .preparation import Prepared
@@ -42,6 +43,7 @@ class FitReport:
     device: str
     objects: float = 0.0  # share of the downscaled frame kept out of the fit as objects
     start_kept: bool = False  # gradient descent found nothing better than the robust start, and stopped at once
+    smoothing: float | None = None  # the smoothing of the model, where a coherent misfit made it less than asked
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[Advice] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
@@ -51,7 +53,10 @@ class FitReport:
         return (
             f"final loss {self.loss:.5f} after {self.iterations} iterations"
             + (" (the robust start kept: no step improved on it)" if self.start_kept else "")
-            + f" on {self.device}; {self.samples} "
+            + f" on {self.device}"
+            + (f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing is not None
+               else "")
+            + f"; {self.samples} "
             f"background samples, {self.objects:.0%} of the frame masked as objects" + (f"; {stages}" if stages else "")
         )
 
@@ -132,22 +137,38 @@ def fit_with_objects(
         cancel=cancel,
     )
     samples = int((prepared.mask_ds.max(axis=0) > 0).sum())
+    state, smoothing, steep = outcome.state, params.smoothing, False
+    if params.loss == "robust":
+        masked = 1.0 - samples / prepared.mask_ds[0].size  # objects, the user's mask, missing pixels
+        relaxed, lowered = relax_smoothing(data, state, params.smoothing, params.poly_degree, prepared.grid.extent,
+                                           masked, steps=RELAX_STEPS if params.adapt_smoothing else 1)
+        if params.adapt_smoothing:
+            state, smoothing = relaxed, lowered
+        steep = lowered != params.smoothing and not params.adapt_smoothing
     report = FitReport(
         loss=outcome.loss,
         iterations=outcome.iterations,
         stopped_early=outcome.stopped_early,
         start_kept=outcome.start_kept,
+        smoothing=smoothing if smoothing != params.smoothing else None,
         samples=samples,
         device=describe_device(device),
         objects=objects,
-        warnings=_trust_warnings(objects, samples, params),
+        warnings=_trust_warnings(objects, samples, params, steep),
     )
-    return outcome.state, report, found
+    return state, report, found
 
 
-def _trust_warnings(objects: float, samples: int, params: Parameters) -> list[Advice]:
-    """What makes a model untrustworthy though it was fitted: too little background to see."""
+def _trust_warnings(objects: float, samples: int, params: Parameters, steep: bool) -> list[Advice]:
+    """What makes a model untrustworthy though it was fitted: too little background to see, a glow
+    too steep for the smoothing."""
     warnings = []
+    if steep:
+        warnings.append(Advice(
+            "the model does not follow the sky along the frame's edge (a glow steeper than the {smoothing} "
+            "lets it bend); {adapt_smoothing} (or a lower {smoothing}) follows it, but takes in more of a large "
+            "faint object that is not masked", ("smoothing", "adapt_smoothing"),
+        ))
     if objects > _MOST_OF_THE_FRAME:
         warnings.append(Advice(
             f"objects cover {objects:.0%} of the frame, so the model rests on the {1 - objects:.0%} left and "

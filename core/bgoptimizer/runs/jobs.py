@@ -216,6 +216,7 @@ class FileOutcome:
                           stages=dict(report.seconds),
                           device=report.device, loss=report.loss, iterations=report.iterations,
                           samples=report.samples, objects=report.objects, start_kept=report.start_kept,
+                          smoothing=report.smoothing,
                           warnings=[warning.rendered(flag) for warning in report.warnings],
                           bayer_pattern=self.bayer_pattern)
         return record
