@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .method.device import describe_device, resolve_device
     from .method.display import display_like, preview_image
     from .method.fit import FitReport, fit_background
+    from .method.normalize import Normalization, normalize_to_reference
     from .method.outlines import object_outlines
     from .method.pipeline import BackgroundResult, extract_background
     from .method.preparation import as_planar, prepare
@@ -69,6 +70,7 @@ _LAZY_MODULES = {
     "method.display": ("preview_image", "display_like"),
     "method.spline": ("SplineState",),
     "method.outlines": ("object_outlines",),
+    "method.normalize": ("Normalization", "normalize_to_reference"),
     "method.device": ("describe_device", "resolve_device"),
     "runs.frame": ("FrameResult", "process_frame"),
     "runs.jobs": ("MODEL_TAG", "check_new_files", "read_mask"),
@@ -84,7 +86,8 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
-    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args",
+    "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "Normalization",
+    "normalize_to_reference",
 ]
 
 

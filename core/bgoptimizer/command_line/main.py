@@ -17,10 +17,11 @@ from typing import TextIO
 
 from .._version import __version__
 from ..errors import BgOptimizerError, flag, user_message
-from ..io import OutputFiles, atomic_write
+from ..io import OutputFiles, atomic_write, read_image
 from ..method.device import resolve_device
 from ..params import Parameters, RunOptions
 from ..runs.jobs import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
+from ..runs.normalization import normalize_file, plan_normalization
 from .arguments import add_parameter_options, flags_naming, settings_from_args
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", metavar="FILE",
                         help="also write what each input gave (outputs, times, loss, share masked as objects, "
                         "warnings, or the error) as JSON to FILE, for scripts")
+    parser.add_argument("--normalize-to", metavar="REF",
+                        help="normalize each registered INPUT frame's background (and brightness) to the frame REF "
+                        "instead: writes <name>_bgNormalized files to stack, then extract the master's background "
+                        "once")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_parameter_options(parser)
     return parser
@@ -184,6 +189,8 @@ def _run(argv: list[str]) -> int:
     except BgOptimizerError as error:
         parser.error(error.rendered(flag))
     items, output_dir = _split_paths(args.paths, args.output_dir)
+    if args.normalize_to:
+        return _normalize(Path(args.normalize_to), items, output_dir, params, options)
     try:  # every refusal before the first file is written
         jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
                         Path(args.report) if args.report else None, args.model)
@@ -200,6 +207,31 @@ def _run(argv: list[str]) -> int:
         print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(str(p) for p, _ in failed)}",
               file=sys.stderr)
     return 1 if failed or not reported else 0
+
+
+def _normalize(reference: Path, items: list[Path], output_dir: Path | None, params: Parameters,
+               options: RunOptions) -> int:
+    """``--normalize-to``: every frame to the reference, a failing frame reported and the others done."""
+    try:
+        jobs = plan_normalization(reference, find_inputs(items), output_dir, options)
+        reference_data = read_image(reference).data
+    except BgOptimizerError as error:
+        print(f"bgoptimizer: error: {error.rendered(flags_naming(options))}; nothing was written", file=sys.stderr)
+        return 2
+    failed = 0
+    for index, job in enumerate(jobs, 1):
+        try:
+            with OutputFiles(replace=options.overwrite) as files:
+                normalize_file(job, reference, reference_data, params, options, files)
+                files.commit()
+        except BgOptimizerError as error:
+            failed += 1
+            print(f"bgoptimizer: error: {_naming(job.source, error.rendered(flags_naming(options)))}",
+                  file=sys.stderr)
+            continue
+        scale = "reference, unchanged" if job.scale is None else "scale " + " ".join(f"{v:.4f}" for v in job.scale)
+        print(f"[{index}/{len(jobs)}] {job.source} -> {job.output} ({scale})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""A registered sequence whose gradient changes frame by frame (a large nebula in the field, a satellite
+trail in one frame): normalizing to a reference against extracting each frame on its own.
+
+Prints how alike the frames' backgrounds are (the spread between frames of their 64-pixel block medians,
+each frame's median set aside, in % of the sky), then stacks each set (per-pixel 3-sigma clipped mean, the kind of rejection Siril's
+`stack ... rej` does), extracts the master's background once and gives its error against the true sky,
+the nebula flux kept and what is left of the trail; and the time per frame.
+
+    python bench/normalize_sequence.py                 # 1500x1000, 8 frames
+    python bench/normalize_sequence.py --size 3000x2000 --frames 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from bgoptimizer import Parameters, extract_background, normalize_to_reference
+from bgoptimizer.method.downscale import block_reduce
+from bgoptimizer.synthetic import GRADIENTS, make_scene
+
+
+def sequence(width: int, height: int, count: int, seed: int = 1):
+    """Frames of one sky (nebula, stars) under a different gradient each, with transparency changes."""
+    sky_scene = make_scene(width, height, gradient_kind="dome", nebula=True, seed=seed)
+    sky = sky_scene.image - sky_scene.background
+    rng = np.random.default_rng(seed)
+    frames, scales = [], []
+    for index in range(count):
+        gradient = make_scene(width, height, gradient_kind=GRADIENTS[index % len(GRADIENTS)], nebula=False,
+                              seed=seed + index).background * rng.uniform(0.7, 1.6)
+        scale = 1.0 if index == 0 else rng.uniform(0.8, 1.0)
+        frame = scale * (sky + rng.normal(0.0, 0.002, sky.shape).astype(np.float32)) + gradient
+        if index == count // 2:
+            frame[:, height // 3: height // 3 + 3, :] += 0.05  # a satellite trail
+        frames.append(frame.astype(np.float32))
+        scales.append(scale)
+    return frames, sky_scene, scales
+
+
+def clipped_mean(frames: list[np.ndarray], kappa: float = 3.0) -> np.ndarray:
+    stack = np.stack(frames)
+    center = np.median(stack, axis=0)
+    spread = 1.4826 * np.median(np.abs(stack - center), axis=0)
+    kept = np.abs(stack - center) <= kappa * np.maximum(spread, 1e-6)
+    return (np.where(kept, stack, 0.0).sum(axis=0) / np.maximum(kept.sum(axis=0), 1)).astype(np.float32)
+
+
+def spread_between(frames: list[np.ndarray], sky: float) -> float:
+    blocks = np.stack([block_reduce(frame, 64) for frame in frames])
+    blocks -= np.median(blocks, axis=(2, 3), keepdims=True)  # each frame's own sky level set aside
+    return float(100 * (blocks - blocks.mean(axis=0)).std() / sky)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1500x1000")
+    parser.add_argument("--frames", type=int, default=8)
+    args = parser.parse_args()
+    width, height = (int(n) for n in args.size.split("x"))
+    frames, scene, scales = sequence(width, height, args.frames)
+    params = Parameters()
+    sky_level = float(np.median(scene.background))
+    signal = scene.image - scene.background  # the sky's own light (stars, nebula) and frame 1's noise
+    nebula = scene.nebula > 0.2 * scene.noise
+    print(f"| {args.frames} frames {args.size} | spread between frames, % of sky | master after one extraction: "
+          "background flatness, % of sky | nebula flux kept % | trail left, % of sky | s per frame |")
+    print("|---|---|---|---|---|---|")
+    for name in ("normalized to frame 1", "extracted frame by frame"):
+        start = time.perf_counter()
+        if name.startswith("normalized"):
+            done = [frames[0]] + [normalize_to_reference(frame, frames[0], params).normalized for frame in frames[1:]]
+            brightness = 1.0  # the reference's
+        else:
+            done = [extract_background(frame, params).corrected for frame in frames]
+            brightness = float(np.mean(scales))
+        per_frame = (time.perf_counter() - start) / len(frames)
+        corrected = extract_background(clipped_mean(done), params).corrected
+        left = corrected - brightness * signal  # what is not the sky's light: background residue and noise
+        left -= np.median(left, axis=(1, 2), keepdims=True)
+        flatness = 100 * float(block_reduce(left, 64).std()) / sky_level
+        flux = 100 * float((left * nebula).sum()) / float((brightness * scene.nebula * nebula).sum()) + 100
+        trail = 100 * float(left[:, height // 3: height // 3 + 3, :].mean()) / sky_level
+        print(f"| {name} | {spread_between(done, sky_level):.2f} | {flatness:.2f} | {flux:.0f} | {trail:.2f} | "
+              f"{per_frame:.2f} |")
+    print(f"transparency drawn: {' '.join(f'{s:.3f}' for s in scales)}")
+
+
+if __name__ == "__main__":
+    main()
