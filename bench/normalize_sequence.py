@@ -1,10 +1,11 @@
 """A registered sequence whose gradient changes frame by frame (a large nebula in the field, a satellite
 trail in one frame): normalizing to a reference against extracting each frame on its own.
 
-Prints how alike the frames' backgrounds are (the spread between frames of their 64-pixel block medians,
-each frame's median set aside, in % of the sky), then stacks each set (per-pixel 3-sigma clipped mean, the kind of rejection Siril's
-`stack ... rej` does), extracts the master's background once and gives its error against the true sky,
-the nebula flux kept and what is left of the trail; and the time per frame.
+Prints how alike the frames' backgrounds are (the spread between frames of their 64-pixel block
+medians, each frame's median set aside, in % of the sky), then stacks each set (per-pixel 3-sigma
+clipped mean, the kind of rejection Siril's `stack ... rej` does), extracts the master's background
+once, and gives the flatness of what is left besides the sky's own light, the nebula flux kept, what
+is left of the trail, and the time per frame.
 
     python bench/normalize_sequence.py                 # 1500x1000, 8 frames
     python bench/normalize_sequence.py --size 3000x2000 --frames 6

@@ -90,6 +90,7 @@ class Sequence:
     ry: int = 0
     imgparam: list[ImgData] = field(default_factory=list)
     type: SequenceType = SequenceType.SEQ_REGULAR
+    reference_image: int = -1
 
 
 @dataclass
@@ -100,6 +101,7 @@ class SequenceState:
     frames: list[Path]
     included: list[bool]
     type: SequenceType = SequenceType.SEQ_REGULAR
+    reference_image: int = -1
 
 
 @dataclass
@@ -359,7 +361,8 @@ class SirilInterface:
         ry, rx = first.shape[-2:]
         params = [ImgData(index + 1, incl, rx, ry) for index, incl in enumerate(seq.included)]
         layers = 1 if first.ndim == 2 else first.shape[0]
-        return Sequence(seq.name, len(seq.frames), sum(seq.included), layers, rx, ry, params, seq.type)
+        return Sequence(seq.name, len(seq.frames), sum(seq.included), layers, rx, ry, params, seq.type,
+                        seq.reference_image)
 
     def get_seq_frame_filename(self, frame: int) -> str:
         return str(self._require_sequence().frames[frame])

@@ -68,7 +68,7 @@ def test_command_line_writes_normalized_frames_and_keeps_the_reference(tmp_path,
                  str(tmp_path / "small.fits"), "-o", str(out)])
 
     assert code == 1  # the small frame failed, the others were written
-    assert "small.fits is 100x100" in capsys.readouterr().err
+    assert "small.fits: 100x100 with 3 channel(s), the reference ref.fits 600x400" in capsys.readouterr().err
     np.testing.assert_array_equal(fits.getdata(out / "ref_bgNormalized.fits"), reference)
     header = fits.getheader(out / "sub_bgNormalized.fits")
     assert header["OBJECT"] == "M42"

@@ -407,3 +407,37 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
         gui.terminate()
         gui.wait(timeout=30)
         log.close()
+
+
+def test_a_sequence_normalized_to_its_reference_then_stacked(real_siril, tmp_path):
+    """convert registered frames whose gradient and transparency change, our --sequence NAME --normalize,
+    then Siril's stack of the norm_ sequence, headless; the frames' backgrounds then agree."""
+    stack = fits.getdata(M94).astype(np.float32)
+    header = fits.getheader(M94)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    crop = stack[:, 500:1100, 200:1000]
+    sky = float(np.median(crop))
+    for number, scale in enumerate((1.0, 0.9, 0.8)):
+        gradient = injected_gradient(600, 800, sky * (1 + number))
+        frame = scale * crop + (gradient if number % 2 else gradient[::-1])
+        fits.PrimaryHDU(frame.astype(np.float32), header=header).writeto(raw / f"light{number}.fit")
+
+    log = real_siril.run(tmp_path, "cd raw", "convert light -out=..", "cd ..",
+                         real_siril.plugin("--sequence", "light_", "--normalize"),
+                         "stack norm_light_ rej 3 3 -norm=addscale -out=result")
+
+    messages = _messages(log)
+    summary = [m for m in messages if m.startswith("Background Optimizer: sequence light_:")]
+    assert summary and "3 frames normalized" in summary[0] and "new sequence norm_light_" in summary[0], log
+    assert (tmp_path / "norm_light_.seq").is_file() and (tmp_path / "result.fit").is_file(), log
+    reference = fits.getdata(tmp_path / "light_00001.fit")
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "norm_light_00001.fit"), reference)
+    for number in (2, 3):
+        path = tmp_path / f"norm_light_{number:05d}.fit"
+        assert _fitsverify(path) == f"verification OK: {path}"
+        offsets = fits.getdata(path) - reference
+        before = fits.getdata(tmp_path / f"light_{number:05d}.fit") - reference
+        assert np.ptp(np.median(offsets[0].reshape(6, 100, 8, 100), axis=(1, 3))) < 0.1 * np.ptp(
+            np.median(before[0].reshape(6, 100, 8, 100), axis=(1, 3)))
+    assert not [m for m in messages if re.search(r"WARNING|Traceback|Background Optimizer: .*failed", m)]

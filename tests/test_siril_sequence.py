@@ -110,3 +110,32 @@ def test_bad_prefix_is_named(siril, sirilpy, frames, monkeypatch, tmp_path):
     (line,) = siril.lines(sirilpy.LogColor.RED)
     assert "prefix 'out/'" in line
     assert not list(tmp_path.glob("*bkg*"))
+
+
+def test_sequence_frames_are_normalized_to_the_reference_frame(siril, sirilpy, m94, monkeypatch, tmp_path):
+    """One registered sky (an M94 crop) under a different gradient and transparency per frame; the
+    sequence's reference is frame 2: it is written unchanged, the others brought to its background."""
+    crop = m94[:, 300:540, 200:520]
+    sky = float(np.median(crop))
+    paths = []
+    for number, scale in enumerate((0.85, 1.0, 0.9), 1):
+        shape = injected_gradient(240, 320, sky * number)
+        pixels = (scale * crop + (shape if number % 2 else shape[::-1, ::-1])).astype(np.float32)
+        path = tmp_path / f"light_{number:05d}.fit"
+        fits.PrimaryHDU(pixels, header=fits.getheader(M94)).writeto(path)
+        paths.append(path)
+    siril.sequence = sirilpy.SequenceState("light_", paths, [True, True, True], reference_image=1)
+
+    run_script(monkeypatch, "--sequence", "--normalize")
+
+    assert siril.created_sequences == ["norm_light_"]
+    reference = fits.getdata(paths[1])
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "norm_light_00002.fit"), reference)
+    for number in (1, 3):
+        source = fits.getdata(paths[number - 1])
+        normalized = fits.getdata(tmp_path / f"norm_light_{number:05d}.fit")
+        assert _quadrant_spread(normalized - reference) < 0.1 * _quadrant_spread(source - reference)
+        assert "normalized to light_00002.fit, scale" in " ".join(fits.getheader(
+            tmp_path / f"norm_light_{number:05d}.fit")["HISTORY"])
+    (summary,) = siril.lines(sirilpy.LogColor.GREEN)
+    assert "3 frames normalized" in summary and "new sequence norm_light_" in summary

@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     )
     from .runs.frame import FrameResult, process_frame
     from .runs.jobs import MODEL_TAG, check_new_files, read_mask
+    from .runs.normalization import write_normalized
 
 # The engine, the recipe of a frame and what front ends share, by module; each loaded on first use.
 _LAZY_MODULES = {
@@ -74,6 +75,7 @@ _LAZY_MODULES = {
     "method.device": ("describe_device", "resolve_device"),
     "runs.frame": ("FrameResult", "process_frame"),
     "runs.jobs": ("MODEL_TAG", "check_new_files", "read_mask"),
+    "runs.normalization": ("write_normalized",),
     "command_line.arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
@@ -87,7 +89,7 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
     "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "Normalization",
-    "normalize_to_reference",
+    "normalize_to_reference", "write_normalized",
 ]
 
 

@@ -24,7 +24,7 @@ __all__ = ["Form", "WINDOW_KEY", "shown"]
 
 WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # The output options the panel shows (the others are batch arguments, or follow from these).
-_PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "prefix")
+_PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "normalize", "prefix")
 _WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
 _LABEL_WIDTH = 230  # the labels' column, the same in every group and its advanced part
 
@@ -195,12 +195,16 @@ class Form:
         Tooltip(prefix, output_spec("prefix").help, self.colors)
         self.widgets["prefix"] = prefix
 
-        def sequence_chosen(*_: Any) -> None:  # the prefix matters, and shows, only for a sequence
+        def sequence_chosen(*_: Any) -> None:  # normalizing and the prefix matter, and show, only for a sequence
             for widget, column in ((label, 0), (prefix, 1)):
                 if self.output["sequence"].get():
                     widget.grid(row=row + len(checks), column=column, sticky="w")
                 else:
                     widget.grid_remove()
+            if self.output["sequence"].get():
+                self.widgets["normalize"].grid()
+            else:
+                self.widgets["normalize"].grid_remove()
 
         self.output["sequence"].trace_add("write", sequence_chosen)
         sequence_chosen()

@@ -23,9 +23,11 @@ from bgoptimizer import (
     validate_settings,
 )
 
-__all__ = ["OutputOptions", "OUTPUT_GROUP", "DEFAULT_PREFIX", "output_spec", "build_parser", "parse_arguments"]
+__all__ = ["OutputOptions", "OUTPUT_GROUP", "DEFAULT_PREFIX", "NORMALIZED_PREFIX", "output_spec", "build_parser",
+           "parse_arguments"]
 
 DEFAULT_PREFIX = "bkg_"
+NORMALIZED_PREFIX = "norm_"  # the normalized frames' when the prefix is left at its default
 OUTPUT_GROUP = "Siril output"
 # Siril's own file type, extension and bit depth settings say how it saves images.
 SIRIL_DECIDES = ("format", "keep_bit_depth")
@@ -66,6 +68,12 @@ class OutputOptions:
         False, "With a sequence: also save each frame's background model as <frame>_bgModel.fit.", OUTPUT_GROUP,
         label="Save each frame's model",
     )
+    normalize: bool = setting(
+        False, "With a sequence: instead of extracting each frame's background, normalize every included frame's "
+        "background and brightness to the sequence's reference frame (else the first), for stacking frames whose "
+        "gradient changes; the frames are written with the prefix norm_ (if left at bkg_). Extract the stacked "
+        "master's background afterwards.", OUTPUT_GROUP, label="Normalize to the reference frame",
+    )
     prefix: str = setting(
         DEFAULT_PREFIX, "File-name prefix of the corrected frames and of the new sequence.", OUTPUT_GROUP,
         label="Sequence prefix",
@@ -80,6 +88,11 @@ class OutputOptions:
         if not self.prefix or any(char in self.prefix for char in "/\\"):
             raise ParameterError(f"{{prefix}} {self.prefix!r}: must be a non-empty file-name prefix without '/'",
                                  "prefix")
+
+    @property
+    def frame_prefix(self) -> str:
+        """The prefix of the frames written: ``norm_`` for normalized frames unless another was given."""
+        return NORMALIZED_PREFIX if self.normalize and self.prefix == DEFAULT_PREFIX else self.prefix
 
     @property
     def saves_model(self) -> bool:
@@ -115,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--sequence", "-seq", nargs="?", const="", default=None, metavar="NAME",
                         help=output_spec("sequence").help)
     output.add_argument("--save-models", action="store_true", help=output_spec("save_models").help)
+    output.add_argument("--normalize", action="store_true", help=output_spec("normalize").help)
     output.add_argument("--prefix", default=DEFAULT_PREFIX,
                         help=f"{output_spec('prefix').help} (default: {DEFAULT_PREFIX})")
     output.add_argument("--exclude-polygons", action="store_true", help=output_spec("exclude_polygons").help)
@@ -135,6 +149,7 @@ def parse_arguments(argv: Sequence[str]) -> tuple[Parameters, OutputOptions]:
         show_model=args.show_model,
         sequence=args.sequence is not None,
         sequence_name=args.sequence or None,
+        normalize=args.normalize,
         prefix=args.prefix,
         exclude_polygons=args.exclude_polygons,
     )

@@ -7,7 +7,9 @@ The sequence is the one loaded in Siril (the GUI), or, named with
 yet (right after ``convert`` in a script), from the files ``NAME#####.fit``.
 Each corrected frame is written with a prefix (``bkg_`` by default, as
 ``seqsubsky`` does) and the frames then form a new sequence, ready for
-registration and stacking. A frame that fails is reported and skipped; the
+registration and stacking. With ``normalize``, each frame is instead brought
+to the sequence's reference frame's background and brightness
+(``norm_`` frames, to stack; the reference itself unchanged). A frame that fails is reported and skipped; the
 original sequence is never modified.
 """
 
@@ -35,6 +37,7 @@ from bgoptimizer import (
     process_frame,
     read_mask,
     scaled,
+    write_normalized,
 )
 from bgoptimizer.io import ImageFile, OutputFiles, read_image
 
@@ -42,7 +45,7 @@ from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
 from .siril_image import default_model_path, header_from_text, to_core
 
-__all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
+__all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "read_reference_index", "process_sequence"]
 
 _FITS_SUFFIXES = (".fit", ".fits", ".fts")
 
@@ -64,6 +67,7 @@ class SequenceOutcome:
     cancelled: bool = False
     new_sequence: str | None = None
     seconds: float = 0.0
+    done: str = "corrected"  # or "normalized"
 
     @property
     def succeeded(self) -> bool:
@@ -71,7 +75,7 @@ class SequenceOutcome:
 
     def summary(self) -> str:
         done = len(self.processed)
-        text = f"sequence {self.sequence}: {done} frame{'s' * (done != 1)} corrected in {self.seconds:.1f} s"
+        text = f"sequence {self.sequence}: {done} frame{'s' * (done != 1)} {self.done} in {self.seconds:.1f} s"
         if done:
             text += f" ({self.seconds / done:.1f} s per frame)"
         if self.skipped:
@@ -124,6 +128,7 @@ class _Frames:
     name: str
     frames: list[SequenceFrame]
     read: Callable[[SequenceFrame], tuple[ImageFile, np.dtype]]
+    reference: int = -1  # the sequence's reference frame (its index), -1 where none is set
 
 
 def _loaded(siril) -> _Frames:
@@ -146,14 +151,27 @@ def _loaded(siril) -> _Frames:
 
     frames = [SequenceFrame(index, Path(siril.get_seq_frame_filename(index)), bool(seq.imgparam[index].incl))
               for index in range(seq.number)]
-    return _Frames(seq.seqname, frames, read)
+    return _Frames(seq.seqname, frames, read, int(getattr(seq, "reference_image", -1)))
 
 
 def _named(siril, name: str) -> _Frames:
     def read(frame: SequenceFrame) -> tuple[ImageFile, np.dtype]:
         return read_image(frame.path), np.dtype(np.float32)
 
-    return _Frames(name, read_sequence_file(Path(siril.get_siril_wd()), name), read)
+    folder = Path(siril.get_siril_wd())
+    return _Frames(name, read_sequence_file(folder, name), read, read_reference_index(folder, name))
+
+
+def read_reference_index(folder: Path, name: str) -> int:
+    """The reference frame's index that ``name.seq`` records (after ``S 'name' start count selected fixed``),
+    -1 where there is no such file or none is set."""
+    seq_file = folder / f"{name}.seq"
+    if seq_file.is_file():
+        for line in seq_file.read_text(errors="replace").splitlines():
+            fields = re.fullmatch(r"S\s+(?:'[^']*'|\S+)\s+-?\d+\s+\d+\s+\d+\s+\d+\s+(-?\d+).*", line)
+            if fields is not None:
+                return int(fields.group(1))
+    return -1
 
 
 def process_sequence(
@@ -173,15 +191,20 @@ def process_sequence(
     """
     source = _named(siril, output.sequence_name) if output.sequence_name else _loaded(siril)
     start = time.perf_counter()
-    outcome = SequenceOutcome(source.name, len(source.frames))
+    outcome = SequenceOutcome(source.name, len(source.frames), done="normalized" if output.normalize else "corrected")
     included = [frame for frame in source.frames if frame.included]
     outcome.skipped = [frame.index for frame in source.frames if not frame.included]
     folder = Path(siril.get_siril_wd())  # where Siril writes prefixed frames, and we the models
-    planned = [folder / (output.prefix + frame.path.name) for frame in included]
+    prefix = output.frame_prefix
+    planned = [folder / (prefix + frame.path.name) for frame in included]
     if output.saves_model:
         planned += [default_model_path(siril, frame.path.stem) for frame in included]
     check_new_files(planned, [frame.path for frame in source.frames], output.run.overwrite)
     mask = read_mask(output.run)  # one mask for every frame
+    if output.normalize and included:  # the reference: the sequence's, else its first included frame
+        chosen = [frame for frame in included if frame.index == source.reference]
+        reference = chosen[0] if chosen else included[0]
+        reference_image, _ = source.read(reference)
     areas: list[np.ndarray] | None = None
     previous: SplineState | None = None
     for position, frame in enumerate(included):
@@ -194,9 +217,20 @@ def process_sequence(
             if areas is None:  # the view's areas, read once: the same for every frame
                 areas = user_areas(siril, output, image.data.shape[-2])
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
+            if output.normalize:
+                with OutputFiles(replace=output.run.overwrite) as files:
+                    scale = write_normalized(
+                        image, None if frame is reference else reference_image.data, reference.path.name, params,
+                        folder / (prefix + frame.path.name), files, sample_type=sample_type,
+                        compress=output.run.compress, device=output.run.device)
+                    files.commit()
+                outcome.processed.append(frame.index)
+                siril.log(f"{UNDO_NAME}: {title}: " + ("the reference, unchanged" if scale is None else
+                          "normalized, scale " + " ".join(f"{value:.4f}" for value in scale)))
+                continue
             with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
                 result = process_frame(
-                    image, params, corrected_path=folder / (output.prefix + frame.path.name),
+                    image, params, corrected_path=folder / (prefix + frame.path.name),
                     model_path=default_model_path(siril, frame.path.stem) if output.saves_model else None,
                     files=files, sample_type=sample_type, compress=output.run.compress, mask=mask, exclude=areas,
                     excluded=exclusions(output, areas), initial=previous, progress=part, cancel=cancel,
@@ -215,7 +249,7 @@ def process_sequence(
         siril.log(f"{UNDO_NAME}: {title}: {result.report.summary()}")
         log_warnings(siril, result.report, f"{title}: ", name)
     if outcome.processed:
-        new_name = output.prefix + source.name
+        new_name = prefix + source.name
         if siril.create_new_seq(new_name):
             outcome.new_sequence = new_name
     outcome.seconds = time.perf_counter() - start

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputImageError
-from ..io import OutputFiles, read_image, write_image
+from ..io import ImageFile, OutputFiles, read_image, write_image
+from ..io.image_file import FLOAT32
 from ..method.normalize import normalize_to_reference
 from ..params import Parameters, RunOptions
 from .frame import with_history
 
-__all__ = ["NORMALIZED_TAG", "NormalizedFrame", "plan_normalization", "normalize_file"]
+__all__ = ["NORMALIZED_TAG", "NormalizedFrame", "plan_normalization", "normalize_file", "write_normalized"]
 
 NORMALIZED_TAG = "_bgNormalized"
 
@@ -50,21 +51,30 @@ def plan_normalization(reference: Path, frames: Sequence[Path], output_dir: Path
     return planned
 
 
+def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_name: str, params: Parameters,
+                     path: Path, files: OutputFiles, *, sample_type: np.dtype = FLOAT32, compress: bool = False,
+                     device: str = "auto") -> np.ndarray | None:
+    """Write ``image`` normalized to ``reference`` (None: it is the reference, written unchanged) to ``path``
+    into ``files``, with its metadata and a HISTORY line; the scale found (None for the reference)."""
+    if reference is None:
+        data, scale, what = image.data, None, f"normalization reference ({reference_name}), unchanged"
+    else:
+        if image.data.shape != reference.shape:
+            shape, theirs = image.data.shape, reference.shape
+            raise InputImageError(f"{shape[2]}x{shape[1]} with {shape[0]} channel(s), the reference {reference_name} "
+                                  f"{theirs[2]}x{theirs[1]} with {theirs[0]}: register the frames to the reference "
+                                  "first")
+        result = normalize_to_reference(image.data, reference, params, device=device)
+        data, scale = result.normalized, result.scale
+        what = f"normalized to {reference_name}, scale " + " ".join(f"{value:.4f}" for value in scale)
+    write_image(path, data, with_history(image.header, params, what), image.properties, compress, files, sample_type)
+    return scale
+
+
 def normalize_file(job: NormalizedFrame, reference: Path, reference_data: np.ndarray, params: Parameters,
                    options: RunOptions, files: OutputFiles) -> NormalizedFrame:
-    """Normalize one frame to the reference and write it into ``files``."""
-    image = read_image(job.source)
-    if job.source.resolve() == reference.resolve():
-        data, what = image.data, f"normalization reference ({reference.name}), unchanged"
-    else:
-        if image.data.shape != reference_data.shape:
-            raise InputImageError(
-                f"{job.source} is {image.data.shape[2]}x{image.data.shape[1]} with {image.data.shape[0]} "
-                f"channel(s), the reference {reference.name} {reference_data.shape[2]}x{reference_data.shape[1]} "
-                f"with {reference_data.shape[0]}: register the frames to the reference first")
-        result = normalize_to_reference(image.data, reference_data, params, device=options.device)
-        data, job.scale = result.normalized, result.scale
-        what = (f"normalized to {reference.name}, scale " + " ".join(f"{value:.4f}" for value in result.scale))
-    write_image(job.output, data, with_history(image.header, params, what), image.properties, options.compress,
-                files)
+    """Normalize one frame file to the reference and write it into ``files``."""
+    is_reference = job.source.resolve() == reference.resolve()
+    job.scale = write_normalized(read_image(job.source), None if is_reference else reference_data, reference.name,
+                                 params, job.output, files, compress=options.compress, device=options.device)
     return job
