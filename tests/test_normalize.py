@@ -79,3 +79,15 @@ def test_command_line_writes_normalized_frames_and_keeps_the_reference(tmp_path,
     assert main(["--normalize-to", str(tmp_path / "ref.fits"), str(tmp_path / "sub.fits"), "-o", str(out)]) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert (out / "sub_bgNormalized.fits").read_bytes() == before
+
+
+def test_command_line_refuses_a_missing_reference_and_an_unwritable_folder(tmp_path, capsys):
+    reference, frame, _ = _sequence(300, 200)
+    fits.writeto(tmp_path / "sub.fits", frame)
+    assert main(["--normalize-to", str(tmp_path / "none.fits"), str(tmp_path / "sub.fits")]) == 2
+    assert "none.fits: no such reference file; nothing was written" in capsys.readouterr().err
+    fits.writeto(tmp_path / "ref.fits", reference)
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["--normalize-to", str(tmp_path / "ref.fits"), str(tmp_path / "sub.fits"), "-o",
+                 str(tmp_path / "file" / "out")]) == 2
+    assert "output folder" in capsys.readouterr().err

@@ -215,8 +215,13 @@ def _normalize(reference: Path, items: list[Path], output_dir: Path | None, para
     try:
         jobs = plan_normalization(reference, find_inputs(items), output_dir, options)
         reference_data = read_image(reference).data
+        if output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error.rendered(flags_naming(options))}; nothing was written", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"bgoptimizer: error: output folder {output_dir}: {error.strerror}; nothing was written", file=sys.stderr)
         return 2
     failed = 0
     for index, job in enumerate(jobs, 1):
