@@ -102,8 +102,25 @@ def extract_background(
         ``background`` and ``corrected`` as float32 ``(C, H, W)``, the fit report
         and the fitted spline.
     """
-    params = params or Parameters()
-    image = as_planar(image)
+    return extract_planar(as_planar(image), params or Parameters(), mask=mask, exclude=exclude, initial=initial,
+                          progress=progress, cancel=cancel, in_place=in_place, model_sink=model_sink, device=device)
+
+
+def extract_planar(
+    image: np.ndarray,
+    params: Parameters,
+    *,
+    mask: np.ndarray | None = None,
+    exclude: Sequence[np.ndarray] = (),
+    initial: SplineState | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    in_place: bool = False,
+    model_sink: BandSink | None = None,
+    device: str = "auto",
+) -> BackgroundResult:
+    """:func:`extract_background` on a checked float32 ``(C, H, W)`` image of any channel count (the four
+    phase images of a raw CFA frame are fitted together as four channels)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     prepared = prepare(image, params, mask=mask, exclude=exclude, progress=_stage(progress, "prepare"), checked=True)
