@@ -8,9 +8,9 @@ yet (right after ``convert`` in a script), from the files ``NAME#####.fit``.
 Each corrected frame is written with a prefix (``bkg_`` by default, as
 ``seqsubsky`` does) and the frames then form a new sequence, ready for
 registration and stacking. With ``normalize``, each frame is instead brought
-to the sequence's reference frame's background and brightness
-(``norm_`` frames, to stack; the reference itself unchanged). A frame that fails is reported and skipped; the
-original sequence is never modified.
+to the sequence's reference frame's background and brightness (``norm_``
+frames, to stack; the reference itself unchanged). A frame that fails is
+reported and skipped; the original sequence is never modified.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from .options import OutputOptions
 from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
 from .siril_image import default_model_path, header_from_text, to_core
 
-__all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "read_reference_index", "process_sequence"]
+__all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
 
 _FITS_SUFFIXES = (".fit", ".fits", ".fts")
 
@@ -89,22 +89,25 @@ class SequenceOutcome:
         return text
 
 
-def read_sequence_file(folder: Path, name: str) -> list[SequenceFrame]:
-    """The frames of the FITS sequence ``name`` in ``folder``, from its ``.seq`` file or its files."""
+def read_sequence_file(folder: Path, name: str) -> tuple[list[SequenceFrame], int]:
+    """The frames of the FITS sequence ``name`` in ``folder``, from its ``.seq`` file or its files, and the
+    index of its reference frame (-1 where none is recorded)."""
     seq_file = folder / f"{name}.seq"
     if not seq_file.is_file():
         pattern = re.compile(rf"{re.escape(name)}(\d+)({'|'.join(map(re.escape, _FITS_SUFFIXES))})")
         found = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := pattern.fullmatch(p.name)))
         if not found:
             raise InputImageError(f"sequence {name}: no {seq_file.name} and no {name}00001.fit-like files in {folder}")
-        return [SequenceFrame(index, path, True) for index, (_, path) in enumerate(found)]
-    digits, frames = 5, []
+        return [SequenceFrame(index, path, True) for index, (_, path) in enumerate(found)], -1
+    digits, frames, reference = 5, [], -1
     for line in seq_file.read_text(errors="replace").splitlines():
         if line.startswith("S "):
-            fields = re.fullmatch(r"S\s+(?:'[^']*'|\S+)\s+(-?\d+)\s+(\d+)\s+(\d+)\s+(\d+).*", line)
+            # S 'name' start count selected digits [reference ...]
+            fields = re.fullmatch(r"S\s+(?:'[^']*'|\S+)\s+(-?\d+)\s+(\d+)\s+(\d+)\s+(\d+)(?:\s+(-?\d+))?.*", line)
             if fields is None:
                 raise InputImageError(f"{seq_file}: unreadable sequence line {line!r}")
             digits = int(fields.group(4))
+            reference = int(fields.group(5) or -1)
         elif line[:2] in ("TS", "TF", "TA"):
             kind = {"TS": "SER", "TF": "FITSEQ", "TA": "film"}[line[:2]]
             raise InputImageError(f"sequence {name} is a {kind} sequence: corrected frames are written only for "
@@ -117,7 +120,7 @@ def read_sequence_file(folder: Path, name: str) -> list[SequenceFrame]:
             frames.append(SequenceFrame(len(frames), path, bool(included)))
     if not frames:
         raise InputImageError(f"{seq_file}: the sequence lists no frame")
-    return frames
+    return frames, reference
 
 
 @dataclass
@@ -127,8 +130,8 @@ class _Frames:
 
     name: str
     frames: list[SequenceFrame]
+    reference: int  # the sequence's reference frame (its index), -1 where none is set
     read: Callable[[SequenceFrame], tuple[ImageFile, np.dtype]]
-    reference: int = -1  # the sequence's reference frame (its index), -1 where none is set
 
 
 def _loaded(siril) -> _Frames:
@@ -151,27 +154,14 @@ def _loaded(siril) -> _Frames:
 
     frames = [SequenceFrame(index, Path(siril.get_seq_frame_filename(index)), bool(seq.imgparam[index].incl))
               for index in range(seq.number)]
-    return _Frames(seq.seqname, frames, read, int(getattr(seq, "reference_image", -1)))
+    return _Frames(seq.seqname, frames, int(getattr(seq, "reference_image", -1)), read)
 
 
 def _named(siril, name: str) -> _Frames:
     def read(frame: SequenceFrame) -> tuple[ImageFile, np.dtype]:
         return read_image(frame.path), np.dtype(np.float32)
 
-    folder = Path(siril.get_siril_wd())
-    return _Frames(name, read_sequence_file(folder, name), read, read_reference_index(folder, name))
-
-
-def read_reference_index(folder: Path, name: str) -> int:
-    """The reference frame's index that ``name.seq`` records (after ``S 'name' start count selected fixed``),
-    -1 where there is no such file or none is set."""
-    seq_file = folder / f"{name}.seq"
-    if seq_file.is_file():
-        for line in seq_file.read_text(errors="replace").splitlines():
-            fields = re.fullmatch(r"S\s+(?:'[^']*'|\S+)\s+-?\d+\s+\d+\s+\d+\s+\d+\s+(-?\d+).*", line)
-            if fields is not None:
-                return int(fields.group(1))
-    return -1
+    return _Frames(name, *read_sequence_file(Path(siril.get_siril_wd()), name), read)
 
 
 def process_sequence(
@@ -204,7 +194,7 @@ def process_sequence(
     if output.normalize and included:  # the reference: the sequence's, else its first included frame
         chosen = [frame for frame in included if frame.index == source.reference]
         reference = chosen[0] if chosen else included[0]
-        reference_image, _ = source.read(reference)
+        reference_read = source.read(reference)
     areas: list[np.ndarray] | None = None
     previous: SplineState | None = None
     for position, frame in enumerate(included):
@@ -213,20 +203,19 @@ def process_sequence(
             break
         title = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
         try:
-            image, sample_type = source.read(frame)
+            image, sample_type = reference_read if output.normalize and frame is reference else source.read(frame)
             if areas is None:  # the view's areas, read once: the same for every frame
                 areas = user_areas(siril, output, image.data.shape[-2])
             part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
             if output.normalize:
                 with OutputFiles(replace=output.run.overwrite) as files:
-                    scale = write_normalized(
-                        image, None if frame is reference else reference_image.data, reference.path.name, params,
+                    done = write_normalized(
+                        image, None if frame is reference else reference_read[0].data, reference.path.name, params,
                         folder / (prefix + frame.path.name), files, sample_type=sample_type,
                         compress=output.run.compress, device=output.run.device)
                     files.commit()
                 outcome.processed.append(frame.index)
-                siril.log(f"{UNDO_NAME}: {title}: " + ("the reference, unchanged" if scale is None else
-                          "normalized, scale " + " ".join(f"{value:.4f}" for value in scale)))
+                siril.log(f"{UNDO_NAME}: {title}: {done}")
                 continue
             with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
                 result = process_frame(

@@ -214,12 +214,13 @@ def _normalize(reference: Path, items: list[Path], output_dir: Path | None, para
     """``--normalize-to``: every frame to the reference, a failing frame reported and the others done."""
     try:
         jobs = plan_normalization(reference, find_inputs(items), output_dir, options)
-        reference_data = read_image(reference).data
-        if output_dir is not None:
-            output_dir.mkdir(parents=True, exist_ok=True)
+        reference_image = read_image(reference)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error.rendered(flags_naming(options))}; nothing was written", file=sys.stderr)
         return 2
+    try:
+        if output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         print(f"bgoptimizer: error: output folder {output_dir}: {error.strerror}; nothing was written", file=sys.stderr)
         return 2
@@ -227,15 +228,14 @@ def _normalize(reference: Path, items: list[Path], output_dir: Path | None, para
     for index, job in enumerate(jobs, 1):
         try:
             with OutputFiles(replace=options.overwrite) as files:
-                normalize_file(job, reference, reference_data, params, options, files)
+                done = normalize_file(job, reference, reference_image, params, options, files)
                 files.commit()
         except BgOptimizerError as error:
             failed += 1
             print(f"bgoptimizer: error: {_naming(job.source, error.rendered(flags_naming(options)))}",
                   file=sys.stderr)
             continue
-        scale = "reference, unchanged" if job.scale is None else "scale " + " ".join(f"{v:.4f}" for v in job.scale)
-        print(f"[{index}/{len(jobs)}] {job.source} -> {job.output} ({scale})")
+        print(f"[{index}/{len(jobs)}] {job.source} -> {job.output} ({done})")
     return 1 if failed else 0
 
 

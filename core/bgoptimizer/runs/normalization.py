@@ -30,7 +30,6 @@ NORMALIZED_TAG = "_bgNormalized"
 class NormalizedFrame:
     source: Path
     output: Path
-    scale: np.ndarray | None = None  # (C,), None for the reference itself
 
 
 def plan_normalization(reference: Path, frames: Sequence[Path], output_dir: Path | None,
@@ -53,11 +52,11 @@ def plan_normalization(reference: Path, frames: Sequence[Path], output_dir: Path
 
 def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_name: str, params: Parameters,
                      path: Path, files: OutputFiles, *, sample_type: np.dtype = FLOAT32, compress: bool = False,
-                     device: str = "auto") -> np.ndarray | None:
+                     device: str = "auto") -> str:
     """Write ``image`` normalized to ``reference`` (None: it is the reference, written unchanged) to ``path``
-    into ``files``, with its metadata and a HISTORY line; the scale found (None for the reference)."""
+    into ``files``, with its metadata and a HISTORY line; that line's words for what was done (the scale found)."""
     if reference is None:
-        data, scale, what = image.data, None, f"normalization reference ({reference_name}), unchanged"
+        data, what = image.data, f"normalization reference ({reference_name}), unchanged"
     else:
         if image.data.shape != reference.shape:
             shape, theirs = image.data.shape, reference.shape
@@ -65,16 +64,17 @@ def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_n
                                   f"{theirs[2]}x{theirs[1]} with {theirs[0]}: register the frames to the reference "
                                   "first")
         result = normalize_to_reference(image.data, reference, params, device=device)
-        data, scale = result.normalized, result.scale
-        what = f"normalized to {reference_name}, scale " + " ".join(f"{value:.4f}" for value in scale)
+        data = result.normalized
+        what = f"normalized to {reference_name}, scale " + " ".join(f"{value:.4f}" for value in result.scale)
     write_image(path, data, with_history(image.header, params, what), image.properties, compress, files, sample_type)
-    return scale
+    return what
 
 
-def normalize_file(job: NormalizedFrame, reference: Path, reference_data: np.ndarray, params: Parameters,
-                   options: RunOptions, files: OutputFiles) -> NormalizedFrame:
-    """Normalize one frame file to the reference and write it into ``files``."""
+def normalize_file(job: NormalizedFrame, reference: Path, reference_image: ImageFile, params: Parameters,
+                   options: RunOptions, files: OutputFiles) -> str:
+    """Normalize one frame file to the reference (read once by the caller) and write it into ``files``;
+    what was done."""
     is_reference = job.source.resolve() == reference.resolve()
-    job.scale = write_normalized(read_image(job.source), None if is_reference else reference_data, reference.name,
-                                 params, job.output, files, compress=options.compress, device=options.device)
-    return job
+    image = reference_image if is_reference else read_image(job.source)
+    return write_normalized(image, None if is_reference else reference_image.data, reference.name, params,
+                            job.output, files, compress=options.compress, device=options.device)
