@@ -457,14 +457,14 @@ def test_a_report_that_cannot_be_written_is_refused_before_any_work(tmp_path, ca
 
 
 def test_a_report_that_fails_at_the_end_fails_the_run(tmp_path, monkeypatch, capsys):
-    import bgoptimizer.command_line.main as cli
+    import bgoptimizer.runs.report as report
     from bgoptimizer.errors import OutputError
 
     def failing(path, write, files=None):
         raise OutputError(f"{path}: cannot write it (Input/output error)")
 
     image = _sky(tmp_path / "img.fits")
-    monkeypatch.setattr(cli, "atomic_write", failing)
+    monkeypatch.setattr(report, "atomic_write", failing)
     assert main([str(image), "--epochs", "20", "--report", str(tmp_path / "r.json")]) == 1
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line == (f"bgoptimizer: error: report: {tmp_path / 'r.json'}: cannot write it (Input/output error); "

@@ -17,11 +17,13 @@ from typing import TextIO
 
 from .._version import __version__
 from ..errors import BgOptimizerError, flag, user_message
-from ..io import OutputFiles, atomic_write, read_image
+from ..io import OutputFiles, read_image
+from ..io.atomic import check_path_names
 from ..method.device import resolve_device
 from ..params import Parameters, RunOptions
-from ..runs.jobs import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file
+from ..runs.jobs import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file, protected_files
 from ..runs.normalization import normalize_file, plan_normalization
+from ..runs.report import ReportTarget, plan_report
 from .arguments import add_parameter_options, flags_naming, settings_from_args
 from .interrupts import Interrupted, exit_code_when_interrupted, interrupts_deferred
 
@@ -77,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the corrected image only, not the background model (<name>_bgModel)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write what each input gave (outputs, times, loss, share masked as objects, "
-                        "warnings, or the error) as JSON to FILE, for scripts")
+                        "warnings, or the error) as JSON to FILE, for scripts ('-': print it, the summary lines "
+                        "then going to standard error); an existing FILE is replaced only with --overwrite, "
+                        "never an image")
     parser.add_argument("--normalize-to", metavar="REF",
                         help="normalize each registered INPUT frame's background (and brightness) to the frame REF "
                         "instead: writes <name>_bgNormalized files to stack, then extract the master's background "
@@ -162,17 +166,25 @@ def _interrupted(stop: Interrupted, current: Job | None, done: Sequence[FileOutc
     return f"bgoptimizer: interrupted by {stop.name}{during}; {complete}"
 
 
-def _write_report(path: Path, done: Sequence[FileOutcome], failed: Sequence[tuple[Path, str]]) -> bool:
+def _write_report(target: ReportTarget, done: Sequence[FileOutcome], failed: Sequence[tuple[Path, str]]) -> bool:
     """Write the report; False (and one line saying what was written all the same) when it fails."""
     records = [outcome.as_dict() for outcome in done] + [{"input": str(p), "error": why} for p, why in failed]
     text = json.dumps({"version": __version__, "files": records}, indent=2)
     try:
-        atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+        target.write(text)
     except BgOptimizerError as error:
         written = f"the images of {len(done)} input{'s' * (len(done) != 1)} were written" if done else "no image was"
         print(f"bgoptimizer: error: report: {error}; {written}", file=sys.stderr)
         return False
     return True
+
+
+def _check_names(args: argparse.Namespace, options: RunOptions) -> None:
+    """Every path the user gave, before any is used: a name too long for its file system is one line."""
+    given = [*args.paths, args.output_dir, options.mask, args.normalize_to, args.report]
+    for path in given:
+        if path is not None and path != "-":
+            check_path_names(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,12 +200,19 @@ def _run(argv: list[str]) -> int:
         resolve_device(options.device)
     except BgOptimizerError as error:
         parser.error(error.rendered(flag))
+    try:
+        _check_names(args, options)
+    except BgOptimizerError as error:
+        print(f"bgoptimizer: error: {error}; nothing was processed", file=sys.stderr)
+        return 2
     items, output_dir = _split_paths(args.paths, args.output_dir)
     if args.normalize_to:
         return _normalize(Path(args.normalize_to), items, output_dir, params, options)
     try:  # every refusal before the first file is written
-        jobs = plan_run(find_inputs(items), output_dir, params, options, args.preview,
-                        Path(args.report) if args.report else None, args.model)
+        inputs = find_inputs(items)
+        jobs = plan_run(inputs, output_dir, params, options, args.preview, args.model)
+        report = (plan_report(args.report, jobs, protected_files(inputs, options), options.overwrite)
+                  if args.report else None)
     except BgOptimizerError as error:
         print(f"bgoptimizer: error: {error.rendered(flags_naming(options))}; nothing was processed", file=sys.stderr)
         return 2
@@ -201,8 +220,10 @@ def _run(argv: list[str]) -> int:
         print(f"bgoptimizer: interrupted by {stop.name} before any file was processed; nothing was written",
               file=sys.stderr)
         raise
-    done, failed = run_jobs(jobs, params, options, TerminalProgress())
-    reported = _write_report(Path(args.report), done, failed) if args.report else True
+    # A report printed on standard output keeps it for the JSON alone.
+    out = sys.stderr if report is not None and report.descriptor == 1 else sys.stdout
+    done, failed = run_jobs(jobs, params, options, TerminalProgress(), out=out)
+    reported = _write_report(report, done, failed) if report is not None else True
     if failed and len(jobs) > 1:
         print(f"bgoptimizer: {len(failed)} of {len(jobs)} files failed: {', '.join(str(p) for p, _ in failed)}",
               file=sys.stderr)

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from ..command_line.interrupts import interrupts_deferred
-from ..errors import OutputError, OutputExists
+from ..errors import BgOptimizerError, FileFormatError, OutputError, OutputExists
 
-__all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "TEMPORARY_PREFIX"]
+__all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "check_path_names",
+           "remove_stale_temporaries",
+           "TEMPORARY_PREFIX"]
 
-# Temporary files are hidden (leading dot) and end in ".part"; folder scans leave them out.
+# Temporary files are hidden (leading dot) and end in ".part"; folder scans leave them out. Their names
+# carry the writing process's id and a tag of its machine, ".<name>.<pid>-<host>-<random>.part", so that
+# a later run can tell the temporaries of a process killed outright (SIGKILL, a power cut) from those of a
+# run still writing.
 TEMPORARY_PREFIX = "."
 _TEMPORARY_SUFFIX = ".part"
-_RANDOM_PART = 9  # mkstemp's random letters and the dot before them
+_RANDOM_PART = 8  # mkstemp's random letters
+_swept: set[Path] = set()  # folders this process has cleared of dead runs' temporaries
+_OWNER = re.compile(r"^\..*\.(\d+)-([0-9a-f]{6})-[a-z0-9_]{8}\.part$")
 # A write that fails with less than this left on its disk failed for want of space.
 _NEARLY_FULL = 1 << 20
 # Hard links are not made on some file systems (FAT, exFAT, some network shares).
@@ -70,13 +80,69 @@ def check_name_length(path: Path) -> None:
                           "takes; give the input a shorter name")
 
 
+def _host_tag() -> str:
+    """Six hex digits naming this machine: a folder shared over a network sees other machines' ids."""
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def check_path_names(path: str | Path, error: type[BgOptimizerError] = FileFormatError) -> None:
+    """Refuse a path with a file or folder name longer than its file system takes (the system would
+    answer ENAMETOOLONG to any use of it), naming the path and the limit."""
+    path = Path(path)
+    folder = _existing_ancestor(path.parent) if str(path.parent) else Path(".")
+    limit = _name_max(folder)
+    for part in path.parts:
+        length = len(os.fsencode(part))
+        if length > limit:
+            raise error(f"{path}: a name in this path is {length} bytes long, more than the {limit} its file "
+                        "system takes")
+
+
 def _temporary_prefix(target: Path) -> str:
-    """The hidden temporary's prefix: the target's name, cut so the whole name fits the file system."""
-    room = _name_max(target.parent) - len(TEMPORARY_PREFIX) - 1 - _RANDOM_PART - len(_TEMPORARY_SUFFIX)
+    """The hidden temporary's prefix: the target's name, cut so the whole name fits the file system,
+    then the owner (process id and machine)."""
+    owner = f"{os.getpid()}-{_host_tag()}-"
+    room = (_name_max(target.parent) - len(TEMPORARY_PREFIX) - 1 - len(owner) - _RANDOM_PART
+            - len(_TEMPORARY_SUFFIX))
     name = target.name
     while len(os.fsencode(name)) > room:
         name = name[:-1]
-    return f"{TEMPORARY_PREFIX}{name}."
+    return f"{TEMPORARY_PREFIX}{name}.{owner}"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries that a run of this tool on this machine left in ``folder`` when it was killed
+    outright (its process is gone); those of live runs, of other machines or of other programs stay.
+
+    Returns what was removed."""
+    host = _host_tag()
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        owner = _OWNER.match(entry.name)
+        if owner is None or owner[2] != host or int(owner[1]) == os.getpid() or _alive(int(owner[1])):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
 
 
 def _make_folders(folder: Path) -> list[Path]:
@@ -149,6 +215,9 @@ class OutputFiles:
         """Call ``write(temporary_path)``; the file becomes ``path`` at :meth:`commit`."""
         target = Path(path)
         self._folders += _make_folders(target.parent)
+        if target.parent not in _swept:  # once a folder: a killed run's leftovers
+            remove_stale_temporaries(target.parent)
+            _swept.add(target.parent)
         try:
             descriptor, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=_TEMPORARY_SUFFIX,
                                                 dir=target.parent)

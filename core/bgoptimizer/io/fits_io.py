@@ -31,31 +31,78 @@ _STRUCTURAL = ("SIMPLE", "XTENSION", "BITPIX", "EXTEND", "PCOUNT", "GCOUNT", "BZ
 
 
 def read_fits(path: Path) -> ImageFile:
-    """The first HDU holding an image, as ``(C, H, W)`` float32 (integers scaled to [0, 1])."""
+    """The first HDU holding an image, as ``(C, H, W)`` float32 (integers scaled to [0, 1]; ``BLANK``
+    pixels missing, NaN)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AstropyWarning)
         try:
-            with fits.open(path, memmap=False) as hdus:
-                for hdu in hdus:
-                    if hdu.is_image and hdu.data is not None and hdu.data.ndim >= 2:
-                        header = hdu.header.copy()
-                        samples = hdu.data
-                        break
-                else:
-                    raise FileFormatError(f"{path}: no image in this FITS file")
+            # Unscaled: astropy turns integers with BLANK into physical floats (or fails on signed
+            # bytes), so the stored integers are brought to their type here, as without BLANK.
+            with fits.open(path, memmap=False, do_not_scale_image_data=True) as hdus:
+                arrays = [hdu for hdu in hdus if hdu.is_image and hdu.data is not None]
+                images = [hdu for hdu in arrays if hdu.data.ndim >= 2]
+                if not images:
+                    raise FileFormatError(f"{path}: {_no_image(arrays)}")
+                header = images[0].header.copy()
+                samples, blank = _logical_samples(images[0].data, header)
         except FileFormatError:
             raise
         except (OSError, ValueError, TypeError) as error:
             raise FileFormatError(f"{path}: {_truncation(caught) or f'not a readable FITS file ({error})'}") from None
     if samples.ndim == 3 and samples.shape[0] == 1:
-        samples = samples[0]
+        samples, blank = samples[0], None if blank is None else blank[0]
     if samples.ndim == 2:
-        samples = samples[None]
+        samples, blank = samples[None], None if blank is None else blank[None]
     if samples.ndim != 3 or samples.shape[0] not in (1, 3):
         raise FileFormatError(f"{path}: image of shape {samples.shape}; expected mono or 3-channel RGB")
     sample_type = kept_type(samples.dtype)
-    return ImageFile(to_unit_range(samples, str(path), reuse=True), clean_header(header), {}, "fits", path,
-                     sample_type)
+    data = to_unit_range(samples, str(path), reuse=True)
+    if blank is not None:
+        data[blank] = np.nan
+    return ImageFile(data, clean_header(header), {}, "fits", path, sample_type)
+
+
+def _no_image(arrays: list) -> str:
+    """Why a FITS file holds no image: nothing at all, or only 1-D arrays (spectra, tables' columns)."""
+    if arrays:
+        shape = arrays[0].data.shape
+        return (f"no image in this FITS file: it holds a 1-D array of {shape[0]} values; an image is 2-D "
+                "(mono) or 3-D (RGB)")
+    return "no image in this FITS file"
+
+
+def _flip_sign(stored: np.ndarray, logical: np.dtype) -> np.ndarray:
+    """``stored`` shifted by half its range into ``logical`` (in place): the sign bit flipped."""
+    bits = stored if stored.flags.writeable else stored.copy()
+    unsigned = bits.view(bits.dtype.str.replace("i", "u"))
+    unsigned ^= 1 << (8 * bits.dtype.itemsize - 1)
+    return unsigned.view(logical.newbyteorder(bits.dtype.byteorder))
+
+
+# Integers that BZERO turns into another integer type (FITS stores unsigned 16/32-bit and signed bytes
+# so): (BITPIX, BZERO) -> that type; the sign bit flipped is the shift.
+_SHIFTED = {(8, -128): np.int8, (16, 32768): np.uint16, (32, 2147483648): np.uint32}
+
+
+def _logical_samples(stored: np.ndarray, header: fits.Header) -> tuple[np.ndarray, np.ndarray | None]:
+    """The samples as the header says to read them, and where ``BLANK`` marks missing pixels (None: none).
+
+    Integers stay integers of their logical type (to be scaled to [0, 1]
+    like any file of that type); other BZERO/BSCALE give physical floats.
+    """
+    bitpix = header["BITPIX"]
+    zero, scale = header.get("BZERO", 0), header.get("BSCALE", 1)
+    if bitpix < 0:
+        return (stored if (zero, scale) == (0, 1) else stored * scale + zero), None
+    blank = (stored == header["BLANK"]) if isinstance(header.get("BLANK"), int) else None
+    if blank is not None and not blank.any():
+        blank = None
+    if scale == 1 and zero == 0:
+        return stored, blank
+    logical = _SHIFTED.get((bitpix, zero)) if scale == 1 else None
+    if logical is not None:
+        return _flip_sign(stored, np.dtype(logical)), blank
+    return (stored.astype(np.float64 if bitpix >= 32 else np.float32) * scale + zero), blank
 
 
 def _truncation(caught: list[warnings.WarningMessage]) -> str | None:

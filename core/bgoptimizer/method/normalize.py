@@ -35,6 +35,11 @@ _SIGNAL_GROWTH = 2
 # ... measured in TILES x TILES tiles, each holding at least _MIN_SIGNAL of them.
 _TILES = 8
 _MIN_SIGNAL = 50
+# A registered frame's light above its sky follows the reference's (correlation 1 for the same frame,
+# 0.5 for one shifted by 2 pixels; 0.0 +- 0.05 for another field): below this the frames do not match.
+_MIN_AGREEMENT = 0.2
+# A transparency change dims a frame; beyond these bounds it is not the reference's field.
+_PLAUSIBLE_SCALE = (0.05, 20.0)
 # The smooth difference is fitted around this level (the engine works on positive images).
 _LEVEL = 0.5
 
@@ -59,9 +64,10 @@ def _local_sky(channel: np.ndarray) -> np.ndarray:
     return sky[: channel.shape[0], : channel.shape[1]]
 
 
-def _scales(frame: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Each channel's ``frame / reference`` brightness, from the light above the local sky of both."""
-    scales = []
+def _compare(frame: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's ``frame / reference`` brightness, from the light above the local sky of both, and how
+    well that light agrees in place (correlation; NaN where the reference has too little of it to tell)."""
+    scales, agreements = [], []
     height, width = valid.shape
     rows = np.minimum(np.arange(height) * _TILES // height, _TILES - 1)
     cols = np.minimum(np.arange(width) * _TILES // width, _TILES - 1)
@@ -80,7 +86,32 @@ def _scales(frame: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> np.n
                 if total > 0:
                     ratios.append(float(np.nansum(above_ours[chosen])) / total)
         scales.append(float(np.median(ratios)) if ratios else 1.0)
-    return np.asarray(scales, np.float32)
+        agreements.append(_correlation(above_ours[signal], above_theirs[signal]))
+    return np.asarray(scales, np.float32), np.asarray(agreements)
+
+
+def _correlation(ours: np.ndarray, theirs: np.ndarray) -> float:
+    """Pearson's correlation of two samples; NaN for fewer than _MIN_SIGNAL or a constant one."""
+    ours, theirs = np.nan_to_num(ours).astype(np.float64), np.nan_to_num(theirs).astype(np.float64)
+    if ours.size < _MIN_SIGNAL or ours.std() == 0 or theirs.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ours, theirs)[0, 1])
+
+
+def _check_match(scales: np.ndarray, agreements: np.ndarray) -> None:
+    """Refuse a frame that does not show the reference's field where the reference shows it (not registered,
+    another target): its stars do not fall on the reference's, or its brightness against it is implausible."""
+    worst = float(np.nanmin(agreements, initial=np.inf))
+    if worst < _MIN_AGREEMENT:
+        raise InputImageError(f"does not match the reference: the stars and objects of the two do not fall on each "
+                              f"other (correlation {worst:.2f}, registered frames give 0.5 to 1); register the "
+                              "frames first")
+    low, high = _PLAUSIBLE_SCALE
+    if not ((scales > low) & (scales < high)).all():
+        shown = " ".join(f"{value:.4f}" for value in scales)
+        raise InputImageError(f"does not match the reference: its brightness against the reference ({shown}) is "
+                              f"not between {low} and {high:g}; register the frames first, or check that they show "
+                              "the same field")
 
 
 def normalize_to_reference(
@@ -104,6 +135,8 @@ def normalize_to_reference(
     mask = valid.astype(np.float32)
     frame = np.where(valid, frame, 0.0).astype(np.float32)
     reference = np.where(valid, reference, 0.0).astype(np.float32)
+    measured, agreements = _compare(frame, reference, valid)
+    _check_match(measured, agreements)
     if params.mode == "divide":
         ratio = np.where(valid, frame / np.where(valid, reference, 1.0), 1.0).astype(np.float32)
         result = extract_background(ratio * _LEVEL, fit_params, mask=mask, device=device)
@@ -111,7 +144,7 @@ def normalize_to_reference(
         normalized = np.where(valid, frame / difference, 0.0)
         scale = np.array([np.median(band[valid]) for band in difference], np.float32)
     else:
-        scale = _scales(frame, reference, valid)
+        scale = measured
         residual = frame - scale[:, None, None] * reference
         offset = _LEVEL - np.array([np.median(band[valid]) for band in residual], np.float32)
         result = extract_background(residual + offset[:, None, None], fit_params, mask=mask, device=device)

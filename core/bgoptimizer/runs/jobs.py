@@ -42,7 +42,9 @@ __all__ = [
     "find_inputs",
     "Job",
     "plan_run",
+    "protected_files",
     "check_new_files",
+    "identity",
     "read_mask",
     "FileOutcome",
     "process_file",
@@ -112,7 +114,7 @@ def _outputs(source: Path, folder: Path, params: Parameters, options: RunOptions
     return tuple(folder / f"{source.stem}{tag}{suffix}" for tag in tags)
 
 
-def _identity(path: Path) -> tuple[int, int] | Path:
+def identity(path: Path) -> tuple[int, int] | Path:
     """What makes two names one file: the inode where the file exists (links, case-folding file
     systems), else the absolute path."""
     try:
@@ -130,14 +132,14 @@ def _listed(paths: Sequence[Path], limit: int = 3) -> str:
 def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: bool) -> None:
     """Refuse outputs whose name or folder cannot take them, outputs that are inputs (always), and
     outputs that exist (unless ``overwrite``)."""
-    read = {_identity(path): path for path in inputs}
+    read = {identity(path): path for path in inputs}
     for output in outputs:
         check_name_length(output)
         check_output_dir(output.parent)
         if output.is_dir():
             raise OutputError(f"{output}: is a folder; name a file")
-        if _identity(output) in read:
-            same = read[_identity(output)]
+        if identity(output) in read:
+            same = read[identity(output)]
             alias = "" if same == output else f" (as {same})"
             raise OutputError(f"{output}: is an input of this run{alias} and would be overwritten; "
                               "inputs are never overwritten: choose another output folder or name")
@@ -149,15 +151,13 @@ def check_new_files(outputs: Sequence[Path], inputs: Iterable[Path], overwrite: 
 
 
 def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters, options: RunOptions,
-             preview: bool = False, report: Path | None = None, model: bool = True) -> list[Job]:
+             preview: bool = False, model: bool = True) -> list[Job]:
     """The jobs of a run, once every output has been checked; nothing is written, no folder made.
 
     A file given twice (under any name) is processed once. Preview PNGs are
     throwaway views for tuning and are replaced without ``overwrite``; they,
     too, never replace an input. Without ``model`` no model file is
-    planned. The ``report`` (a JSON file, replaced when
-    it exists) is checked like an output: it must replace no input, and no
-    image of the run.
+    planned. (The ``--report`` file is checked by :func:`.report.plan_report`.)
     """
     if options.mask is not None and not Path(options.mask).is_file():
         raise FileFormatError("{mask}: no such file", "mask")
@@ -166,29 +166,30 @@ def plan_run(inputs: Sequence[Path], output_dir: Path | None, params: Parameters
     made_by: dict[tuple[int, int] | Path, Path] = {}
     seen: set[tuple[int, int] | Path] = set()
     for source in inputs:
-        if _identity(source) in seen:  # each file once, under whichever name came first
+        if identity(source) in seen:  # each file once, under whichever name came first
             continue
-        seen.add(_identity(source))
+        seen.add(identity(source))
         folder = output_dir if output_dir is not None else source.parent
         if folder not in folders:
             folders[folder] = check_output_dir(folder)
         outputs = _outputs(source, folders[folder], params, options, preview, model)
         for output in outputs:
-            other = made_by.setdefault(_identity(output), source)
+            other = made_by.setdefault(identity(output), source)
             if other != source:
                 raise OutputError(
                     f"{other} and {source} would both be written to {output}; give the files distinct "
                     "names or process them into separate output folders"
                 )
         jobs.append(Job(source, outputs, preview))
-    protected = [*inputs, *([Path(options.mask)] if options.mask else [])]
+    protected = protected_files(inputs, options)
     outputs = [output for job in jobs for output in job.outputs]
     check_new_files(outputs, protected, overwrite=options.overwrite or preview)
-    if report is not None:
-        if _identity(report) in made_by:
-            raise OutputError(f"{report}: the report would replace an image this run writes; name another file")
-        check_new_files([report], protected, overwrite=True)
     return jobs
+
+
+def protected_files(inputs: Sequence[Path], options: RunOptions) -> list[Path]:
+    """What no output of a run may replace: its inputs and its mask."""
+    return [*inputs, *([Path(options.mask)] if options.mask else [])]
 
 
 def read_mask(options: RunOptions) -> np.ndarray | None:
