@@ -180,3 +180,41 @@ def test_cli_errors_do_not_write(tmp_path, capsys):
     assert main([str(bad)]) == 1
     assert "bad.xisf: not an XISF file (bad signature)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def _thumbnail(path):
+    """The thumbnail's 8-bit samples ``(C, h, w)``, top row first, from the attachment the header names."""
+    content = path.read_bytes()
+    size = int.from_bytes(content[8:12], "little")
+    header = content[16:16 + size].decode()
+    found = re.search(r'<Thumbnail geometry="(\d+):(\d+):(\d+)" sampleFormat="UInt8" colorSpace="(\w+)" '
+                      r'location="attachment:(\d+):(\d+)"/>', header)
+    width, height, channels, _, position, length = (int(v) if v.isdigit() else v for v in found.groups())
+    assert length == width * height * channels
+    return np.frombuffer(content[position:position + length], np.uint8).reshape(channels, height, width)
+
+
+@pytest.mark.parametrize("compress", [[], ["--compress"]])
+def test_the_icc_profile_is_kept_and_the_thumbnail_shows_the_corrected_image(tmp_path, compress):
+    """PixInsight's ICC profile (from its own file) on a real sky (the M94 stack): kept byte for byte; the
+    thumbnail is made from the written image (a third of its pixels per side at most 400), not the input's."""
+    from bgoptimizer.command_line.main import main
+    from bgoptimizer.io.xisf_reader import ICC_PROFILE
+
+    profile = read_xisf_image(XISF / "400x300-f32.xisf").properties[ICC_PROFILE]
+    assert len(profile["value"]) > 1000
+    source = read_image(M94)
+    path = write_image(tmp_path / "m94.xisf", source.data, source.header, {ICC_PROFILE: profile})
+    assert main([str(path), "--epochs", "20", *compress]) == 0
+    for name in ("m94_bgSubtracted.xisf", "m94_bgModel.xisf"):
+        output = tmp_path / name
+        assert read_xisf_image(output).properties[ICC_PROFILE]["value"] == profile["value"]
+        thumbnail = _thumbnail(output)
+        written = read_image(output).data
+        assert thumbnail.shape == (3, 384, 216)  # 1080x1920 / 5
+        blocks = written[:, ::-1].reshape(3, 384, 5, 216, 5).mean(axis=(2, 4))  # top row first
+        ranks = [np.corrcoef(np.argsort(np.argsort(t.ravel())), np.argsort(np.argsort(b.ravel())))[0, 1]
+                 for t, b in zip(thumbnail.astype(np.float64), blocks)]
+        assert min(ranks) > 0.9, ranks  # the same picture, monotonically stretched
+        assert 40 < np.median(thumbnail) < 90  # the sky's median near a quarter of white
+    assert xisf.XISF(str(tmp_path / "m94_bgSubtracted.xisf")).read_image(0).shape == (1920, 1080, 3)

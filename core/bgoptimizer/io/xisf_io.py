@@ -12,6 +12,7 @@ are flipped here so the rest of the code sees FITS order.
 
 from __future__ import annotations
 
+import base64
 import os
 import struct
 from collections.abc import Callable
@@ -30,7 +31,8 @@ from ..method.bands import BandSink, deliver
 from .atomic import OutputFiles, atomic_write
 from .fits_io import clean_header
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
-from .xisf_reader import SIGNATURE, read_xisf_image
+from .thumbnail import Thumbnail
+from .xisf_reader import ICC_PROFILE, SIGNATURE, read_xisf_image
 
 __all__ = ["read_xisf", "write_xisf", "write_xisf_bands"]
 
@@ -99,9 +101,14 @@ def _keyword_elements(header: fits.Header) -> list[str]:
 
 
 def _property_elements(properties: dict[str, Any]) -> list[str]:
-    """The scalar ``Property`` elements the reader kept (strings as text, others as a value attribute)."""
+    """The scalar ``Property`` elements the reader kept (strings as text, others as a value attribute), and
+    the ICC profile (inline: a few kilobytes)."""
     elements = []
     for prop in properties.values():
+        if prop["type"] == ICC_PROFILE:
+            elements.append(f'<ICCProfile location="inline:base64">{base64.b64encode(prop["value"]).decode()}'
+                            "</ICCProfile>")
+            continue
         identity, kind, value = quoteattr(str(prop["id"])), quoteattr(str(prop["type"])), str(prop["value"])
         if prop["type"] == "String":
             elements.append(f"<Property id={identity} type={kind}>{escape(value)}</Property>")
@@ -119,11 +126,15 @@ def xisf_sample_format(sample_type: np.dtype) -> str:
 
 
 def _xml_header(shape: tuple[int, int, int], location: tuple[int, int], compression: str | None,
-                header: fits.Header, properties: dict[str, Any], sample_type: np.dtype) -> bytes:
+                header: fits.Header, properties: dict[str, Any], sample_type: np.dtype,
+                thumbnail: tuple[tuple[int, int, int], int, int]) -> bytes:
+    """The XML header; ``thumbnail`` is (geometry, position, size) of the attached thumbnail."""
     channels, height, width = shape
+    geometry, thumbnail_position, thumbnail_size = thumbnail
+    space = "Gray" if channels == 1 else "RGB"
     bounds = ' bounds="0:1"' if sample_type.kind == "f" else ""
     attributes = (f'geometry="{width}:{height}:{channels}" sampleFormat="{xisf_sample_format(sample_type)}"{bounds} '
-                  f'colorSpace="{"Gray" if channels == 1 else "RGB"}" location="attachment:{location[0]}:{location[1]}"')
+                  f'colorSpace="{space}" location="attachment:{location[0]}:{location[1]}"')
     if compression:
         attributes += f' compression="{compression}"'
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -135,6 +146,8 @@ def _xml_header(shape: tuple[int, int, int], location: tuple[int, int], compress
         f"<Image {attributes}>",
         *_property_elements(properties),
         *_keyword_elements(header),
+        f'<Thumbnail geometry="{":".join(map(str, geometry))}" sampleFormat="UInt8" colorSpace="{space}" '
+        f'location="attachment:{thumbnail_position}:{thumbnail_size}"/>',
         "</Image>",
         "<Metadata>",
         f'<Property id="XISF:CreationTime" type="TimePoint" value="{created}"/>',
@@ -146,20 +159,24 @@ def _xml_header(shape: tuple[int, int, int], location: tuple[int, int], compress
 
 
 class _XisfLayout:
-    """Signature, XML header and one attached data block; the header is rewritten at the end with the
-    block's final size, padded (XML allows trailing white space) to the length reserved for it."""
+    """Signature, XML header, the image's attached data block and the thumbnail's after it; the header is
+    rewritten at the end with the blocks' final sizes, padded (XML allows trailing white space) to the
+    length reserved for it."""
 
     def __init__(self, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any],
                  compression: str | None, sample_type: np.dtype) -> None:
         self.shape, self.header, self.properties, self.compression = shape, header, properties, compression
         self.sample_type = sample_type
-        draft = _xml_header(shape, (0, 0), compression, header, properties, sample_type)
+        self.thumbnail = Thumbnail(shape)
+        draft = _xml_header(shape, (0, 0), compression, header, properties, sample_type,
+                            (self.thumbnail.geometry, 0, 0))
         self.reserved = len(draft) + _HEADER_SLACK
         self.position = -(-(16 + self.reserved) // _ALIGNMENT) * _ALIGNMENT
 
-    def head(self, size: int) -> bytes:
+    def head(self, size: int, thumbnail_size: int) -> bytes:
+        """The file's start, for an image block of ``size`` bytes with the thumbnail right after it."""
         xml = _xml_header(self.shape, (self.position, size), self.compression, self.header, self.properties,
-                          self.sample_type)
+                          self.sample_type, (self.thumbnail.geometry, self.position + size, thumbnail_size))
         if len(xml) > self.reserved:
             raise ValueError("XISF header outgrew its reserved space")
         xml += b" " * (self.reserved - len(xml))
@@ -219,19 +236,24 @@ def _write(path: Path, shape: tuple[int, int, int], header: fits.Header, propert
         with open(temporary, "r+b") as stream:
             if compress:
                 image = whole()
+                layout.thumbnail.add(0, image)
                 stream.seek(layout.position)
                 size = _write_shuffled_zstd(stream, image, encode, item)
             else:
                 def sink(top: int, rows: np.ndarray) -> None:
+                    layout.thumbnail.add(top, rows)
                     for channel in range(channels):
                         stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * item)
                         stream.write(encode(rows[channel, ::-1]).tobytes())
 
                 fill(sink)
                 size = channels * height * width * item
-                stream.truncate(layout.position + size)
+            thumbnail = layout.thumbnail.pixels()
+            stream.seek(layout.position + size)
+            stream.write(thumbnail)
+            stream.truncate()
             stream.seek(0)
-            stream.write(layout.head(size))
+            stream.write(layout.head(size, len(thumbnail)))
 
     return atomic_write(path, write, files)
 

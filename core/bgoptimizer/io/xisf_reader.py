@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 
-__all__ = ["SIGNATURE", "XisfImage", "read_xisf_image"]
+__all__ = ["SIGNATURE", "ICC_PROFILE", "XisfImage", "read_xisf_image"]
 
 SIGNATURE = b"XISF0100"
 _NAMESPACE = "{http://www.pixinsight.com/xisf}"
@@ -41,6 +41,11 @@ _DIGESTS = {"sha1": "sha1", "sha-1": "sha1", "sha256": "sha256", "sha-256": "sha
 # Property types whose value is a plain scalar or string, kept for output.
 _SCALAR_PROPERTY_TYPES = ("Boolean", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
                           "UInt64", "Float32", "Float64", "String", "TimePoint")
+
+
+# The key under which the image's ICC profile (its colour space) rides with the properties: the profile's
+# bytes, written back as an ICCProfile element.
+ICC_PROFILE = "ICCProfile"
 
 
 @dataclass
@@ -109,7 +114,8 @@ def _decode_text(text: str, encoding: str, source: str) -> bytes:
 def _block(
     image: ElementTree.Element, content: bytes, header_end: int, source: str
 ) -> tuple[bytes, str | None, str | None]:
-    """The stored bytes of the image's data block, its checksum and its compression attributes."""
+    """The stored bytes of an element's data block (the image's, its ICC profile's), its checksum and its
+    compression attributes."""
     location = image.get("location", "")
     kind = location.split(":")[0]
     checksum, compression = image.get("checksum"), image.get("compression")
@@ -148,7 +154,9 @@ def _verify(block: bytes, checksum: str | None, source: str) -> None:
         raise FileFormatError(f"{source}: checksum mismatch ({algorithm}): the data block is corrupt")
 
 
-def _metadata(image: ElementTree.Element) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, Any]]]:
+def _metadata(image: ElementTree.Element, content: bytes, header_end: int,
+              source: str) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, Any]]]:
+    """The FITS keywords, the scalar properties and the ICC profile (a thumbnail is made anew by the writer)."""
     keywords, properties = [], {}
     for child in image:
         if _tag(child) == "FITSKeyword":
@@ -156,6 +164,11 @@ def _metadata(image: ElementTree.Element) -> tuple[list[tuple[str, str, str]], d
         elif _tag(child) == "Property" and child.get("type") in _SCALAR_PROPERTY_TYPES:
             value = child.get("value", child.text or "")
             properties[child.get("id", "")] = {"id": child.get("id", ""), "type": child.get("type"), "value": value}
+        elif _tag(child) == ICC_PROFILE:
+            block, checksum, compression = _block(child, content, header_end, source)
+            _verify(block, checksum, source)
+            profile = _decompress(block, compression, source) if compression else block
+            properties[ICC_PROFILE] = {"id": ICC_PROFILE, "type": ICC_PROFILE, "value": profile}
     return keywords, properties
 
 
@@ -202,5 +215,5 @@ def read_xisf_image(path: str | Path) -> XisfImage:
         samples = samples.reshape(height, width, channels).transpose(2, 0, 1)
     else:
         samples = samples.reshape(channels, height, width)
-    keywords, properties = _metadata(image)
+    keywords, properties = _metadata(image, content, header_end, source)
     return XisfImage(np.ascontiguousarray(samples), keywords, properties)
