@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -88,7 +89,7 @@ def test_a_report_of_an_earlier_run_is_replaced_with_overwrite_only(tmp_path, ca
     assert json.loads(report.read_text())["files"][0]["outputs"][0].startswith(str(tmp_path / "b"))
 
 
-@pytest.mark.parametrize("name", ["-", "/dev/stdout"])
+@pytest.mark.parametrize("name", ["-", "/dev/fd/1"])
 def test_a_report_to_standard_output_prints_the_json_alone(tmp_path, name):
     image = _sky(tmp_path / "good.fits")
     run = subprocess.run([sys.executable, "-m", "bgoptimizer", str(image), "--epochs", "20", "--report", name],
@@ -101,15 +102,34 @@ def test_a_report_to_standard_output_prints_the_json_alone(tmp_path, name):
                                                           "good_bgSubtracted.fits"]
 
 
+def test_the_standard_streams_by_name_are_written_into():
+    """Planned only (a test writing to the system's /dev/stdout would replace it where the rule is broken)."""
+    from bgoptimizer.runs.report import plan_report
+
+    assert [plan_report(name, [], [], False).descriptor for name in ("-", "/dev/stdout", "/dev/stderr",
+                                                                       "/dev/fd/3", "/proc/self/fd/4")] == [1, 1, 2, 3, 4]
+
+
+def _device(path: Path, minor: int) -> Path:
+    """A character device node of our own (1, minor: 3 is null, 7 is full), so that no test can replace
+    the system's /dev/null or /dev/full where the rule is broken."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+    except (PermissionError, OSError) as error:
+        pytest.skip(f"cannot make a device node here ({error})")
+    return path
+
+
 def test_a_device_or_fifo_is_written_into_never_replaced(tmp_path, capsys):
     image = _sky(tmp_path / "good.fits")
-    assert main([str(image), "-o", str(tmp_path / "a"), "--epochs", "20", "--report", "/dev/null"]) == 0
-    assert Path("/dev/null").is_char_device()
-    # /dev/full: the write fails; the device stays, the images are kept and the run fails.
-    assert main([str(image), "-o", str(tmp_path / "b"), "--epochs", "20", "--report", "/dev/full"]) == 1
-    assert Path("/dev/full").is_char_device()
+    null, full = _device(tmp_path / "null", 3), _device(tmp_path / "full", 7)
+    assert main([str(image), "-o", str(tmp_path / "a"), "--epochs", "20", "--report", str(null)]) == 0
+    assert null.is_char_device()
+    # A full device: the write fails; the device stays, the images are kept and the run fails.
+    assert main([str(image), "-o", str(tmp_path / "b"), "--epochs", "20", "--report", str(full)]) == 1
+    assert full.is_char_device()
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "bgoptimizer: error: report: /dev/full: cannot write it (No space left on device); the images of 1 input "
+        f"bgoptimizer: error: report: {full}: cannot write it (No space left on device); the images of 1 input "
         "were written")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

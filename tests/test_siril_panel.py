@@ -205,11 +205,16 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert sorted(p.name for p in tmp_path.glob("*.fit")) == ["crop.fit", "crop_bgModel.fit"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
-    # What was run is remembered in Siril's config folder, for the next time the panel opens.
+    # What was run is remembered in Siril's config folder, for the next time the panel opens; showing the
+    # model instead of the corrected image holds for this session only (issue 39, item 9).
+    panel.form.output["show_model"].set(True)
+    panel.form.remember(root.geometry())
+    assert "show_model" not in panel.form.saved()
     _click(root, panel.buttons["close"])
     assert not _alive(root)
     again = Panel(tk.Tk(), sirilpy.SirilInterface())
     assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("24", "100000")
+    assert again.form.output["show_model"].get() is False
     _click(again.root, again.buttons["reset"])
     assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("64", "500")
     again.root.destroy()

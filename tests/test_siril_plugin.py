@@ -92,7 +92,9 @@ def test_headless_uint16_mono_frame_comes_back_16_bit_2d(siril, sirilpy, monkeyp
     assert abs(float(np.median(siril.image)) - float(np.median(pixels))) < 0.05 * float(np.median(pixels))
 
 
-def test_show_model_loads_the_model_instead(siril, sirilpy, m94, monkeypatch, tmp_path):
+def test_show_model_shows_the_model_and_undo_restores_the_image(siril, sirilpy, m94, monkeypatch, tmp_path):
+    """Issue 39, item 9: the model is shown in the loaded image after an undo state (Siril's `load` would
+    replace the user's unsaved image with no way back)."""
     crop = np.ascontiguousarray(m94[:, :400, :300])
     load_into(siril, tmp_path / "crop.fit", crop)
     (tmp_path / "models").mkdir()
@@ -101,9 +103,53 @@ def test_show_model_loads_the_model_instead(siril, sirilpy, m94, monkeypatch, tm
 
     model_path = tmp_path / "models" / "crop_model.fits"
     assert siril.lines(sirilpy.LogColor.RED) == []
-    assert siril.commands == [("load", str(model_path))]
-    assert siril.pixels_set == 0  # not replaced: the model was loaded instead
+    assert siril.commands == []  # nothing loaded over the image
+    assert siril.pixels_set == 1
     np.testing.assert_array_equal(siril.image, fits.getdata(model_path))
+    (summary,) = [line for line in siril.lines(sirilpy.LogColor.GREEN) if "done in" in line]
+    assert "loaded image replaced by the background model (undo restores it)" in summary
+    # In the GUI (where Siril keeps undo states) the state is saved before the model is shown.
+    from bgoptimizer import RunOptions
+    from bgoptimizer_siril.options import OutputOptions
+    from bgoptimizer_siril.processing import process_loaded_image
+
+    siril.cli, siril.pixels_set = False, 0
+    load_into(siril, tmp_path / "crop.fit", crop)
+    outcome = process_loaded_image(sirilpy.SirilInterface(), Parameters(epochs=30),
+                                   OutputOptions(RunOptions(overwrite=True), replace=False, show_model=True,
+                                                 model_path=str(model_path)))
+    assert outcome.shows_model and siril.undo == ["Background Optimizer"] and siril.pixels_set == 1
+
+
+def test_a_script_run_twice_replaces_its_own_model_only(siril, sirilpy, m94, monkeypatch, tmp_path):
+    """Issue 39, item 10: Siril goes on after a failed pyscript, so the second run of a script must not fail
+    on the model the first wrote for the same image; any other file at that name is still refused."""
+    crop = np.ascontiguousarray(m94[:, :300, :400])
+    load_into(siril, tmp_path / "scene.fit", crop)
+    model_path = tmp_path / "scene_bgModel.fit"
+    run_script(monkeypatch, "--epochs", "20")
+    first = model_path.read_bytes()
+    load_into(siril, tmp_path / "scene.fit", crop * 1.5)
+    siril.logs.clear()
+    siril.pixels_set = 0
+    run_script(monkeypatch, "--epochs", "20")
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    assert model_path.read_bytes() != first and siril.pixels_set == 1
+    # Not ours (no HISTORY of this tool), or ours for an image of another size: refused, nothing changed.
+    for name, content, pixels in (("scene_bgModel.fit", None, crop), ("other_bgModel.fit", first, crop[:, :200])):
+        target = tmp_path / name
+        if content is None:
+            fits.PrimaryHDU(np.ones((10, 10), np.float32)).writeto(target, overwrite=True)
+        else:
+            target.write_bytes(content)
+        load_into(siril, tmp_path / name.replace("_bgModel", ""), np.ascontiguousarray(pixels))
+        before = target.read_bytes()
+        siril.logs.clear()
+        siril.pixels_set = 0
+        run_script(monkeypatch, "--epochs", "20")
+        (line,) = siril.lines(sirilpy.LogColor.RED)
+        assert line.startswith("Background Optimizer: failed: ") and "already exist" in line, line
+        assert target.read_bytes() == before and siril.pixels_set == 0
 
 
 def _small_image(siril, m94, tmp_path) -> np.ndarray:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         specs_of,
         validate_settings,
     )
-    from .runs.frame import FrameResult, process_frame
+    from .runs.frame import FrameResult, is_own_model, process_frame
     from .runs.jobs import MODEL_TAG, check_new_files, read_mask
     from .runs.normalization import write_normalized
 
@@ -73,7 +73,7 @@ _LAZY_MODULES = {
     "method.outlines": ("object_outlines",),
     "method.normalize": ("Normalization", "normalize_to_reference"),
     "method.device": ("describe_device", "resolve_device"),
-    "runs.frame": ("FrameResult", "process_frame"),
+    "runs.frame": ("FrameResult", "process_frame", "is_own_model"),
     "runs.jobs": ("MODEL_TAG", "check_new_files", "read_mask"),
     "runs.normalization": ("write_normalized",),
     "command_line.arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
@@ -86,7 +86,8 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "ProgressCallback", "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec",
     "GROUPS", "parameter_specs", "settings_from", "setting", "specs_of", "validate_settings", "BackgroundResult",
     "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
-    "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "as_planar", "display_like",
+    "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "is_own_model",
+    "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
     "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "Normalization",
     "normalize_to_reference", "write_normalized",

@@ -25,6 +25,9 @@ __all__ = ["Form", "WINDOW_KEY", "shown"]
 WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # The output options the panel shows (the others are batch arguments, or follow from these).
 _PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "normalize", "prefix")
+# Choices that hold for one run only: a session starts without them (a model shown instead of the corrected
+# image, remembered, would surprise the next session's first Run).
+_NOT_REMEMBERED = ("show_model",)
 _WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
 _LABEL_WIDTH = 230  # the labels' column, the same in every group and its advanced part
 
@@ -299,7 +302,8 @@ class Form:
             return
         saved = self.saved()
         if values:
-            saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()}
+            saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()
+                     if name not in _NOT_REMEMBERED}
         values = {**saved, WINDOW_KEY: geometry}
         try:
             atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
@@ -317,7 +321,7 @@ class Form:
                 except ParameterError:
                     continue
                 self.fields[name].set(shown(specs[name], parsed))
-            elif name in self.output:
+            elif name in self.output and name not in _NOT_REMEMBERED:
                 try:
                     OutputOptions(**{name: value})
                 except (ParameterError, TypeError):

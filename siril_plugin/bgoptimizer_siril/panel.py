@@ -260,7 +260,7 @@ class Panel:
                 self._report("failed", "not run: the loaded image is already corrected")
                 return
             if not output.sequence:
-                check_model_path(self.siril, output)
+                check_model_path(self.siril, output, replace_own=False)  # the panel asks, even for its own
         except OutputExists as exists:  # a model of an earlier run: ask, as a desktop program does
             names = ", ".join(path.name for path in exists.paths)
             if not self._ask("Replace the background model?",

@@ -20,10 +20,12 @@ from bgoptimizer import (
     ProgressCallback,
     check_new_files,
     flag,
+    is_own_model,
     process_frame,
     read_mask,
     user_message,
 )
+from bgoptimizer.io import read_image
 
 from .options import OutputOptions
 from .overlay import describe_areas, drawn_areas
@@ -47,13 +49,16 @@ class Outcome:
     report: FitReport
     seconds: float
     model_path: Path | None
-    replaced: bool
+    replaced: bool  # the loaded image now holds the corrected image
+    shows_model: bool = False  # the loaded image now holds the background model
 
     def brief(self) -> str:
         """What a user of the panel needs: done, what changed, where the model is (the log has the rest)."""
         parts = [f"Done in {self.seconds:.1f} s"]
         if self.replaced:
             parts.append("the loaded image is corrected (Siril's undo restores it)")
+        if self.shows_model:
+            parts.append("the loaded image shows the background model (Siril's undo restores the image)")
         if self.model_path is not None:
             parts.append(f"model saved as {self.model_path.name}")
         return "; ".join(parts) + "."
@@ -62,6 +67,8 @@ class Outcome:
         parts = [f"done in {self.seconds:.1f} s", self.report.summary()]
         if self.replaced:
             parts.append("loaded image replaced by the corrected image")
+        if self.shows_model:
+            parts.append("loaded image replaced by the background model (undo restores it)")
         if self.model_path is not None:
             parts.append(f"background model: {self.model_path}")
         return "; ".join(parts)
@@ -83,9 +90,12 @@ class SirilProgress:
         self.siril.update_progress(f"{self.prefix}: {message}", min(max(fraction, 0.0), 1.0))
 
 
-def check_model_path(siril, output: OutputOptions) -> Path | None:
+def check_model_path(siril, output: OutputOptions, replace_own: bool = True) -> Path | None:
     """Where the loaded image's model goes (None when it is not saved), once checked as the command
-    line checks its outputs: never the image's own file, an existing file only with ``overwrite``."""
+    line checks its outputs: never the image's own file, an existing file only with ``overwrite``, except
+    (with ``replace_own``) the model this plugin wrote for this image (its default name, our HISTORY, the
+    image's size), which a run replaces as Siril's own processing replaces its products (a batch script run
+    twice)."""
     if not output.saves_model:
         return None
     image_path = loaded_image_path(siril)
@@ -96,7 +106,9 @@ def check_model_path(siril, output: OutputOptions) -> Path | None:
         path = default_model_path(siril, image_path.stem if image_path is not None else "image")
     if not path.parent.is_dir():  # a typing slip, more likely than a folder wanted: not made here
         raise OutputError(f"{path}: the folder {path.parent} does not exist")
-    check_new_files([path], [image_path] if image_path is not None else [], output.run.overwrite)
+    own = (replace_own and image_path is not None and path == default_model_path(siril, image_path.stem)
+           and path.is_file() and is_own_model(path, tuple(siril.get_image_shape())))
+    check_new_files([path], [image_path] if image_path is not None else [], output.run.overwrite or own)
     return path
 
 
@@ -126,15 +138,14 @@ def process_loaded_image(
                                mask=read_mask(output.run), exclude=areas, excluded=exclusions(output, areas),
                                progress=progress, cancel=cancel, device=output.run.device)
         replaced = output.replace and not output.show_model
-        if replaced:
+        if replaced or output.show_model:  # Siril's undo brings the image back, whichever is shown
             siril.undo_save_state(UNDO_NAME)
             # No HISTORY line here: Siril 1.4.4 drops HISTORY cards given to set_image_metadata_from_header_string
             # (measured), so the model file's HISTORY and the log record the run.
-            siril.set_image_pixeldata(layout.back(result.corrected))
-    if output.show_model:
-        siril.cmd("load", str(model_path))  # a command: never inside the lock
+            shown = read_image(model_path).data if output.show_model else result.corrected
+            siril.set_image_pixeldata(layout.back(shown))
     log_warnings(siril, result.report, name=name)
-    return Outcome(result.report, time.perf_counter() - start, model_path, replaced)
+    return Outcome(result.report, time.perf_counter() - start, model_path, replaced, output.show_model)
 
 
 def user_areas(siril, output: OutputOptions, height: int) -> list[np.ndarray]:

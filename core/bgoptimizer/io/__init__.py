@@ -20,6 +20,7 @@ from .xisf_io import read_xisf, write_xisf, write_xisf_bands, xisf_sample_format
 __all__ = [
     "ImageFile",
     "read_image",
+    "read_header",
     "write_image",
     "write_fits_bands",
     "write_image_bands",
@@ -70,6 +71,17 @@ def read_image(path: str | Path) -> ImageFile:
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
     return read_fits(path) if fmt == "fits" else read_xisf(path)
+
+
+def read_header(path: str | Path) -> fits.Header:
+    """The keywords of a FITS or XISF image, without its pixels where the format allows (FITS)."""
+    path = Path(path)
+    if image_format(path) == "xisf":
+        return read_xisf(path).header
+    try:
+        return fits.getheader(path)
+    except (OSError, ValueError) as error:
+        raise FileFormatError(f"{path}: not a readable FITS file ({error})") from None
 
 
 def write_image(

@@ -22,7 +22,8 @@ import numpy as np
 from astropy.io import fits
 
 from .._version import __version__
-from ..io import ImageFile, OutputFiles, write_image, write_image_bands
+from ..errors import BgOptimizerError
+from ..io import ImageFile, OutputFiles, read_header, write_image, write_image_bands
 from ..io.image_file import FLOAT32
 from ..method.cfa import extract_frame_background
 from ..method.fit import FitReport
@@ -31,7 +32,7 @@ from ..method.spline import SplineState
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, scaled
 
-__all__ = ["FrameResult", "bayer_pattern", "with_history", "process_frame"]
+__all__ = ["FrameResult", "bayer_pattern", "with_history", "is_own_model", "process_frame"]
 
 _HISTORY_WIDTH = 72  # the text a HISTORY card holds
 # Share of a frame's progress bar given to the fit; the rest shows the corrected image's write.
@@ -64,6 +65,25 @@ def with_history(header: fits.Header, params: Parameters, what: str, excluded: s
     for part in textwrap.wrap(line, _HISTORY_WIDTH, break_long_words=False):  # whole words on each card
         marked.add_history(part)
     return marked
+
+
+_MODEL_DONE = "background model"
+
+
+def is_own_model(path: Path, shape: tuple[int, int, int] | None = None) -> bool:
+    """Whether ``path`` is a background model this tool wrote (its HISTORY says so), of an image of
+    ``shape`` ``(C, H, W)`` when given: the file a run writes again, which Siril's convention lets a
+    processing step replace."""
+    try:
+        header = read_header(path)
+    except (BgOptimizerError, OSError):
+        return False
+    if shape is not None:
+        channels, height, width = shape
+        if (header.get("NAXIS1"), header.get("NAXIS2"), header.get("NAXIS3", 1)) != (width, height, channels):
+            return False
+    return any(str(card).startswith("bgoptimizer ") and f": {_MODEL_DONE};" in str(card)
+               for card in header.get("HISTORY", []))
 
 
 def _correction_done(params: Parameters) -> str:
@@ -119,7 +139,7 @@ def process_frame(
     fit = partial(extract_frame_background, image.data, params, bayer_pattern=pattern, mask=mask, exclude=exclude,
                   initial=initial, progress=scaled(progress, 0.0, _FIT_SHARE), cancel=cancel, in_place=True,
                   device=device)
-    model_header = with_history(image.header, params, "background model", excluded)
+    model_header = with_history(image.header, params, _MODEL_DONE, excluded)
     result = _fit_with_model(fit, image, model_path, model_header, compress, files)
     start_write = time.perf_counter()
     if corrected_path is not None:
