@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +23,47 @@ REAL = DATA / "real"
 XISF = DATA / "xisf"
 M94 = REAL / "m94_seestar_stack_siril.fit"
 RAW_U16 = REAL / "seestar_raw_sub_bayer_u16.fit"
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@pytest.fixture(autouse=True)
+def signals_stay_the_runners(monkeypatch):
+    """The suite never takes over signals: handlers the code under test installs are gone after each test,
+    and a signal meant for pytest (Ctrl-C, a batch system's SIGTERM) that arrives while a test runs the
+    command line in-process (which turns it into a clean stop of its run) still stops the whole suite.
+    A test that signals itself says so through :func:`send_own_signal`."""
+    import bgoptimizer.command_line.interrupts as interrupts
+
+    before = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+    received: list[int] = []
+    original = interrupts._raise
+
+    def counted(signum, frame):
+        received.append(signum)
+        return original(signum, frame)
+
+    monkeypatch.setattr(interrupts, "_raise", counted)
+    expected = _OWN_SIGNALS.setdefault("count", 0)
+    yield
+    left = {signum: handler for signum, handler in before.items() if signal.getsignal(signum) is not handler}
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+    foreign = received[_OWN_SIGNALS["count"] - expected:]
+    if foreign:
+        pytest.exit(f"stopped by {signal.Signals(foreign[0]).name}", returncode=128 + foreign[0])
+    assert not left, f"the test left signal handlers installed: {left}"
+
+
+_OWN_SIGNALS: dict[str, int] = {}
+
+
+def send_own_signal(signum: int) -> None:
+    """Signal this process on purpose (a test of the command line's own handling), so that the suite does
+    not take it for a stop meant for itself."""
+    _OWN_SIGNALS["count"] = _OWN_SIGNALS.get("count", 0) + 1
+    os.kill(os.getpid(), signum)
 
 
 def injected_gradient(height: int, width: int, peak_to_peak: float) -> np.ndarray:

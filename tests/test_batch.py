@@ -24,7 +24,7 @@ from bgoptimizer.io import OutputFiles, read_image, write_image
 from bgoptimizer.runs.frame import with_history
 from bgoptimizer.synthetic import make_scene
 
-from .conftest import REAL, XISF
+from .conftest import REAL, XISF, send_own_signal
 
 
 def _sky(path: Path, seed: int = 3, width: int = 400, height: int = 300) -> Path:
@@ -140,7 +140,7 @@ def test_a_signal_while_writing_leaves_no_file(tmp_path, monkeypatch, capsys):
 
     def terminated(path, *args, **kwargs):
         if "_bgSubtracted" in str(path):
-            os.kill(os.getpid(), signal.SIGTERM)
+            send_own_signal(signal.SIGTERM)
         return real_write(path, *args, **kwargs)
 
     monkeypatch.setattr(frame, "write_image", terminated)
@@ -157,7 +157,7 @@ def test_a_signal_during_the_renames_waits_for_them():
     with interrupts_raised():
         with pytest.raises(Interrupted) as stop:
             with interrupts_deferred():
-                os.kill(os.getpid(), signal.SIGINT)
+                send_own_signal(signal.SIGINT)
                 finished = True  # reached: the signal waited
         assert finished and stop.value.exit_code == 130
 

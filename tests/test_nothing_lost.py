@@ -290,3 +290,45 @@ def test_frames_of_other_skies_are_refused_and_the_others_normalized(tmp_path, c
                             r"the two do not fall on each other \(correlation -?0\.\d\d, registered frames give 0\.5 "
                             r"to 1\); register the frames first", line), line
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["f1_bgNormalized.fits"]
+
+
+# The suite and signals --------------------------------------------------------------------------------------
+
+_PROBE = "BGOPTIMIZER_SIGNAL_PROBE"
+
+
+@pytest.mark.skipif(_PROBE not in os.environ, reason="run by test_a_signal_to_the_suite_stops_it")
+def test_probe_a_long_run_in_process(tmp_path, monkeypatch):
+    """Runs the command line in-process on a long fit, saying when it is inside it."""
+    import bgoptimizer.command_line.main as cli
+
+    marker = Path(os.environ[_PROBE])
+    real = cli.process_file
+
+    def started(*args, **kwargs):
+        marker.write_text("started")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "process_file", started)
+    main([str(_sky(tmp_path / "img.fits")), "--epochs", "100000", "--patience", "100000"])
+
+
+@pytest.mark.skipif(_PROBE not in os.environ, reason="run by test_a_signal_to_the_suite_stops_it")
+def test_probe_after():
+    Path(os.environ[_PROBE]).with_suffix(".after").write_text("ran")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_suite_stops_it(tmp_path, signum):
+    """Issue 39, item 11: a Ctrl-C or SIGTERM meant for pytest, arriving while a test runs the command line
+    in-process (which stops its run cleanly), stops the suite: no test after it runs."""
+    marker = tmp_path / "probe.txt"
+    suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "probe",
+                              str(Path(__file__))], env={**os.environ, _PROBE: str(marker)},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait_for(marker.exists, 300)
+    suite.send_signal(signum)
+    output = suite.communicate(timeout=300)[0]
+    assert suite.returncode == 128 + signum, output
+    assert f"stopped by {signal.Signals(signum).name}" in output, output
+    assert not marker.with_suffix(".after").exists()

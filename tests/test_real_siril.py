@@ -89,11 +89,15 @@ def real_siril(tmp_path_factory) -> Siril:
         siril.run(probe, f"pyscript {probe / 'probe.py'}", wheels_only=False)
     if not python.exists():
         _unavailable("Siril did not create its Python environment")
-    # What the engine needs, with torch's CPU build (as on a machine without a GPU); the engine itself is left
-    # for the script to install from the wheel (an earlier session's, of the same version, would be kept).
+    # What the engine needs, with torch's CPU build (as on a machine without a GPU), and the engine from this
+    # tree's wheel (an earlier session's, of the same version, would be kept by the script's own install, which
+    # test_the_script_alone_installs_the_engine_once_and_runs exercises): every test sees this tree's code,
+    # whichever runs first.
     subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0", "numpy>=1.24", "astropy>=5.3",
                     "lz4>=4.0", "zstandard>=0.21"], check=True, capture_output=True)
     siril.remove_engine()
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", *map(str, wheels.glob("*.whl"))],
+                   check=True, capture_output=True)
     return siril
 
 
@@ -192,6 +196,31 @@ def test_show_model_and_compress(real_siril, tmp_path):
     assert _fitsverify(model_path) == f"verification OK: {model_path}"
     model = fits.getdata(model_path)
     np.testing.assert_allclose(_stat_means(log), model.reshape(3, -1).mean(axis=1) * 65535, rtol=1e-3)
+
+
+def test_a_script_run_twice_replaces_its_own_model_and_refuses_other_files(real_siril, tmp_path):
+    """Issue 39, item 10: Siril goes on after a failed pyscript, so a script that runs the plugin twice on
+    one image must not fail on the model its first run wrote (a later save would write the uncorrected
+    image); a file of someone else's at that name is still refused, in one red line, and kept."""
+    _m94_with_gradient(tmp_path / "m94.fit")
+    log = real_siril.run(tmp_path, "load m94", real_siril.plugin("--epochs", "20"), "save m94_first",
+                         "load m94", real_siril.plugin("--epochs", "20", "--points", "32"), "save m94_second")
+    messages = _messages(log)
+    assert len([m for m in messages if m.startswith("Background Optimizer: done in")]) == 2, log
+    assert not [m for m in messages if "failed" in m or "already exist" in m], log
+    history = " ".join(fits.getheader(tmp_path / "m94_bgModel.fit")["HISTORY"])
+    assert "points=32" in history  # the second run's model
+    assert np.ptp(fits.getdata(tmp_path / "m94_second.fit")[1]) < np.ptp(fits.getdata(tmp_path / "m94.fit")[1])
+
+    theirs = tmp_path / "m94_bgModel.fit"
+    fits.PrimaryHDU(np.ones((3, 10, 10), np.float32)).writeto(theirs, overwrite=True)
+    before = theirs.read_bytes()
+    log = real_siril.run(tmp_path, "load m94", real_siril.plugin("--epochs", "20"), "save m94_third")
+    failed = [m for m in _messages(log) if m.startswith("Background Optimizer: failed:")]
+    assert len(failed) == 1 and "already exists" in failed[0], log
+    assert theirs.read_bytes() == before
+    # Siril went on with the script: the uncorrected image was saved, which is why the log line matters.
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "m94_third.fit"), fits.getdata(tmp_path / "m94.fit"))
 
 
 def test_a_16_bit_raw_frame_stays_16_bit(real_siril, tmp_path):
