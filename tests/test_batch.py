@@ -177,7 +177,7 @@ def test_a_batch_stopped_by_a_signal_keeps_finished_files_only(tmp_path, signum,
             run.send_signal(signum)
             break
     lines += run.stderr.read().splitlines()
-    assert run.wait(60) == code
+    assert run.wait(600) == code
     name = signal.Signals(signum).name
     assert lines[-1] == (f"bgoptimizer: interrupted by {name} while processing {folder / 'b1.fits'}, none of "
                          "whose outputs was written; 1 of 3 inputs complete, their outputs kept"), lines
@@ -200,7 +200,7 @@ def test_a_run_under_nohup_survives_a_hangup(tmp_path):
         lines.append(line.rstrip("\n"))
         if line.startswith("[1/2]"):
             run.send_signal(signal.SIGHUP)
-    assert run.wait(60) == 0, lines
+    assert run.wait(600) == 0, lines
     assert _files(out) == ["b0_bgModel.fits", "b0_bgSubtracted.fits", "b1_bgModel.fits", "b1_bgSubtracted.fits"]
 
 

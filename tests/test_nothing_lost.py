@@ -135,7 +135,7 @@ def test_a_device_or_fifo_is_written_into_never_replaced(tmp_path, capsys):
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
     assert main([str(image), "-o", str(tmp_path / "c"), "--epochs", "20", "--report", str(fifo)]) == 0
-    assert json.loads(reader.communicate(timeout=60)[0])["files"][0]["input"] == str(image)
+    assert json.loads(reader.communicate(timeout=600)[0])["files"][0]["input"] == str(image)
     assert fifo.is_fifo()
 
 
@@ -192,7 +192,7 @@ def test_a_later_run_removes_what_a_killed_run_left(tmp_path, capsys):
     out.mkdir()
     writer, temporary = _temporary_of_a_writer(out / "img_bgModel.fits", tmp_path / "ready")
     writer.send_signal(signal.SIGKILL)
-    writer.wait(60)
+    writer.wait(600)
     assert temporary.exists() and temporary.parent == out and temporary.name.startswith(".img_bgModel.fits.")
     image = _sky(tmp_path / "img.fits")
     assert main([str(image), str(out), "--epochs", "20"]) == 0
@@ -211,7 +211,7 @@ def test_the_temporaries_of_a_live_run_and_of_other_programs_stay(tmp_path):
         assert live.exists() and foreign.exists()
     finally:
         writer.kill()
-        writer.wait(60)
+        writer.wait(600)
 
 
 # Input files -----------------------------------------------------------------------------------------------

@@ -407,6 +407,11 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
 
         _wait(preview_shown, 120, "the preview")
 
+        def preview_area() -> np.ndarray:
+            shown = _screenshot(display, tmp_path / "4-area-drawn.png")
+            return shown[top + 70 : top + 280, left + 30 : left + width - 30].astype(float)
+
+        before_area = preview_area()
         press("alt+d")  # then the area is drawn in Siril's image view: press, drag around, release
         time.sleep(1)
         _xdotool(display, "mousemove", "60", "200", "mousedown", "1")
@@ -414,8 +419,8 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
             _xdotool(display, "mousemove", str(x), str(y))
             time.sleep(0.2)
         _xdotool(display, "mouseup", "1")
-        time.sleep(3)  # the panel notices the area and refreshes its preview
-        _screenshot(display, tmp_path / "4-area-drawn.png")
+        # The panel notices the area and dims it in its preview, however long the machine takes.
+        _wait(lambda: np.abs(preview_area() - before_area).mean() > 1, 120, "the area dimmed in the preview")
 
         press("alt+r")  # perhaps while the refresh computes: Run then follows it, never dropped
         model = work / "m94_bgModel.fit"

@@ -233,7 +233,7 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     # The user draws a square over the top-left of Siril's view (display rows 0-160: FITS rows 320-480).
     siril.to_draw.append([(0, 0), (240, 0), (240, 160), (0, 160)])
     _click(root, panel.buttons["draw_area"])
-    _pump(root, lambda: panel.areas_text.get() == "1 area drawn in Siril", timeout=10)
+    _pump(root, lambda: panel.areas_text.get() == "1 area drawn in Siril", timeout=120)
     _pump(root, lambda: panel._refresh_job is None and panel.idle)
     dimmed = panel.preview_pixels.astype(float)
     # The preview, shown as Siril shows the image, dims the area where it was drawn: the top 20 of 60
@@ -253,7 +253,7 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     assert panel.areas_text.get() == "none"
     assert [p.color for p in siril.polygons] == [OBJECT_COLOR] * len(siril.polygons)  # the outlines stay
     _click(root, panel.buttons["close"])
-    _pump(root, lambda: not _alive(root), timeout=10)
+    _pump(root, lambda: not _alive(root), timeout=120)
     assert siril.polygons == []  # closing the panel takes its outlines away
 
 

@@ -139,3 +139,18 @@ def test_sequence_frames_are_normalized_to_the_reference_frame(siril, sirilpy, m
             tmp_path / f"norm_light_{number:05d}.fit")["HISTORY"])
     (summary,) = siril.lines(sirilpy.LogColor.GREEN)
     assert "3 frames normalized" in summary and "new sequence norm_light_" in summary
+
+
+def test_frames_that_are_not_registered_are_refused_and_the_others_normalized(siril, sirilpy, frames,
+                                                                               monkeypatch, tmp_path):
+    """Issue 39, item 6, in Siril: the fixture's frames are crops of different parts of M94 (not a registered
+    sequence); each is refused in one red line naming it, the reference is still written."""
+    run_script(monkeypatch, "--sequence", "--normalize")
+    failed = siril.lines(sirilpy.LogColor.RED)
+    assert len(failed) == 3, failed  # frames 2 and 5 differ from the reference (frame 1); 4 is blank
+    for line, number in zip(failed, (2, 4, 5)):
+        assert line.startswith(f"Background Optimizer: frame {number}/5 (light_{number:05d}.fit) failed: "), line
+    assert sum("does not match the reference" in line and line.endswith("register the frames first")
+               for line in failed) == 2, failed
+    assert "failed: has no pixels in common with the reference" in failed[1], failed
+    assert sorted(p.name for p in tmp_path.glob("norm_*.fit")) == ["norm_light_00001.fit"]

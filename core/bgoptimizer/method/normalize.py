@@ -132,6 +132,8 @@ def normalize_to_reference(
                               f"{reference.shape[0]}: frames must be registered to the reference")
     fit_params = dataclasses.replace(params, protect_objects=False, neutral=False, adapt_smoothing=False)
     valid = _valid(frame, reference)
+    if valid.sum() < _MIN_SIGNAL:
+        raise InputImageError("has no pixels in common with the reference (missing, 0, in one or the other)")
     mask = valid.astype(np.float32)
     frame = np.where(valid, frame, 0.0).astype(np.float32)
     reference = np.where(valid, reference, 0.0).astype(np.float32)
