@@ -437,6 +437,26 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
               "panel closed")
         messages = _messages((tmp_path / "siril.log").read_text())
         assert not [m for m in messages if re.search(r"Traceback|Background Optimizer: failed", m)], messages
+
+        # Issue 39, item 9: the model shown instead of the corrected image, then Siril's undo brings the image
+        # back (commands typed into Siril's command line, as a user does; pyscript there runs the script
+        # without its window).
+        def command(text: str, then: str) -> None:
+            _xdotool(display, "mousemove", "520", "667", "click", "1")
+            _xdotool(display, "type", "--delay", "20", text)
+            _xdotool(display, "key", "Return")
+            _wait(lambda: then in (tmp_path / "siril.log").read_text(), 120, text)
+
+        command("save before_show", "before_show.fit")
+        command(f"pyscript {ENTRY_SCRIPT} --show-model --overwrite --epochs 20", "undo restores it")
+        command("save shown", "shown.fit")
+        _xdotool(display, "mousemove", "241", "27", "click", "1")  # Siril's undo button
+        time.sleep(2)
+        command("save undone", "undone.fit")
+        _screenshot(display, tmp_path / "7-after-undo.png")
+        # (the loaded image is before_show.fit since its save: its model is named after it)
+        np.testing.assert_array_equal(fits.getdata(work / "shown.fit"), fits.getdata(work / "before_show_bgModel.fit"))
+        np.testing.assert_array_equal(fits.getdata(work / "undone.fit"), fits.getdata(work / "before_show.fit"))
     finally:
         gui.terminate()
         gui.wait(timeout=30)
