@@ -113,7 +113,7 @@ def plan_report(given: str, jobs: Sequence[Job], protected: Sequence[Path], over
             return ReportTarget(given, path=link)
         raise OutputError(f"{given}: is {_kind(mode)}; the report is written into a file, a character device or "
                           "a FIFO, never over anything else: name a file")
-    path = Path(os.path.realpath(link))  # a link's target is written; the link stays
+    path = Path(os.path.realpath(link)) if link.is_symlink() else link  # a link's target is written, the link kept
     outputs = {identity(output) for job in jobs for output in job.outputs}
     if identity(path) in outputs:
         raise OutputError(f"{given}: the report would replace an image this run writes; name another file")
