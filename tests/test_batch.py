@@ -413,7 +413,7 @@ def test_a_long_name_whose_outputs_fit_is_processed(tmp_path):
 
 def test_an_output_made_by_another_run_meanwhile_is_not_replaced(tmp_path, monkeypatch, capsys):
     """Two runs into one folder: the check before the run passed for both; the later commit must not replace."""
-    import bgoptimizer.command_line.main as cli
+    import bgoptimizer.command_line.runner as cli
 
     image = _sky(tmp_path / "img.fits")
     out = tmp_path / "out"

@@ -336,3 +336,14 @@ def test_help_states_the_output_sample_type(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "32-bit floats whatever the input's sample type" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("argv, code", [(["--version"], 0), (["--help"], 0), (["x.fits", "--points", "2"], 2)])
+def test_help_version_and_bad_options_answer_without_the_engine(argv, code):
+    """Issue 41, item 8: the options are read before torch and astropy are imported (1.4 s of start-up)."""
+    probe = ("import sys\nsys.modules['torch'] = None\nsys.modules['astropy'] = None\n"
+             "from bgoptimizer.command_line.main import main\n"
+             f"sys.exit(main({argv!r}))\n")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == code, run.stderr
+    assert "Traceback" not in run.stderr and ("bgoptimizer" in run.stdout + run.stderr)

@@ -300,7 +300,7 @@ _PROBE = "BGOPTIMIZER_SIGNAL_PROBE"
 @pytest.mark.skipif(_PROBE not in os.environ, reason="run by test_a_signal_to_the_suite_stops_it")
 def test_probe_a_long_run_in_process(tmp_path, monkeypatch):
     """Runs the command line in-process on a long fit, saying when it is inside it."""
-    import bgoptimizer.command_line.main as cli
+    import bgoptimizer.command_line.runner as cli
 
     marker = Path(os.environ[_PROBE])
     real = cli.process_file

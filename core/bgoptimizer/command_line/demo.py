@@ -15,7 +15,7 @@ from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
 from ..synthetic import make_scene
 from .interrupts import exit_code_when_interrupted
-from .main import TerminalProgress, run_jobs
+from .runner import TerminalProgress, run_jobs
 
 __all__ = ["main", "gradient_error"]
 

@@ -44,7 +44,8 @@ def collector_paused() -> Iterator[None]:
 
 
 def main() -> int:
-    """``bgoptimizer demo [...]`` runs :mod:`.demo`, anything else the command line (:mod:`.cli`)."""
+    """``bgoptimizer demo [...]`` runs :mod:`.demo`, anything else the command line (:mod:`.main`, which
+    imports the engine once the options are read)."""
     demo = sys.argv[1:2] == ["demo"]
     try:
         with collector_paused():
