@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,7 +209,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     # What was run is remembered in Siril's config folder, for the next time the panel opens; showing the
     # model instead of the corrected image holds for this session only (issue 39, item 9).
     panel.form.output["show_model"].set(True)
-    panel.form.remember(root.geometry())
+    panel.form.remember(panel._placement())
     assert "show_model" not in panel.form.saved()
     _click(root, panel.buttons["close"])
     assert not _alive(root)
@@ -338,3 +339,33 @@ def test_smoothness_is_a_slider_over_decades(panel):
     panel.reset()
     panel.root.update()
     assert panel.fields["smoothing"].get() == "1e-05" and abs(scale.get() - 2 / 7) < 1e-6  # the slider follows
+
+
+@pytest.mark.parametrize("saved_layout", ["narrow", "wide"])
+def test_a_saved_window_place_is_used_in_its_own_layout_only(display, siril, sirilpy, m94, monkeypatch, tmp_path,
+                                                            saved_layout):
+    """Issue 41, item 3: a narrow column's size saved on a laptop, reused on a wide screen, squeezed the wide
+    layout's preview to a sliver; the saved place is used only in the layout it was left in."""
+    monkeypatch.setenv("DISPLAY", display)
+    import json
+    import tkinter as tk
+
+    import bgoptimizer_siril.panel as panel_module
+
+    monkeypatch.setattr(panel_module, "_WIDE_SCREEN", 1000)  # this 1366-pixel screen takes the wide layout
+    siril.cli = False
+    load_into(siril, tmp_path / "crop.fit", np.ascontiguousarray(m94[:, :480, :720]))
+    memory = Path(sirilpy.SirilInterface().get_siril_configdir()) / "bgoptimizer-panel.json"
+    memory.parent.mkdir(parents=True, exist_ok=True)
+    memory.write_text(json.dumps({"_window": {"layout": saved_layout, "geometry": "641x600+700+0"}}))
+    root = tk.Tk()
+    view = panel_module.Panel(root, sirilpy.SirilInterface())
+    root.update()
+    try:
+        assert view.layout == "wide"
+        width = root.winfo_width()
+        assert (width == 641) == (saved_layout == "wide"), width
+        if saved_layout == "narrow":
+            assert width > 900 and view.pane.label.winfo_height() > 200  # the wide layout's own size and preview
+    finally:
+        root.destroy()

@@ -294,8 +294,8 @@ class Form:
             return {}
         return saved if isinstance(saved, dict) else {}
 
-    def remember(self, geometry: str, values: bool = True) -> None:
-        """The form as it is (with ``values``) and the window's ``geometry``, for the next session (Siril's
+    def remember(self, placement: dict[str, str], values: bool = True) -> None:
+        """The form as it is (with ``values``) and the window's ``placement``, for the next session (Siril's
         config folder, not the repository)."""
         path = self.memory
         if path is None:
@@ -304,7 +304,7 @@ class Form:
         if values:
             saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()
                      if name not in _NOT_REMEMBERED}
-        values = {**saved, WINDOW_KEY: geometry}
+        values = {**saved, WINDOW_KEY: placement}
         try:
             atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
         except BgOptimizerError:  # remembering is a convenience: a read-only config folder only loses it

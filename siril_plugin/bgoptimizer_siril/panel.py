@@ -92,6 +92,7 @@ class Panel:
         a laptop's (a narrow column that leaves Siril's image view free); progress, status and the action
         buttons in a bar below both, always on screen."""
         narrow = self.root.winfo_screenwidth() < _WIDE_SCREEN
+        self.layout = "narrow" if narrow else "wide"
         self.root.columnconfigure(0, weight=1)
         self.root.rowconfigure(0, weight=1)
         body = ttk.Frame(self.root, padding=(8, 8, 8, 0))
@@ -161,12 +162,13 @@ class Panel:
         self.root.minsize(min(width, 480), min(height, 420))
         self.root.attributes("-topmost", True)
         saved = self.form.saved().get(WINDOW_KEY)
-        if isinstance(saved, str):
-            match = re.fullmatch(r"(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", saved)
+        # Only a place left in this layout (a narrow column's size would squeeze the wide layout's preview).
+        if isinstance(saved, dict) and saved.get("layout") == self.layout and isinstance(saved.get("geometry"), str):
+            match = re.fullmatch(r"(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", saved["geometry"])
             if match:
                 w, h, x, y = (int(v) for v in match.groups())
                 if 0 <= x and 0 <= y and x + w <= screen_width and y + h <= screen_height:
-                    self.root.geometry(saved)
+                    self.root.geometry(saved["geometry"])
 
     def settings(self) -> tuple[Parameters, OutputOptions]:
         """The form's values, the drawn areas kept out when there are any."""
@@ -177,6 +179,10 @@ class Panel:
 
     def reset(self) -> None:
         self.form.reset()
+
+    def _placement(self) -> dict[str, str]:
+        """Where the window is, and in which layout (a saved place is used again in that layout only)."""
+        return {"layout": self.layout, "geometry": self.root.geometry()}
 
     def _memory(self) -> Path | None:
         try:
@@ -271,7 +277,7 @@ class Panel:
         except (ParameterError, OutputError) as error:
             self._report("failed", error.rendered(self.form.label))
             return
-        self.form.remember(self.root.geometry())
+        self.form.remember(self._placement())
         self._start(lambda: self._compute_run(params, output), "Fitting…", "run")
 
     def _ask(self, title: str, question: str) -> bool:
@@ -299,7 +305,7 @@ class Panel:
         self._destroy()
 
     def _destroy(self) -> None:
-        self.form.remember(self.root.geometry(), values=False)  # where the window was, for the next time
+        self.form.remember(self._placement(), values=False)  # where the window was, for the next time
         try:  # our outlines leave with the panel; the user's areas stay for a later run
             overlay.clear_objects(self.siril)
         except s.SirilError:
