@@ -223,6 +223,14 @@ def test_a_script_run_twice_replaces_its_own_model_and_refuses_other_files(real_
     np.testing.assert_array_equal(fits.getdata(tmp_path / "m94_third.fit"), fits.getdata(tmp_path / "m94.fit"))
 
 
+def test_the_model_follows_sirils_fits_extension(real_siril, tmp_path):
+    """Issue 41, item 7: ``setext fits`` makes Siril name its files .fits; the model follows."""
+    _m94_with_gradient(tmp_path / "m94.fit")
+    log = real_siril.run(tmp_path, "setext fits", "load m94.fit", real_siril.plugin("--epochs", "20"))
+    _assert_clean_success(log)
+    assert sorted(p.name for p in tmp_path.glob("m94_bgModel*")) == ["m94_bgModel.fits"]
+
+
 def test_a_16_bit_raw_frame_stays_16_bit(real_siril, tmp_path):
     shutil.copy(RAW_U16, tmp_path / "raw.fit")
 

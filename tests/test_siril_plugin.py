@@ -432,3 +432,12 @@ def test_asking_for_drawn_areas_when_there_is_none_warns_and_runs(siril, sirilpy
     assert siril.lines(sirilpy.LogColor.SALMON) == [
         "Background Optimizer: warning: no area is drawn in Siril's view; nothing is excluded"]
     assert siril.pixels_set == 1 and not np.array_equal(siril.image, before)
+
+
+def test_the_model_follows_sirils_fits_extension(siril, sirilpy, m94, monkeypatch, tmp_path):
+    """Issue 41, item 7: with Siril's extension preference at .fits (setext fits) the model is .fits."""
+    load_into(siril, tmp_path / "crop.fit", np.ascontiguousarray(m94[:, :300, :400]))
+    siril.extension = ".fits"
+    run_script(monkeypatch, "--epochs", "20")
+    assert siril.lines(sirilpy.LogColor.RED) == []
+    assert sorted(p.name for p in tmp_path.glob("crop_bgModel*")) == ["crop_bgModel.fits"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import sirilpy as s
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
@@ -86,6 +87,15 @@ def loaded_image_path(siril) -> Path | None:
     return path if path.is_absolute() else Path(siril.get_siril_wd()) / path
 
 
+def fits_extension(siril) -> str:
+    """Siril's FITS extension preference (``setext``: .fit, .fits or .fts), as Siril names its own files."""
+    try:
+        extension = siril.get_siril_config("core", "extension")
+    except (s.SirilError, AttributeError):  # a Siril that cannot say: its default
+        extension = None
+    return extension if extension in (".fit", ".fits", ".fts") else ".fit"
+
+
 def default_model_path(siril, name: str) -> Path:
-    """``<name>_bgModel.fit`` in Siril's working directory."""
-    return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}.fit"
+    """``<name>_bgModel`` with Siril's FITS extension, in its working directory."""
+    return Path(siril.get_siril_wd()) / f"{name}{MODEL_TAG}{fits_extension(siril)}"
