@@ -249,7 +249,11 @@ class SirilInterface:
         return (1, *image.shape) if image.ndim == 2 else image.shape
 
     def get_image_pixeldata(self, shape=None, preview: bool = False, linked: bool = False) -> np.ndarray:
-        return self._require_image().copy()
+        image = self._require_image()
+        if shape is not None:  # [x, y, w, h], as Siril's region
+            x, y, w, h = shape
+            image = image[..., y:y + h, x:x + w]
+        return image.copy()
 
     def get_image_filename(self) -> str | None:
         self._require_image()

@@ -250,12 +250,17 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     from astropy.io import fits
 
     assert "1 area drawn" in " ".join(fits.getheader(tmp_path / "crop_bgModel.fit")["HISTORY"])
+    # The outlines were of the image before the run: they go with it (issue 41, item 7); the area stays.
+    assert [p.color for p in siril.polygons] != [OBJECT_COLOR] * len(siril.polygons)
+    assert not [p for p in siril.polygons if p.color == OBJECT_COLOR]
     _click(root, panel.buttons["clear_areas"])
-    assert panel.areas_text.get() == "none"
-    assert [p.color for p in siril.polygons] == [OBJECT_COLOR] * len(siril.polygons)  # the outlines stay
+    assert panel.areas_text.get() == "none" and siril.polygons == []
+    _click(root, panel.buttons["preview"])  # outlines again, then closing the panel takes them away
+    _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+    assert siril.polygons
     _click(root, panel.buttons["close"])
     _pump(root, lambda: not _alive(root), timeout=120)
-    assert siril.polygons == []  # closing the panel takes its outlines away
+    assert siril.polygons == []
 
 
 def test_keyboard_shortcuts_press_the_buttons(panel, siril):
@@ -368,4 +373,37 @@ def test_a_saved_window_place_is_used_in_its_own_layout_only(display, siril, sir
         if saved_layout == "narrow":
             assert width > 900 and view.pane.label.winfo_height() > 200  # the wide layout's own size and preview
     finally:
-        root.destroy()
+        _click(root, view.buttons["close"])
+        _pump(root, lambda: not _alive(root))
+
+
+def test_a_save_keeps_the_preview_and_an_undo_clears_the_run_state(panel, siril, tmp_path):
+    """Issue 41, item 7: Siril's save renames the image, not its pixels (the same image: the preview stays);
+    Siril's undo changes the pixels back (the status and the full progress bar of the run go)."""
+    root = panel.root
+    _type(panel, panel.widgets["epochs"], "30")
+    _click(root, panel.buttons["run"])
+    _pump(root, lambda: panel.idle)
+    root.update()
+    assert "done in" in panel.status.get().lower() and panel.progress.get() == 1.0
+    siril.filename = str(tmp_path / "saved_as.fit")  # what Siril's save does to the loaded image
+    panel._watch_loaded_image()  # what the panel does every second
+    assert "done in" in panel.status.get().lower() and panel.preview_photo is not None
+    siril.image = siril.image * 0.5  # what an undo does: other pixels, the same file
+    panel._watch_loaded_image()
+    assert panel.status.get().startswith("The image in Siril has changed (undone?)"), panel.status.get()
+    assert panel.progress.get() == 0.0 and panel.preview_photo is None
+
+
+def test_ctrl_a_selects_a_fields_whole_text(panel):
+    root = panel.root
+    widget = panel.widgets["points"]
+    panel.reveal(widget)
+    widget.focus_force()
+    root.update()
+    widget.icursor(1)
+    widget.event_generate("<Control-a>")
+    for char in "32":
+        widget.event_generate("<KeyPress>", keysym=char)
+    root.update()
+    assert panel.fields["points"].get() == "32"

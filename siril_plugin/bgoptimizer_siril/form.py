@@ -47,6 +47,8 @@ class Form:
         self.output = {name: (tk.BooleanVar if output_spec(name).type is bool else tk.StringVar)(
             value=output_spec(name).default) for name in _PANEL_OUTPUTS}
         self.frame = self._scrolling_column(parent, row)
+        for text_field in ("TEntry", "TSpinbox"):  # as in every other program, not Tk's "start of line"
+            root.bind_class(text_field, "<Control-a>", _select_all)
         self.advanced_shown = tk.BooleanVar(value=False)
         self._add_groups(self.frame)
         toggle = ttk.Checkbutton(self.frame, text="Advanced parameters", variable=self.advanced_shown,
@@ -327,6 +329,13 @@ class Form:
                 except (ParameterError, TypeError):
                     continue
                 self.output[name].set(value)
+
+
+def _select_all(event: tk.Event) -> str:
+    """Ctrl+A in a text or number field: its whole text selected, to type over."""
+    event.widget.selection_range(0, "end")
+    event.widget.icursor("end")
+    return "break"
 
 
 def shown(spec: ParameterSpec, value: Any) -> Any:

@@ -202,21 +202,35 @@ class Panel:
         return not self.busy and self.worker.events.empty() and self._refresh_job is None and not self._run_queued
 
     def _watch_loaded_image(self) -> None:
-        """Another image loaded in Siril: the preview and the outlines were of the old one; they go."""
+        """The image in Siril changed: another one loaded, or its pixels changed (an undo, another step); the
+        preview, the outlines, the status and the progress were of the old one, and go. A save under
+        another name keeps the same pixels: the same image, nothing goes."""
         self._watch_job = None
         if self._closing:
             return
-        if self._shown_image is not None and not self.busy and loaded_identity(self.siril) != self._shown_image:
-            self._shown_image, self._preview_source = None, None
-            self.pane.show({})
-            try:
-                overlay.clear_objects(self.siril)
-            except s.SirilError:
-                pass
-            self.areas.refresh()
-            self.status.set("Another image is loaded in Siril: press Preview to see what the fit will do with it.")
-            self.status_label.configure(foreground=self.colors["fg"])
+        current = loaded_identity(self.siril)
+        settled = not self.busy and self.worker.events.empty()  # a run's own change is reported first
+        if self._shown_image is not None and settled and current != self._shown_image:
+            if current is not None and current[1:] == self._shown_image[1:]:  # saved under another name
+                self._shown_image = current
+            else:
+                same_file = current is not None and current[:2] == self._shown_image[:2]
+                self._forget_image("The image in Siril has changed (undone?)" if same_file else
+                                   "Another image is loaded in Siril")
         self._watch_job = self.root.after(_WATCH_MS, self._watch_loaded_image)
+
+    def _forget_image(self, what: str) -> None:
+        """Drop what the panel showed of an image Siril no longer holds, and say ``what`` happened."""
+        self._shown_image, self._preview_source = None, None
+        self.pane.show({})
+        try:
+            overlay.clear_objects(self.siril)
+        except s.SirilError:
+            pass
+        self.areas.refresh()
+        self.progress.set(0.0)
+        self.status.set(f"{what}: press Preview to see what the fit will do with it.")
+        self.status_label.configure(foreground=self.colors["fg"])
 
     def preview(self) -> None:
         """Read the loaded image again and show what the fit will see."""
@@ -355,6 +369,13 @@ class Panel:
             color = s.LogColor.DEFAULT if isinstance(payload, Cancelled) else s.LogColor.RED
             self.siril.log(f"{UNDO_NAME}: {describe_failure(payload, self.form.label)}", color)
         elif kind in ("done", "failed"):
+            if kind == "done":  # the run changed the image: the outlines were of the one before it
+                if self._shown_image is not None:
+                    self._shown_image = loaded_identity(self.siril)
+                try:
+                    overlay.clear_objects(self.siril)
+                except s.SirilError:
+                    pass
             self._report(kind, payload)
         elif kind == "finished":
             for name in ("preview", "run"):
