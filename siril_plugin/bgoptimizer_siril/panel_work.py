@@ -51,7 +51,7 @@ def loaded_identity(siril) -> tuple[Any, ...] | None:
         side_x, side_y = min(_PROBE, width), min(_PROBE, height)
         block = siril.get_image_pixeldata(shape=[(width - side_x) // 2, (height - side_y) // 2, side_x, side_y])
         return siril.get_image_filename(), shape, hashlib.sha1(np.ascontiguousarray(block).tobytes()).hexdigest()
-    except s.SirilError:
+    except (s.SirilError, ValueError):  # gone meanwhile, or a region Siril refuses
         return None
 
 
