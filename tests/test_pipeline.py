@@ -64,14 +64,16 @@ def test_a_neutral_background_gives_every_channel_the_same_sky(mode):
     levels = [float(np.median(channel)) for channel in neutral.corrected]
     assert np.ptp(kept) > 0.02  # the cast, kept without the option
     assert np.ptp(levels) < 0.0005, levels
-    # Their mean; lower when the channel brought up most would leave [0, 1] (its stars, divided) and all
-    # are scaled back into it.
-    assert np.mean(levels) <= np.mean(kept) + 0.001 and (mode == "divide" or np.mean(kept) - np.mean(levels) < 0.001)
-    # Each channel differs by an offset and a gain only: the correction itself is the same.
-    present = image[0] > 0
+    # Their mean, the input's sky in both modes (issue 41, item 4: divide's sky was scaled down to 0.0088
+    # to keep its brightest divided star in [0, 1]); what is pushed above 1 is clipped there instead.
+    sky = np.mean([np.median(channel) for channel in image])
+    assert abs(np.mean(levels) - sky) < 0.0005 and abs(np.mean(kept) - sky) < 0.002, (levels, kept, sky)
+    assert neutral.corrected.max() <= 1.0 and (neutral.corrected >= 1.0).sum() < 20
+    # Each channel differs by an offset and a gain only (the clipped pixels aside): the correction is the same.
     for before, after in zip(own.corrected, neutral.corrected):
-        slope, intercept = np.polyfit(before[present], after[present], 1)
-        assert np.std(after[present] - (slope * before[present] + intercept)) < 1e-5
+        kept_pixels = (image[0] > 0) & (after < 1.0) & (before < 1.0)
+        slope, intercept = np.polyfit(before[kept_pixels], after[kept_pixels], 1)
+        assert np.std(after[kept_pixels] - (slope * before[kept_pixels] + intercept)) < 1e-5
 
 
 @pytest.mark.parametrize("gradient_kind", ["linear", "quadratic"])
@@ -115,6 +117,22 @@ def test_every_loss_and_fit_domain_models_a_stars_only_scene(settings, largest_e
     valid = np.ones(scene.image.shape[1:], bool)
     errors = [relative_rms(m, t, valid) for m, t in zip(result.background, scene.background)]
     assert max(errors) < largest_error, errors
+
+
+def test_both_modes_give_the_real_frames_sky_the_same_level():
+    """Issue 41, item 4: on the real DSLR frame, divide keeps the image's brightness, its sky where subtract
+    puts it (and its preview's corrected view with it)."""
+    from bgoptimizer import prepare, preview_fit
+
+    image = read_image(REAL / "dslr_sky_lightpollution_linear.fits").data
+    skies, previews = {}, {}
+    for mode in ("subtract", "divide"):
+        params = Parameters(mode=mode, epochs=50)
+        skies[mode] = np.median(extract_background(image.copy(), params).corrected, axis=(1, 2))
+        previews[mode] = np.median(preview_fit(prepare(image, params), params).corrected, axis=(1, 2))
+    np.testing.assert_allclose(skies["divide"], skies["subtract"], rtol=0.01)
+    np.testing.assert_allclose(previews["divide"], previews["subtract"], atol=0.02)
+    assert previews["divide"].min() > 0.1  # the shown sky, not black
 
 
 def test_divide_mode_removes_multiplicative_vignetting():

@@ -231,6 +231,19 @@ def test_the_model_follows_sirils_fits_extension(real_siril, tmp_path):
     assert sorted(p.name for p in tmp_path.glob("m94_bgModel*")) == ["m94_bgModel.fits"]
 
 
+def test_divide_keeps_the_brightness_subtract_gives(real_siril, tmp_path):
+    """Issue 41, item 4: in Siril, a divide run leaves the sky where a subtract run does (it was scaled down
+    2.3x on the DSLR frame, a nearly black image)."""
+    shutil.copy(DATA / "real" / "dslr_sky_lightpollution_linear.fits", tmp_path / "dslr.fits")
+    log = real_siril.run(tmp_path, "load dslr.fits", real_siril.plugin("--epochs", "20", "--no-model"), "save sub",
+                         "load dslr.fits", real_siril.plugin("--epochs", "20", "--no-model", "--mode", "divide"),
+                         "save div")
+    assert len([m for m in _messages(log) if m.startswith("Background Optimizer: done in")]) == 2, log
+    subtracted, divided = (np.median(fits.getdata(tmp_path / f"{name}.fit"), axis=(1, 2)) for name in ("sub", "div"))
+    np.testing.assert_allclose(divided, subtracted, rtol=0.01)
+    assert abs(float(np.mean(subtracted)) - 0.0208) < 0.001
+
+
 def test_a_16_bit_raw_frame_stays_16_bit(real_siril, tmp_path):
     shutil.copy(RAW_U16, tmp_path / "raw.fit")
 

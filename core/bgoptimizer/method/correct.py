@@ -25,12 +25,13 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     itself) receives the result instead of a new array. A first pass writes
     the raw difference or ratio (NaN where pixels are missing), measures its
     range and samples the model; a second, in place, restores each channel's
-    level, shifts/rescales when the range demands it (a shift only when the
-    input had no negative value, a rescale only to keep data of [0, 1] in
-    it) and zeroes the missing pixels: whatever the data's unit, the result
-    relative to it is the same. With ``neutral`` every channel is brought to
-    the mean of the channels' levels instead of its own (a neutral sky). With
-    ``out=image``, a failure leaves ``image`` partly corrected.
+    sky level (its median in the input, in both modes), shifts or clips when
+    the range demands it (a shift only when the input had no negative value,
+    a clip at 1 only for data of [0, 1]) and zeroes the missing pixels:
+    whatever the data's unit, the result relative to it is the same. With
+    ``neutral`` every channel is brought to the mean of the channels' levels
+    instead of its own (a neutral sky). With ``out=image``, a failure leaves
+    ``image`` partly corrected.
     """
     channels, height, width = image.shape
     step = sample_step(height, width)
@@ -69,35 +70,40 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
                 lowest[channel] = min(lowest[channel], float(low))
                 highest[channel] = max(highest[channel], float(high))
 
-    gain = np.ones(channels)
-    offset = np.zeros(channels)
-    levels = np.zeros(channels)  # each channel's sky level in the result
-    residuals = np.zeros(channels)  # each channel's median after the raw subtraction
-    for channel in range(channels):
-        valid = is_present(sample[channel])
-        if mode == "divide":
-            levels[channel] = np.mean(model_sample[channel][valid])
-        else:
-            levels[channel] = np.median(sample[channel][valid])
-            residuals[channel] = np.median(sample[channel][valid] - model_sample[channel][valid])
-    if neutral:
-        levels[:] = levels.mean()
-    if mode == "divide":
-        gain = levels
-    else:
-        offset = levels - residuals
+    gain, offset = _restoring(sample, model_sample, mode, neutral)
     lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
     # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
     # survey frames) keep their level as it is, negative sky included.
     shift = -float(lowest.min()) if lowest.min() < 0 and not negative_input else 0.0
-    top_value = float(highest.max()) + shift
-    # Data in Siril's [0, 1] range stay in it; data beyond it have no range to keep, whatever their unit.
-    scale = 1.0 / top_value if top_value > 1.0 >= peak else 1.0
+    # Data in Siril's [0, 1] range stay in it: what the sky level pushes above 1 (a saturated star's core, or
+    # a star divided by a dim corner's model) is clipped there, the sky keeping its level; data beyond
+    # [0, 1] have no range to keep, whatever their unit.
+    clip = float(highest.max()) + shift > 1.0 >= peak
     band = band_rows(width, 1)
     for top in range(0, height, band):
         for channel in range(channels):
             target = result[channel, top : top + band]
-            target.mul_(float(gain[channel] * scale)).add_(float((offset[channel] + shift) * scale))
+            target.mul_(float(gain[channel])).add_(float(offset[channel] + shift))
+            if clip:
+                target.clamp_(max=1.0)
             if missing:
                 target.nan_to_num_(nan=0.0)
     return corrected
+
+
+def _restoring(sample: np.ndarray, model_sample: np.ndarray, mode: str,
+               neutral: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's gain and offset that bring the raw difference or ratio to the input's sky level (each
+    channel's median, or with ``neutral`` their mean): the same sky in both modes."""
+    channels = len(sample)
+    levels, residuals = np.zeros(channels), np.zeros(channels)
+    for channel in range(channels):
+        valid = is_present(sample[channel])
+        image, model = sample[channel][valid], model_sample[channel][valid]
+        levels[channel] = np.median(image)
+        residuals[channel] = np.median(image / model if mode == "divide" else image - model)
+    if neutral:
+        levels[:] = levels.mean()
+    if mode == "divide":
+        return levels / residuals, np.zeros(channels)
+    return np.ones(channels), levels - residuals

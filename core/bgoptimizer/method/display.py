@@ -65,16 +65,21 @@ def display_like(prepared: Prepared, image: np.ndarray) -> np.ndarray:
     return np.nan_to_num(shown, nan=0.0)
 
 
-def shown_from_fit(prepared: Prepared, model_fit: np.ndarray, neutral: bool) -> tuple[np.ndarray, np.ndarray]:
-    """A model of the downscaled image in the fit's domain, and the image with it removed (each channel's
-    sky level kept, or with ``neutral`` one level for all, as the run will do), linked-stretched:
-    ``(C, h, w)`` in [0, 1]."""
+def shown_from_fit(prepared: Prepared, model_fit: np.ndarray, neutral: bool,
+                   mode: str = "subtract") -> tuple[np.ndarray, np.ndarray]:
+    """A model of the downscaled image in the fit's domain, and the image with it subtracted or divided out
+    (``mode``; each channel's sky level kept, or with ``neutral`` one level for all, as the run will do),
+    linked-stretched: ``(C, h, w)`` in [0, 1]."""
     linear_model = np.stack([stretch.invert(channel) for stretch, channel in zip(prepared.fit_stretches, model_fit)])
     levels = np.median(linear_model.reshape(len(linear_model), -1), axis=1)
     if neutral:
         levels[:] = levels.mean()
     linear = _linear(prepared)
-    corrected = linear - linear_model + levels[:, None, None]
+    if mode == "divide":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corrected = linear / linear_model * levels[:, None, None]
+    else:
+        corrected = linear - linear_model + levels[:, None, None]
     shown = linked_stretches(prepared, linear)
     return np.nan_to_num(_stretched(linear_model, shown)), np.nan_to_num(_stretched(corrected, shown))
 

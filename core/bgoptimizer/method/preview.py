@@ -37,6 +37,6 @@ def preview_fit(prepared: Prepared, params: Parameters, *, cancel: CancelCheck |
     state, report, found = fit_with_objects(prepared, params, None, cancel, None, device)
     with torch.no_grad():
         model_fit = evaluate_grid(state, *grid_coordinates(prepared)).cpu().numpy()
-    model, corrected = shown_from_fit(prepared, model_fit, params.neutral)
+    model, corrected = shown_from_fit(prepared, model_fit, params.neutral, params.mode)
     points = prepared.grid.blocks_of_spline(state.centers.detach().cpu().numpy())
     return PreviewFit(model, corrected, found, points, report)
