@@ -13,7 +13,7 @@ from ..errors import Advice
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback
 from .device import describe_device, resolve_device
-from .misfit import RELAX_STEPS, relax_smoothing
+from .misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
 from .optimize import optimize
 from .preparation import Prepared
@@ -137,14 +137,16 @@ def fit_with_objects(
         cancel=cancel,
     )
     samples = int((prepared.mask_ds.max(axis=0) > 0).sum())
-    state, smoothing, steep = outcome.state, params.smoothing, False
+    state, smoothing, steep = outcome.state, params.smoothing, None
     if params.loss == "robust":
         masked = 1.0 - samples / prepared.mask_ds[0].size  # objects, the user's mask, missing pixels
         relaxed, lowered = relax_smoothing(data, state, params.smoothing, params.poly_degree, prepared.grid.extent,
                                            masked, steps=RELAX_STEPS if params.adapt_smoothing else 1)
         if params.adapt_smoothing:
             state, smoothing = relaxed, lowered
-        steep = lowered != params.smoothing and not params.adapt_smoothing
+        elif lowered != params.smoothing:  # warned of only when following it would change the result visibly
+            change = model_change(data, state, relaxed)
+            steep = change if change.matters else None
     report = FitReport(
         loss=outcome.loss,
         iterations=outcome.iterations,
@@ -159,15 +161,16 @@ def fit_with_objects(
     return state, report, found
 
 
-def _trust_warnings(objects: float, samples: int, params: Parameters, steep: bool) -> list[Advice]:
+def _trust_warnings(objects: float, samples: int, params: Parameters, steep: ModelChange | None) -> list[Advice]:
     """What makes a model untrustworthy though it was fitted: too little background to see, a glow
-    too steep for the smoothing."""
+    too steep for the smoothing (``steep``: what following it would change)."""
     warnings = []
-    if steep:
+    if steep is not None:
         warnings.append(Advice(
-            "the model does not follow the sky along the frame's edge (a glow steeper than the {smoothing} "
-            "lets it bend); {adapt_smoothing} (or a lower {smoothing}) follows it, but takes in more of a large "
-            "faint object that is not masked", ("smoothing", "adapt_smoothing"),
+            "the model does not follow a glow along the frame's edge: 10x less {smoothing} would change the "
+            f"background there by up to {steep.share:.0%} of its range; "
+            "{adapt_smoothing} follows it, but takes in more of a large faint object that is not masked",
+            ("smoothing", "adapt_smoothing"),
         ))
     if objects > _MOST_OF_THE_FRAME:
         warnings.append(Advice(
