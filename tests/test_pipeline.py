@@ -270,3 +270,31 @@ def test_in_place_correction_equals_a_new_image():
     assert new.max() > 1.0  # not rescaled into [0, 1]: the data had no such range
     in_place = extract_background(image.copy(), params, in_place=True).corrected
     np.testing.assert_array_equal(in_place, new)
+
+
+def test_cancel_stops_between_steps_not_only_in_the_optimizer(monkeypatch):
+    """Issue 41, item 6: the default fit keeps its robust start, so the optimizer (where cancelling was
+    checked) runs 10 iterations: a cancel during object detection waited for detection, the start, the
+    model and the correction. Each detection refit, the start and each band of rows is a point to stop at."""
+    import bgoptimizer.method.fit as fit
+    from bgoptimizer.errors import Cancelled
+
+    scene = make_scene(600, 400, nebula=True, seed=3)
+    solves = []
+    real_solve = fit.robust_solve
+
+    def counted(*args, **kwargs):
+        solves.append(1)
+        return real_solve(*args, **kwargs)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the optimizer ran after the cancel")
+
+    monkeypatch.setattr(fit, "robust_solve", counted)
+    monkeypatch.setattr(fit, "optimize", never)
+    with pytest.raises(Cancelled):  # pressed while the first detection fit ran
+        extract_background(scene.image, Parameters(), cancel=lambda: len(solves) >= 1)
+    assert len(solves) == 1
+    with pytest.raises(Cancelled):  # pressed before anything: not even the image is prepared
+        extract_background(scene.image, Parameters(), cancel=lambda: True)
+    assert len(solves) == 1

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import Advice
 from ..params import Parameters
-from ..progress import CancelCheck, ProgressCallback
+from ..progress import CancelCheck, ProgressCallback, check_cancel
 from .device import describe_device, resolve_device
 from .misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
@@ -61,11 +61,13 @@ class FitReport:
         )
 
 
-def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) -> np.ndarray:
+def _find_objects(prepared: Prepared, params: Parameters, device: torch.device,
+                  cancel: CancelCheck | None = None) -> np.ndarray:
     """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`).
 
     The refits use the final fit's layout, with at least the coarse fit's
-    point count (the detection kernel's quadratic part has 6 terms).
+    point count (the detection kernel's quadratic part has 6 terms). Each
+    refit is a point where ``cancel`` stops the run.
     """
     layouts = {
         coarse: torch.from_numpy(centers).to(device)
@@ -74,6 +76,7 @@ def _find_objects(prepared: Prepared, params: Parameters, device: torch.device) 
     }
 
     def solve(excluded: np.ndarray | None, coarse: bool) -> SplineState:
+        check_cancel(cancel)
         masked = prepared if excluded is None else _excluding(prepared, excluded)
         data = subset(fit_data(masked, device), MAX_FIT_SAMPLES, params.seed)
         return robust_solve(data, layouts[coarse], *DETECTION_KERNEL)
@@ -118,9 +121,10 @@ def fit_with_objects(
     found = np.zeros(prepared.fit_ds.shape[1:], bool)
     objects = 0.0
     if params.protect_objects:
-        found = _find_objects(prepared, params, device)
+        found = _find_objects(prepared, params, device, cancel)
         objects = float(((prepared.mask_ds.max(axis=0) > 0) & found).mean())
         prepared = _excluding(prepared, found)
+    check_cancel(cancel)
     data = fit_data(prepared, device, binned=True)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
     initial = initial_state(prepared, params, data, device, initial if warm else None)
@@ -139,6 +143,7 @@ def fit_with_objects(
     samples = int((prepared.mask_ds.max(axis=0) > 0).sum())
     state, smoothing, steep = outcome.state, params.smoothing, None
     if params.loss == "robust":
+        check_cancel(cancel)
         masked = 1.0 - samples / prepared.mask_ds[0].size  # objects, the user's mask, missing pixels
         relaxed, lowered = relax_smoothing(data, state, params.smoothing, params.poly_degree, prepared.grid.extent,
                                            masked, steps=RELAX_STEPS if params.adapt_smoothing else 1)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..params import Parameters
-from ..progress import CancelCheck, ProgressCallback, scaled
+from ..progress import CancelCheck, ProgressCallback, cancelling, scaled
 from .bands import BandSink
 from .correct import correct
 from .fit import FitReport, fit_background
@@ -123,6 +123,7 @@ def extract_planar(
     phase images of a raw CFA frame are fitted together as four channels)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
+    progress = cancelling(progress, cancel)  # each band prepared or reconstructed is a point to stop at
     prepared = prepare(image, params, mask=mask, exclude=exclude, progress=_stage(progress, "prepare"), checked=True)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
