@@ -31,10 +31,10 @@ __all__ = ["run", "run_jobs", "TerminalProgress"]
 class TerminalProgress:
     """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr  # the one of the moment (a caller may have replaced it)
         self.width = width
-        self.enabled = stream.isatty()
+        self.enabled = self.stream.isatty()
         self._last = -1.0
 
     def __call__(self, fraction: float, message: str) -> None:
