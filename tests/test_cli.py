@@ -188,7 +188,22 @@ def test_demo_recovers_the_gradient(tmp_path, capsys):
     printed = capsys.readouterr().out
     rms = float(re.search(r"recovered gradient error: ([\d.]+)% RMS", printed).group(1))
     assert rms < 0.2  # 0.09 % measured
-    assert (tmp_path / "demo" / "demo_before_after.png").stat().st_size > 10_000
+    from PIL import Image
+
+    # Issue 41, item 9: input | background model | corrected (500 px each, 8 px apart) under their labels,
+    # one linked stretch; a profile of the true and recovered gradient under them.
+    picture = np.asarray(Image.open(tmp_path / "demo" / "demo_before_after.png").convert("RGB")).astype(float)
+    assert picture.shape == (24 + 334 + 8 + 180, 3 * 500 + 2 * 8, 3)
+    labels = picture[5:19].mean(axis=2)
+    for left, letters in ((0, "input"), (508, "background model"), (1016, "corrected")):
+        inked = np.flatnonzero((labels[:, left:left + 500] > 200).any(axis=0))
+        assert inked.min() < 10 and abs(inked.max() - (12 * len(letters) - 4)) <= 8, (letters, inked.max())
+    panels = [picture[24:358, left:left + 500] for left in (0, 508, 1016)]
+    cast = [float(np.ptp(panel.reshape(-1, 3).mean(axis=0))) for panel in panels]
+    assert cast[0] > 20 and cast[2] < 10  # the input's cast shown, the corrected sky neutral
+    plot = picture[366 + 28: -8, 8:-8]
+    green, orange = (plot[..., 1] > 200) & (plot[..., 0] < 120), (plot[..., 0] > 240) & (plot[..., 2] < 60)
+    assert green.any(axis=0).mean() > 0.4 and orange.any(axis=0).mean() > 0.4  # both curves, across the row
 
 
 def test_switches_default_on_can_be_turned_off():

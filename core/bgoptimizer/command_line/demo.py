@@ -9,15 +9,16 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.io import fits
 
-from ..io import check_output_dir, read_image, write_image, write_png
+from ..io import check_output_dir, read_image, write_image
 from ..method.display import display_stretch
 from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
 from ..synthetic import make_scene
+from .figure import GREEN, ORANGE, labelled_row, profile_plot, stack, write_figure
 from .interrupts import exit_code_when_interrupted
 from .runner import TerminalProgress, run_jobs
 
-__all__ = ["main", "gradient_error"]
+__all__ = ["main", "gradient_error", "absorbed_share", "before_after_figure"]
 
 
 def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -84,9 +85,24 @@ def _run(argv: Sequence[str] | None) -> int:
         return 1
     corrected, model = (read_image(path).data for path in done[0].job.outputs)
     rms, worst = gradient_error(model, scene.background)
-    gap = np.ones((3, scene.image.shape[1], 8), np.float32)
-    side_by_side = np.concatenate([display_stretch(scene.image), gap, display_stretch(corrected)], axis=2)
-    png = write_png(outdir / "demo_before_after.png", side_by_side[:, ::2, ::2])
-    print(f"before/after preview: {png}")
+    png = write_figure(outdir / "demo_before_after.png", before_after_figure(scene.image, model, corrected,
+                                                                              scene.background))
+    print(f"before/after picture (input, background model, corrected; a profile): {png}")
     print(f"recovered gradient error: {rms:.2f}% RMS, {worst:.2f}% max (of the gradient's peak-to-peak)")
     return 0
+
+
+def before_after_figure(image: np.ndarray, model: np.ndarray, corrected: np.ndarray,
+                        truth: np.ndarray | None = None) -> np.ndarray:
+    """Input, background model and corrected image with the input's display stretch, each labelled, and
+    a profile along the middle row (the model's, and the true gradient's when known, level aside)."""
+    step = max(1, -(-image.shape[2] // 600))  # panels at most 600 pixels wide
+    shown = [display_stretch(picture, like=image)[:, ::-step, ::step] for picture in (image, model, corrected)]
+    row = labelled_row(shown, ["input", "background model", "corrected"])
+    middle = image.shape[1] // 2
+    recovered = model[1, middle].astype(np.float64)
+    curves = [(recovered, "recovered model", ORANGE)]
+    if truth is not None:
+        true = truth[1, middle].astype(np.float64)
+        curves = [(true, "true gradient", GREEN), (recovered - np.mean(recovered - true), "recovered model", ORANGE)]
+    return stack(row, profile_plot(curves, row.shape[2], title="middle row, green channel:"))

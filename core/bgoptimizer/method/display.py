@@ -84,6 +84,13 @@ def shown_from_fit(prepared: Prepared, model_fit: np.ndarray, neutral: bool,
     return np.nan_to_num(_stretched(linear_model, shown)), np.nan_to_num(_stretched(corrected, shown))
 
 
-def display_stretch(image: np.ndarray) -> np.ndarray:
-    """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image."""
-    return _stretched(image, fit_stretch(np.where(image > 0, image, np.nan), _SCREEN_QUANTILE, _SCREEN_MEDIAN))
+def display_stretch(image: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """An automatic screen stretch (like Siril's autostretch) of a linear ``(C, H, W)`` image; with ``like``,
+    the one stretch fitted on all of ``like``'s channels together (linked, as the preview's), so that
+    images shown side by side compare, colour cast included."""
+    if like is None:
+        reference = np.where(image > 0, image, np.nan)
+        return _stretched(image, fit_stretch(reference, _SCREEN_QUANTILE, _SCREEN_MEDIAN))
+    reference = np.where(like > 0, like, np.nan).reshape(1, -1, like.shape[-1])
+    (stretch,) = fit_stretch(reference, _SCREEN_QUANTILE, _SCREEN_MEDIAN)
+    return _stretched(image, [stretch] * len(image))
