@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -146,8 +147,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _pump(root, lambda: panel.idle)
     root.update()
     assert "done in" in panel.status.get().lower(), panel.status.get()
-    assert panel.status.get() == "Done in " + panel.status.get()[8:].split(" ", 1)[0] + " s; the loaded image is " \
-        "corrected (Siril's undo restores it); model saved as crop_bgModel.fit."  # the details go to the log
+    # What a user asks of a run (issue 41, item 1); the details go to the log.
+    assert re.fullmatch(r"Done in \d+\.\d s: \d+% of the frame kept out as objects; sky (0\.\d{4} / ){2}0\.\d{4} → "
+                        r"0\.\d{4}; the loaded image is corrected \(Siril's undo restores it\); model saved as "
+                        r"crop_bgModel\.fit\.", panel.status.get()), panel.status.get()
     assert siril.pixels_set == 1 and siril.undo == ["Background Optimizer"]
     # After Run the preview shows the loaded image as Run left it; the button flips to the input and back.
     from bgoptimizer_siril.panel import AFTER, BEFORE
@@ -162,7 +165,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _click(root, panel.buttons["before_after"])
     assert panel.view.get() == AFTER
     assert (tmp_path / "crop_bgModel.fit").is_file()
-    assert any("fit" in message for message, _ in siril.progress)
+    assert any("Fitting the background model" in message for message, _ in siril.progress)
     assert panel.progress.get() == 1.0
     shot = ImageGrab.grab(xdisplay=display)
     shot.save(tmp_path / "panel.png")
@@ -194,7 +197,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _type(panel, panel.widgets["patience"], "100000")
     _click(root, panel.buttons["run"])
     assert len(questions) == 5
-    _pump(root, lambda: "fit" in panel.status.get())
+    _pump(root, lambda: "Fitting the background model" in panel.status.get())
     _click(root, panel.buttons["cancel"])
     _pump(root, lambda: panel.idle)
     root.update()

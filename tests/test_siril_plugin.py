@@ -21,7 +21,6 @@ from bgoptimizer import Parameters, __version__, extract_background
 
 from .conftest import (
     ENTRY_SCRIPT,
-    FIT_SENTENCE,
     PLUGIN_DIR,
     RAW_U16,
     injected_gradient,
@@ -52,9 +51,16 @@ def test_headless_run_replaces_image_and_saves_model(siril, sirilpy, m94, m94_ow
     assert siril.lines(sirilpy.LogColor.RED) == []
     (summary,) = [line for line in siril.lines(sirilpy.LogColor.GREEN) if "done in" in line]
     model_path = tmp_path / "m94_injected_bgModel.fit"
-    done = rf"^Background Optimizer: done in \d+\.\d s; {FIT_SENTENCE}; loaded image replaced"
-    assert re.search(done, summary), summary
-    assert summary.endswith(f"; background model: {model_path}")
+    # In a user's terms (issue 41, item 1): time, objects kept out, the sky before and after (neutral: one
+    # level), what changed, where the model is; then where and how the fit ran, without the optimizer's words.
+    sky = np.median([np.median(channel[channel > 0]) for channel in injected])
+    done = (rf"^Background Optimizer: done in \d+\.\d s: \d+% of the frame kept out as objects; "
+            rf"sky (0\.\d{{4}} / ){{2}}0\.\d{{4}} → (0\.\d{{4}}); loaded image replaced by the corrected image; "
+            rf"background model: {re.escape(str(model_path))}; fit on CPU \(\d+ threads?\); \d+ background "
+            r"samples; prepare \d+\.\d\ds, fit \d+\.\d\ds, reconstruct \d+\.\d\ds, correct \d+\.\d\ds$")
+    match = re.search(done, summary)
+    assert match, summary
+    assert abs(float(match[2]) - sky) < 0.1 * sky and "loss" not in summary and "iteration" not in summary
     # Every dependency is there: nothing installed, nothing logged about it.
     assert siril.installed == [] and not [line for line in siril.lines() if "install" in line]
     # The model file: the injected gradient recovered, the image's header kept.
@@ -306,7 +312,7 @@ def test_scarce_background_is_a_warning_not_a_failure(siril, sirilpy, m94, monke
     assert siril.lines(sirilpy.LogColor.RED) == []
     (warning,) = siril.lines(sirilpy.LogColor.SALMON)
     assert "background samples for 64 control points: too few to trust the model" in warning
-    assert [line for line in siril.lines(sirilpy.LogColor.GREEN) if "of the frame masked as objects" in line]
+    assert [line for line in siril.lines(sirilpy.LogColor.GREEN) if "of the frame kept out as objects" in line]
 
 
 @pytest.fixture
@@ -441,3 +447,13 @@ def test_the_model_follows_sirils_fits_extension(siril, sirilpy, m94, monkeypatc
     run_script(monkeypatch, "--epochs", "20")
     assert siril.lines(sirilpy.LogColor.RED) == []
     assert sorted(p.name for p in tmp_path.glob("crop_bgModel*")) == ["crop_bgModel.fits"]
+
+
+def test_progress_speaks_in_sentences(sirilpy):
+    """Issue 41, item 1: Siril's progress bar and the panel's status say what is happening, not a step name."""
+    from bgoptimizer_siril.processing import spoken
+
+    assert spoken("stretch and downscale") == "Stretching and downscaling the image…"
+    assert spoken("fit 10/500, loss 0.19531") == "Fitting the background model…"
+    assert spoken("frame 2/5 (a.fit): reconstruct") == "Frame 2/5 (a.fit): Computing the model at full size…"
+    assert spoken("write m94_bgSubtracted.fit") == "Writing m94_bgSubtracted.fit…"

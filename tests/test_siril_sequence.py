@@ -68,7 +68,7 @@ def test_sequence_corrects_included_frames_and_reports_the_bad_one(siril, sirilp
         header = fits.getheader(tmp_path / f"bkg_light_{number:05d}.fit")
         assert header["INSTRUME"] == "Seestar S50"
         assert "background subtracted" in " ".join(header["HISTORY"])  # the run recorded in the frame
-    assert any(message.startswith("Background Optimizer: frame 5/5") for message, _ in siril.progress)
+    assert any(message.startswith("Background Optimizer: Frame 5/5") for message, _ in siril.progress)
 
 
 def test_cancel_keeps_finished_frames(siril, sirilpy, frames, tmp_path):

@@ -26,7 +26,7 @@ from . import overlay
 from .options import OutputOptions
 from .preview_pane import AFTER, BEFORE, VIEWS
 from .preview_view import marked
-from .processing import UNDO_NAME, SirilProgress, process_loaded_image
+from .processing import UNDO_NAME, SirilProgress, process_loaded_image, spoken
 from .sequence import process_sequence
 from .siril_image import to_core
 
@@ -92,7 +92,7 @@ def compute_run(siril, params: Parameters, output: OutputOptions, cancel: Cancel
 
     def progress(fraction: float, message: str) -> None:
         siril_progress(fraction, message)
-        post("progress", (fraction, message))
+        post("progress", (fraction, spoken(message)))
 
     try:
         if output.sequence:

@@ -35,6 +35,7 @@ __all__ = [
     "UNDO_NAME",
     "Outcome",
     "SirilProgress",
+    "spoken",
     "check_model_path",
     "process_loaded_image",
     "log_warnings",
@@ -51,10 +52,16 @@ class Outcome:
     model_path: Path | None
     replaced: bool  # the loaded image now holds the corrected image
     shows_model: bool = False  # the loaded image now holds the background model
+    sky: tuple[list[float], list[float]] = ([], [])  # each channel's sky level before and after
+
+    def _facts(self) -> list[str]:
+        """What a user asks of a run: the time, what was kept out as objects, the sky before and after."""
+        before, after = (_levels(levels) for levels in self.sky)
+        return [f"{self.report.objects:.0%} of the frame kept out as objects", f"sky {before} → {after}"]
 
     def brief(self) -> str:
         """What a user of the panel needs: done, what changed, where the model is (the log has the rest)."""
-        parts = [f"Done in {self.seconds:.1f} s"]
+        parts = [f"Done in {self.seconds:.1f} s: {self._facts()[0]}", *self._facts()[1:]]
         if self.replaced:
             parts.append("the loaded image is corrected (Siril's undo restores it)")
         if self.shows_model:
@@ -64,14 +71,53 @@ class Outcome:
         return "; ".join(parts) + "."
 
     def summary(self) -> str:
-        parts = [f"done in {self.seconds:.1f} s", self.report.summary()]
+        """The log's line: the user's facts first, then where and how the fit ran."""
+        parts = [f"done in {self.seconds:.1f} s: {self._facts()[0]}", *self._facts()[1:]]
         if self.replaced:
             parts.append("loaded image replaced by the corrected image")
         if self.shows_model:
             parts.append("loaded image replaced by the background model (undo restores it)")
         if self.model_path is not None:
             parts.append(f"background model: {self.model_path}")
-        return "; ".join(parts)
+        return "; ".join([*parts, f"fit {self.report.details()}"])
+
+
+def sky_levels(data: np.ndarray) -> list[float]:
+    """Each channel's sky: the median of its present pixels (every few rows and columns: a level, not a
+    measurement to the last pixel)."""
+    step = max(1, int(np.sqrt(data[0].size / 250_000)))
+    levels = []
+    for channel in data[:, ::step, ::step]:
+        present = channel[np.isfinite(channel) & (channel != 0)]
+        levels.append(float(np.median(present)) if present.size else 0.0)
+    return levels
+
+
+def _levels(levels: list[float]) -> str:
+    """Sky levels as a user reads them: one number when the channels agree (a neutral sky)."""
+    if levels and max(levels) - min(levels) <= 1e-4 * max(abs(max(levels)), 1e-12):
+        return f"{levels[0]:.4f}"
+    return " / ".join(f"{level:.4f}" for level in levels)
+
+
+# The engine's step names as sentences a user reads in the panel and in Siril's progress bar.
+_SENTENCES = {
+    "stretch": "Stretching and downscaling the image…",
+    "fit": "Fitting the background model…",
+    "reconstruct": "Computing the model at full size…",
+    "write": "Writing {rest}…",
+    "written": "Written.",
+    "done": "Done.",
+}
+
+
+def spoken(message: str) -> str:
+    """An engine progress message (``fit 10/500, loss 0.19``, after a frame's or phase's ``...: ``) as a
+    sentence (``Fitting the background model…``), the frame or phase kept."""
+    where, _, step = message.rpartition(": ")
+    word, _, rest = step.partition(" ")
+    sentence = _SENTENCES.get(word, step).format(rest=rest)
+    return f"{where[:1].upper()}{where[1:]}: {sentence}" if where else sentence
 
 
 class SirilProgress:
@@ -87,7 +133,7 @@ class SirilProgress:
         if fraction - self._last[0] < 0.01 and stage == self._last[1] and fraction < 1.0:
             return
         self._last = (fraction, stage)
-        self.siril.update_progress(f"{self.prefix}: {message}", min(max(fraction, 0.0), 1.0))
+        self.siril.update_progress(f"{self.prefix}: {spoken(message)}", min(max(fraction, 0.0), 1.0))
 
 
 def check_model_path(siril, output: OutputOptions, replace_own: bool = True) -> Path | None:
@@ -133,6 +179,7 @@ def process_loaded_image(
     with siril.image_lock():
         model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
         image, layout = read_loaded_image(siril)
+        before = sky_levels(image.data)  # the image is corrected in place
         areas = user_areas(siril, output, image.data.shape[-2])
         result = process_frame(image, params, model_path=model_path, compress=output.run.compress,
                                mask=read_mask(output.run), exclude=areas, excluded=exclusions(output, areas),
@@ -145,7 +192,8 @@ def process_loaded_image(
             shown = read_image(model_path).data if output.show_model else result.corrected
             siril.set_image_pixeldata(layout.back(shown))
     log_warnings(siril, result.report, name=name)
-    return Outcome(result.report, time.perf_counter() - start, model_path, replaced, output.show_model)
+    return Outcome(result.report, time.perf_counter() - start, model_path, replaced, output.show_model,
+                   (before, sky_levels(result.corrected)))
 
 
 def user_areas(siril, output: OutputOptions, height: int) -> list[np.ndarray]:

@@ -235,7 +235,8 @@ def process_sequence(
             continue
         previous = result.state
         outcome.processed.append(frame.index)
-        siril.log(f"{UNDO_NAME}: {title}: {result.report.summary()}")
+        siril.log(f"{UNDO_NAME}: {title}: {result.report.objects:.0%} of the frame kept out as objects; "
+                  f"fit {result.report.details()}")
         log_warnings(siril, result.report, f"{title}: ", name)
     if outcome.processed:
         new_name = prefix + source.name
