@@ -457,3 +457,14 @@ def test_progress_speaks_in_sentences(sirilpy):
     assert spoken("fit 10/500, loss 0.19531") == "Fitting the background model…"
     assert spoken("frame 2/5 (a.fit): reconstruct") == "Frame 2/5 (a.fit): Computing the model at full size…"
     assert spoken("write m94_bgSubtracted.fit") == "Writing m94_bgSubtracted.fit…"
+
+
+def test_panel_tooltips_are_written_for_the_panel(sirilpy):
+    """Issue 41, item 1: the sequence box's tooltip was the batch text (NAME, load_seq)."""
+    from bgoptimizer_siril.options import OutputOptions, output_spec
+
+    for name in ("replace", "save_model", "show_model", "sequence", "normalize", "prefix"):  # the panel's
+        tip = output_spec(name).panel_help
+        assert not re.search(r"NAME|load_seq|--|batch script", tip), (name, tip)
+    assert "NAME" in output_spec("sequence").help  # the batch help keeps its words
+    assert OutputOptions().sequence is False

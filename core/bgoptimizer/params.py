@@ -39,9 +39,11 @@ def setting(
     essential: bool = False,
     preview: bool = False,
     slider: tuple[float, float] | None = None,
+    tip: str | None = None,
 ) -> Any:
     """A dataclass field declared with its specification (:class:`ParameterSpec`): how settings are
-    declared here, and how a front end declares its own (the Siril plugin's output options)."""
+    declared here, and how a front end declares its own (the Siril plugin's output options). ``tip``: the
+    panel's words where ``help`` speaks of the command line or batch scripts."""
     return field(
         default=default,
         metadata={
@@ -54,6 +56,7 @@ def setting(
             "essential": essential,
             "preview": preview,
             "slider": slider,
+            "tip": tip,
         },
     )
 
@@ -356,6 +359,12 @@ class ParameterSpec:
     essential: bool  # shown by the panel at once; the others wait under "Advanced"
     preview: bool  # changes what the panel's preview shows: a change refreshes it
     slider: tuple[float, float] | None  # the panel shows a 0-1 slider over this range, log-mapped
+    tip: str | None = None  # the panel's tooltip, where the help is written for the command line
+
+    @property
+    def panel_help(self) -> str:
+        """What the panel's tooltip says."""
+        return self.tip or self.help
 
     @property
     def flag(self) -> str:
@@ -415,6 +424,7 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         essential=f.metadata["essential"],
         preview=f.metadata["preview"],
         slider=f.metadata["slider"],
+        tip=f.metadata.get("tip"),
     )
 
 

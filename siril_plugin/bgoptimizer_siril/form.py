@@ -179,7 +179,7 @@ class Form:
         span = f" Range {spec.show(spec.low)} to {spec.show(spec.high)}." if bounded else ""
         default = "" if spec.default is None else f" Default {spec.default}."
         for target in (label, widget):
-            Tooltip(target, f"{spec.help}{span}{default} ({spec.flag} in batch scripts)", self.colors)
+            Tooltip(target, f"{spec.panel_help}{span}{default} ({spec.flag} in batch scripts)", self.colors)
         self.fields[spec.name] = variable
         self.widgets[spec.name] = widget
         if spec.preview:
@@ -191,13 +191,13 @@ class Form:
         for offset, spec in enumerate(checks):
             box = ttk.Checkbutton(frame, text=spec.label, variable=self.output[spec.name])
             box.grid(row=row + offset, column=0, columnspan=3, sticky="w")
-            Tooltip(box, spec.help, self.colors)
+            Tooltip(box, spec.panel_help, self.colors)
             self.widgets[spec.name] = box
         self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
         self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
         label = ttk.Label(frame, text=output_spec("prefix").label)
         prefix = ttk.Entry(frame, textvariable=self.output["prefix"], width=10)
-        Tooltip(prefix, output_spec("prefix").help, self.colors)
+        Tooltip(prefix, output_spec("prefix").panel_help, self.colors)
         self.widgets["prefix"] = prefix
 
         def sequence_chosen(*_: Any) -> None:  # normalizing and the prefix matter, and show, only for a sequence

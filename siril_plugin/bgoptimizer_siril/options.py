@@ -60,6 +60,8 @@ class OutputOptions:
         "NAME.seq, or the files NAME00001.fit...; what batch scripts use, as Siril refuses load_seq in scripts), "
         "or without NAME of the loaded sequence; the corrected frames form a new sequence named with the prefix.",
         OUTPUT_GROUP, label="Whole loaded sequence",
+        tip="Correct every included frame of the sequence loaded in Siril instead of the loaded image; the "
+        "corrected frames are written with the prefix below and form a new sequence, ready to register and stack.",
     )
     sequence_name: str | None = setting(
         None, "A sequence in the working directory instead of the loaded one.", OUTPUT_GROUP, label="Sequence name",
