@@ -46,14 +46,14 @@ _CLI_WITH_PEAK = (
 SIRIL_CLI = Path("/opt/siril/bin/siril-cli")
 
 
-def run_siril_script(folder: Path, *commands: str, home: Path | None = None) -> float:
-    """Seconds the ``siril-cli`` process takes for the script (``home``: the HOME Siril runs with); a
-    failure stops the benchmark with Siril's log."""
+def run_siril_script(folder: Path, *commands: str, home: Path | None = None, cli: Path = SIRIL_CLI) -> float:
+    """Seconds the ``siril-cli`` process (``cli``: 1.4.4 unless another is named) takes for the script
+    (``home``: the HOME Siril runs with); a failure stops the benchmark with Siril's log."""
     script = folder / "bench.ssf"
     script.write_text("\n".join(["requires 1.4.0", *commands]) + "\n")
     environment = {**os.environ, "HOME": str(home)} if home is not None else None
     start = time.perf_counter()
-    completed = subprocess.run([str(SIRIL_CLI), "-d", str(folder), "-s", str(script)], capture_output=True,
+    completed = subprocess.run([str(cli), "-d", str(folder), "-s", str(script)], capture_output=True,
                                text=True, env=environment, check=False)
     seconds = time.perf_counter() - start
     if completed.returncode != 0 or "failed" in completed.stdout:
