@@ -226,7 +226,9 @@ def test_a_script_run_twice_replaces_its_own_model_and_refuses_other_files(real_
 def test_the_model_follows_sirils_fits_extension(real_siril, tmp_path):
     """Issue 41, item 7: ``setext fits`` makes Siril name its files .fits; the model follows."""
     _m94_with_gradient(tmp_path / "m94.fit")
-    log = real_siril.run(tmp_path, "setext fits", "load m94.fit", real_siril.plugin("--epochs", "20"))
+    # setext is remembered in Siril's settings (shared by this session's tests): put back at the script's end,
+    # which Siril reaches whatever the pyscript did.
+    log = real_siril.run(tmp_path, "setext fits", "load m94.fit", real_siril.plugin("--epochs", "20"), "setext fit")
     _assert_clean_success(log)
     assert sorted(p.name for p in tmp_path.glob("m94_bgModel*")) == ["m94_bgModel.fits"]
 
