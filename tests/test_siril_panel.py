@@ -410,3 +410,34 @@ def test_ctrl_a_selects_a_fields_whole_text(panel):
         widget.event_generate("<KeyPress>", keysym=char)
     root.update()
     assert panel.fields["points"].get() == "32"
+
+
+def test_warnings_are_one_line_in_the_panel_and_whole_in_sirils_log(display, siril, sirilpy, m94, monkeypatch,
+                                                                     tmp_path):
+    """Issue 41, item 2: a three-line warning squeezed the parameters; the panel says how many, Siril's log
+    has the text (the preview's once, not at each refresh)."""
+    monkeypatch.setenv("DISPLAY", display)
+    import tkinter as tk
+
+    from bgoptimizer_siril.panel import Panel
+
+    siril.cli = False
+    load_into(siril, tmp_path / "tiny.fit", np.ascontiguousarray(m94[:, :100, :120]))  # too few samples
+    root = tk.Tk()
+    panel = Panel(root, sirilpy.SirilInterface())
+    root.update()
+    try:
+        for _ in range(2):
+            _click(root, panel.buttons["preview"])
+            _pump(root, lambda: panel.preview_photo is not None and panel.idle)
+            assert panel.status.get().endswith(" 1 warning: see Siril's log."), panel.status.get()
+        logged = siril.lines(sirilpy.LogColor.SALMON)
+        assert len(logged) == 1 and "preview: only" in logged[0] and "too few to trust the model" in logged[0]
+        _click(root, panel.buttons["run"])
+        _pump(root, lambda: panel.idle)
+        root.update()
+        assert panel.status.get().startswith("Done in") and panel.status.get().endswith(" 1 warning: see Siril's log.")
+        assert len(siril.lines(sirilpy.LogColor.SALMON)) == 2
+    finally:
+        _click(root, panel.buttons["close"])
+        _pump(root, lambda: not _alive(root))

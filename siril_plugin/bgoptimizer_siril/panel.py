@@ -36,7 +36,7 @@ from .form import WINDOW_KEY, Form
 from .options import SIRIL_DECIDES, OutputOptions
 from .panel_work import compute_preview, compute_run, fingerprint, loaded_identity, loaded_pixels
 from .preview_pane import AFTER, BEFORE, VIEWS, PreviewPane
-from .processing import UNDO_NAME, check_model_path, describe_failure
+from .processing import UNDO_NAME, check_model_path, describe_failure, log_warnings, warnings_pointer
 from .theme import apply_theme, ask, theme_colors
 from .worker import Worker
 
@@ -79,6 +79,7 @@ class Panel:
         self.progress = tk.DoubleVar(value=0.0)
         self._shown_image: tuple[Any, ...] | None = None  # which loaded image the preview shows
         self._corrected_image: tuple[Any, ...] | None = None  # the loaded image as our last Run left it
+        self._logged_warnings: list[str] = []  # the preview's warnings last written to Siril's log
         self._build()
         self.form.restore()
         root.protocol("WM_DELETE_WINDOW", self.close)
@@ -390,9 +391,12 @@ class Panel:
         views, report = payload
         self.pane.show(views)
         height, width = self.pane.pixels.shape[:2]
-        notes = "".join(f" Warning: {warning.rendered(self.form.label)}." for warning in report.warnings)
+        words = [warning.rendered(self.form.label) for warning in report.warnings]
+        if words and words != self._logged_warnings:  # once, not at every refresh of the preview
+            log_warnings(self.siril, report, "preview: ", self.form.label)
+        self._logged_warnings = words
         self.status.set(f"Preview of {width}×{height} downscaled pixels: {report.objects:.0%} of the frame kept "
-                        f"out as objects.{notes}")
+                        f"out as objects.{warnings_pointer(report)}")
 
     @property
     def preview_photo(self) -> tk.PhotoImage | None:

@@ -26,7 +26,7 @@ from . import overlay
 from .options import OutputOptions
 from .preview_pane import AFTER, BEFORE, VIEWS
 from .preview_view import marked
-from .processing import UNDO_NAME, SirilProgress, process_loaded_image, spoken
+from .processing import UNDO_NAME, SirilProgress, process_loaded_image, spoken, warnings_pointer
 from .sequence import process_sequence
 from .siril_image import to_core
 
@@ -102,8 +102,7 @@ def compute_run(siril, params: Parameters, output: OutputOptions, cancel: Cancel
         before = loaded_pixels(siril)
         outcome = process_loaded_image(siril, params, output, progress, cancel, name=name)
         siril.log(f"{UNDO_NAME}: {outcome.summary()}", s.LogColor.GREEN)
-        notes = "".join(f" Warning: {warning.rendered(name)}." for warning in outcome.report.warnings)
-        post("done", outcome.brief() + notes)  # the details are in Siril's log
+        post("done", outcome.brief() + warnings_pointer(outcome.report))  # the details are in Siril's log
         if not outcome.replaced:
             return None
         corrected = fingerprint(siril)

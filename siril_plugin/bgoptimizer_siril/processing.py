@@ -39,6 +39,7 @@ __all__ = [
     "check_model_path",
     "process_loaded_image",
     "log_warnings",
+    "warnings_pointer",
     "describe_failure",
 ]
 
@@ -219,6 +220,12 @@ def log_warnings(siril, report: FitReport, prefix: str = "", name: NameRenderer 
     each setting named as ``name`` renders it."""
     for warning in report.warnings:
         siril.log(f"{UNDO_NAME}: warning: {prefix}{warning.rendered(name)}", s.LogColor.SALMON)
+
+
+def warnings_pointer(report: FitReport) -> str:
+    """The panel's one line about a run's warnings, whose whole text is in Siril's log: "" when none."""
+    count = len(report.warnings)
+    return f" {count} warning{'s' * (count != 1)}: see Siril's log." if count else ""
 
 
 def describe_failure(error: BaseException, name: NameRenderer = flag) -> str:
