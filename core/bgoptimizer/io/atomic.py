@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..command_line.interrupts import interrupts_deferred
-from ..errors import BgOptimizerError, FileFormatError, OutputError, OutputExists
+from ..errors import FileFormatError, OutputError, OutputExists
 
 __all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "check_path_names",
            "remove_stale_temporaries",
@@ -85,7 +85,7 @@ def _host_tag() -> str:
     return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
 
 
-def check_path_names(path: str | Path, error: type[BgOptimizerError] = FileFormatError) -> None:
+def check_path_names(path: str | Path) -> None:
     """Refuse a path with a file or folder name longer than its file system takes (the system would
     answer ENAMETOOLONG to any use of it), naming the path and the limit."""
     path = Path(path)
@@ -94,7 +94,7 @@ def check_path_names(path: str | Path, error: type[BgOptimizerError] = FileForma
     for part in path.parts:
         length = len(os.fsencode(part))
         if length > limit:
-            raise error(f"{path}: a name in this path is {length} bytes long, more than the {limit} its file "
+            raise FileFormatError(f"{path}: a name in this path is {length} bytes long, more than the {limit} its file "
                         "system takes")
 
 

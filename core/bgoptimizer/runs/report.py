@@ -37,10 +37,7 @@ class ReportTarget:
     name: str  # as the user gave it: the messages name it so
     path: Path | None = None  # the file written (a link's target), or the device/FIFO written into
     descriptor: int | None = None  # an open descriptor written into (1: standard output)
-
-    @property
-    def is_stream(self) -> bool:
-        return self.path is None or not _regular_or_missing(self.path)
+    into: bool = False  # ``path`` is a device or FIFO: written into, never created or replaced
 
     def write(self, text: str) -> None:
         """Write the report; an `OutputError` naming it when that fails."""
@@ -51,7 +48,7 @@ class ReportTarget:
                 if stream is not None:
                     stream.flush()
                 _write_all(self.descriptor, data)
-            elif self.is_stream:  # a device or FIFO: opened as it is, never created or replaced
+            elif self.into:  # opened as it is
                 descriptor = os.open(self.path, os.O_WRONLY | os.O_NOCTTY)
                 try:
                     _write_all(descriptor, data)
@@ -67,13 +64,6 @@ def _write_all(descriptor: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view):]
-
-
-def _regular_or_missing(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return True
 
 
 def _kind(mode: int) -> str:
@@ -110,7 +100,7 @@ def plan_report(given: str, jobs: Sequence[Job], protected: Sequence[Path], over
         raise OutputError(f"{given}: the report cannot be written there ({error.strerror})") from None
     if mode is not None and not stat.S_ISREG(mode):
         if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
-            return ReportTarget(given, path=link)
+            return ReportTarget(given, path=link, into=True)
         raise OutputError(f"{given}: is {_kind(mode)}; the report is written into a file, a character device or "
                           "a FIFO, never over anything else: name a file")
     path = Path(os.path.realpath(link)) if link.is_symlink() else link  # a link's target is written, the link kept
