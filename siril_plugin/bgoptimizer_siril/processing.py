@@ -55,14 +55,14 @@ class Outcome:
     shows_model: bool = False  # the loaded image now holds the background model
     sky: tuple[list[float], list[float]] = ([], [])  # each channel's sky level before and after
 
-    def _facts(self) -> list[str]:
-        """What a user asks of a run: the time, what was kept out as objects, the sky before and after."""
+    def _facts(self) -> str:
+        """What a user asks of a run beside its time: what was kept out as objects, the sky before and after."""
         before, after = (_levels(levels) for levels in self.sky)
-        return [f"{self.report.objects:.0%} of the frame kept out as objects", f"sky {before} → {after}"]
+        return f"{self.report.objects:.0%} of the frame kept out as objects; sky {before} → {after}"
 
     def brief(self) -> str:
         """What a user of the panel needs: done, what changed, where the model is (the log has the rest)."""
-        parts = [f"Done in {self.seconds:.1f} s: {self._facts()[0]}", *self._facts()[1:]]
+        parts = [f"Done in {self.seconds:.1f} s: {self._facts()}"]
         if self.replaced:
             parts.append("the loaded image is corrected (Siril's undo restores it)")
         if self.shows_model:
@@ -73,7 +73,7 @@ class Outcome:
 
     def summary(self) -> str:
         """The log's line: the user's facts first, then where and how the fit ran."""
-        parts = [f"done in {self.seconds:.1f} s: {self._facts()[0]}", *self._facts()[1:]]
+        parts = [f"done in {self.seconds:.1f} s: {self._facts()}"]
         if self.replaced:
             parts.append("loaded image replaced by the corrected image")
         if self.shows_model:

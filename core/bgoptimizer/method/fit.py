@@ -47,15 +47,18 @@ class FitReport:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[Advice] = field(default_factory=list)  # why the model may not be trusted, and what to do
 
+    def _stages(self) -> str:
+        return ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
+
     def details(self) -> str:
         """Where and how the fit ran, without the optimizer's own terms (for a log beside a user's summary)."""
-        stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
+        stages = self._stages()
         lowered = f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing else ""
         return f"on {self.device}; {self.samples} background samples{lowered}" + (f"; {stages}" if stages else "")
 
     def summary(self) -> str:
         """The fit in one line, as the command line reports it."""
-        stages = ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
+        stages = self._stages()
         return (
             f"final loss {self.loss:.5f} after {self.iterations} iterations"
             + (" (the robust start kept: no step improved on it)" if self.start_kept else "")
