@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -61,9 +60,10 @@ _OWN_SIGNALS: dict[str, int] = {}
 
 def send_own_signal(signum: int) -> None:
     """Signal this process on purpose (a test of the command line's own handling), so that the suite does
-    not take it for a stop meant for itself."""
+    not take it for a stop meant for itself. ``raise_signal`` delivers it to this thread before it returns;
+    ``os.kill`` let the kernel pick any thread (torch's included), and under load the handler ran late."""
     _OWN_SIGNALS["count"] = _OWN_SIGNALS.get("count", 0) + 1
-    os.kill(os.getpid(), signum)
+    signal.raise_signal(signum)
 
 
 def injected_gradient(height: int, width: int, peak_to_peak: float) -> np.ndarray:

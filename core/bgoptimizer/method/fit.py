@@ -17,7 +17,8 @@ from .misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
 from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
 from .optimize import optimize
 from .preparation import Prepared
-from .samples import MAX_FIT_SAMPLES, fit_data, grid_coordinates, subset
+from .profiles import fading_inside, object_ellipses, profile_basis
+from .samples import MAX_FIT_SAMPLES, FitData, fit_data, grid_coordinates, subset
 from .spline import SplineState
 from .start import initial_state, layout, robust_solve
 
@@ -94,6 +95,26 @@ def _find_objects(prepared: Prepared, params: Parameters, device: torch.device,
     return find_objects(prepared.fit_ds, valid, prepared.fit_stretches, solve, grid_coordinates(prepared))
 
 
+def _start(prepared: Prepared, params: Parameters, device: torch.device, previous: SplineState | None,
+           found: np.ndarray) -> tuple[SplineState, FitData]:
+    """The starting spline, and the background samples less the light of the ``found`` objects that
+    fade inside the frame (fitted beside the spline as profiles, see :mod:`.profiles`), which the
+    optimizer and the smoothing check then see as sky."""
+    data = fit_data(prepared, device, binned=True)
+    coordinates = grid_coordinates(prepared)
+    ellipses = object_ellipses(found, coordinates) if params.loss == "robust" else []
+    while True:
+        profiles = profile_basis(ellipses, data.points)
+        state, amplitudes = initial_state(prepared, params, data, device, previous, profiles if ellipses else None)
+        fading = fading_inside(ellipses, amplitudes, coordinates)
+        if all(fading):
+            break
+        ellipses = [ellipse for ellipse, fades in zip(ellipses, fading) if fades]
+    if ellipses:
+        data = dataclasses.replace(data, values=data.values - (amplitudes.T @ profiles).to(data.values.dtype))
+    return state, data
+
+
 def _excluding(prepared: Prepared, excluded: np.ndarray) -> Prepared:
     return dataclasses.replace(prepared, mask_ds=prepared.mask_ds * ~excluded[None])
 
@@ -134,9 +155,8 @@ def fit_with_objects(
         objects = float(((prepared.mask_ds.max(axis=0) > 0) & found).mean())
         prepared = _excluding(prepared, found)
     check_cancel(cancel)
-    data = fit_data(prepared, device, binned=True)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
-    initial = initial_state(prepared, params, data, device, initial if warm else None)
+    initial, data = _start(prepared, params, device, initial if warm else None, found)
     outcome = optimize(
         data,
         initial,
