@@ -23,7 +23,6 @@ All maps are ``(h, w)`` arrays over the downscaled image.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -221,16 +220,13 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
     if not core.any() or (masked & valid).sum() > limit:
         return np.zeros_like(valid)
     faintest_ring_peak = np.inf
-    if os.environ.get('DBG'): print('initial core', core.sum(), 'masked', masked.sum(), 'of', valid.sum())
     for _ in range(_MAX_ROUNDS):
         significance = excess(solve(masked, False))
         smoothed = median3(significance)
         seeds = (smoothed > _KEEP_SIGMA) & valid & core
         extent = _box_significance(significance, valid, valid & ~masked, box) > _EXTENT_SIGMA
         brightness = box_average(smoothed, valid, box)
-
         grown = _not_into_glows(reach(seeds, _above_peak_share(extent, brightness)), core, brightness)
-        if os.environ.get('DBG'): print('round: seeds', seeds.sum(), 'allowed', allowed.sum(), 'grown', grown.sum(), 'ring peak', float(brightness[grown & ~core].max()) if (grown & ~core).any() else 0, 'peak', float(brightness[grown].max()) if grown.any() else 0)
         if np.array_equal(grown, core):
             break
         ring = grown & ~core
