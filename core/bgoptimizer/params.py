@@ -145,10 +145,10 @@ class Parameters:
         label="Smoothness (stiffness)", essential=True, slider=(1e-7, 1.0),
     )
     adapt_smoothing: bool = setting(
-        False,
+        True,
         "Where the fitted sky keeps a coherent misfit (a glow rising too steeply for the smoothness) and "
-        "objects cover under a third of the frame, refit with 10x, then 100x less smoothness while that "
-        "shrinks the misfit; the report says when it did.",
+        "under 15% of the frame is masked (objects, masks, ignored pixels), refit with 10x, then 100x less "
+        "smoothness while that shrinks the misfit; the report says when it did. Off, the run warns instead.",
         "Spline",
         label="Follow steep gradients",
     )
