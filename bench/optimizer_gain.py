@@ -14,6 +14,7 @@ import numpy as np
 
 from bgoptimizer import Parameters, extract_background, extract_cfa_background
 from bgoptimizer.io import read_image
+from bgoptimizer.params import REFERENCE_EPOCHS
 from bgoptimizer.synthetic import GLOW_KINDS, make_glow_scene, make_scene
 
 _REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -38,7 +39,7 @@ def main() -> None:
     for name, image in _scenes():
         extract = extract_cfa_background if "bayer" in name else extract_background
         runs = []
-        for epochs in (Parameters().epochs, 0):
+        for epochs in (REFERENCE_EPOCHS, 0):
             start = time.perf_counter()
             result = extract(image.copy(), Parameters(epochs=epochs), device="cpu")
             runs.append((result, time.perf_counter() - start))

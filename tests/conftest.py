@@ -14,8 +14,9 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # FitReport.summary(): the one sentence in which every front end reports a fit (CPU runs).
-FIT_SENTENCE = (r"final loss \d\.\d{5} after \d+ iterations( \(the robust start kept: no step improved on it\))?"
-                r" on CPU \(\d+ threads?\); \d+ background samples, "
+FIT_SENTENCE = (r"(final loss \d\.\d{5} after \d+ iterations( \(the robust start kept: no step improved on it\))?|"
+                r"fitted) on CPU \(\d+ threads?\)(; smoothing lowered to [0-9.e-]+ to follow a steep gradient)?;"
+                r" \d+ background samples, "
                 r"\d+% of the frame masked as objects; prepare \d+\.\d\ds, fit \d+\.\d\ds,"
                 r" reconstruct \d+\.\d\ds, correct \d+\.\d\ds")
 REAL = DATA / "real"

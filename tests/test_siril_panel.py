@@ -28,6 +28,20 @@ def _click(root, widget) -> None:
     root.update()
 
 
+def _long_fits(panel, monkeypatch) -> dict[str, bool]:
+    """Fits that run until cancelled while ``switch["on"]``: the optimizer's iterations, which only the command
+    line and batch scripts set (the panel has no field for them)."""
+    switch = {"on": True}
+    settings = panel.form.settings
+
+    def long(*args, **kwargs):
+        params, output = settings(*args, **kwargs)
+        return (params.replace(epochs=100000, patience=100000) if switch["on"] else params), output
+
+    monkeypatch.setattr(panel.form, "settings", long)
+    return switch
+
+
 def _type(panel, widget, text: str) -> None:
     """Scroll the field into view (as a user would), select its text and type over it, key by key."""
     root = panel.root
@@ -82,13 +96,13 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
         root.update()
         return [frame.cget("text") for frame in panel.group_frames.values() if frame.winfo_ismapped()]
 
-    assert groups() == ["Mask", "Spline", "Output"]
-    assert not panel.widgets["epochs"].winfo_ismapped()
+    assert groups() == ["Sky", "Smoothness", "Output"]
+    assert not panel.widgets["order"].winfo_ismapped()
+    assert not {"epochs", "patience", "lr", "alpha", "loss"} & set(panel.fields)  # the optimizer's: not the panel's
     _click(root, panel.widgets["advanced"])
-    assert groups() == ["Preprocessing", "Mask", "Spline", "Optimization", "Output"]
-    panel.reveal(panel.widgets["epochs"])
+    assert groups() == ["Sky", "Smoothness", "Output", "Expert"]  # opened beside the toggle, in view
     root.update()
-    assert panel.widgets["epochs"].winfo_ismapped()
+    assert panel.widgets["order"].winfo_ismapped()
     labels = {child.cget("text") for frame in panel.parameter_frame.winfo_children()
               if isinstance(frame, ttk.LabelFrame) for child in frame.winfo_children() if isinstance(child, ttk.Label)}
     assert {"Control points", "Smoothness (stiffness)", "Protect large faint objects", "Correction"} <= labels
@@ -141,7 +155,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert str(panel.widgets["points"].cget("style")) == "Invalid.TSpinbox"
 
     _type(panel, panel.widgets["points"], "24")
-    _type(panel, panel.widgets["epochs"], "150")
+    _type(panel, panel.widgets["seed"], "7")
     _click(root, panel.buttons["run"])
     assert panel.busy
     _pump(root, lambda: panel.idle)
@@ -193,8 +207,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert panel.status.get().startswith("not run: ") and not panel.busy and siril.pixels_set == 1
 
     # Accepted: a long fit, cancelled: the image stays as it was.
-    _type(panel, panel.widgets["epochs"], "100000")
-    _type(panel, panel.widgets["patience"], "100000")
+    _long_fits(panel, monkeypatch)
     _click(root, panel.buttons["run"])
     assert len(questions) == 5
     _pump(root, lambda: "Fitting the background model" in panel.status.get())
@@ -217,10 +230,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     _click(root, panel.buttons["close"])
     assert not _alive(root)
     again = Panel(tk.Tk(), sirilpy.SirilInterface())
-    assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("24", "100000")
+    assert (again.fields["points"].get(), again.fields["seed"].get()) == ("24", "7")
     assert again.form.output["show_model"].get() is False
     _click(again.root, again.buttons["reset"])
-    assert (again.fields["points"].get(), again.fields["epochs"].get()) == ("64", "500")
+    assert (again.fields["points"].get(), again.fields["seed"].get()) == ("64", "0")
     again.root.destroy()
 
 
@@ -245,7 +258,6 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     inside = (slice(0, 18), slice(0, 28))
     assert dimmed[inside].mean() < 0.5 * plain[inside].mean()
     np.testing.assert_allclose(dimmed[30:, 40:].mean(), plain[30:, 40:].mean(), rtol=0.05)
-    _type(panel, panel.widgets["epochs"], "60")
     _click(root, panel.buttons["run"])
     _pump(root, lambda: panel.idle)
     root.update()
@@ -278,11 +290,10 @@ def test_keyboard_shortcuts_press_the_buttons(panel, siril):
     assert len(siril.polygons) > 0 and "Draw the area" in panel.status.get()
 
 
-def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(panel, siril):
+def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(panel, siril, monkeypatch):
     """However slow the machine, Run is never dropped: the preview stops and Run follows."""
     root = panel.root
-    _type(panel, panel.widgets["epochs"], "100000")
-    _type(panel, panel.widgets["patience"], "100000")
+    long_fits = _long_fits(panel, monkeypatch)
     _click(root, panel.buttons["preview"])
     assert panel.busy and "disabled" not in panel.buttons["cancel"].state()
     _click(root, panel.buttons["cancel"])
@@ -291,7 +302,7 @@ def test_run_pressed_during_a_preview_follows_it_and_a_preview_can_be_cancelled(
 
     _click(root, panel.buttons["preview"])
     assert panel.busy and "disabled" not in panel.buttons["run"].state()
-    _type(panel, panel.widgets["epochs"], "100")
+    long_fits["on"] = False
     _click(root, panel.buttons["run"])  # while the preview computes
     assert "Run starts as soon as the preview has stopped" in panel.status.get()
     _pump(root, lambda: panel.idle)
@@ -384,7 +395,6 @@ def test_a_save_keeps_the_preview_and_an_undo_clears_the_run_state(panel, siril,
     """Issue 41, item 7: Siril's save renames the image, not its pixels (the same image: the preview stays);
     Siril's undo changes the pixels back (the status and the full progress bar of the run go)."""
     root = panel.root
-    _type(panel, panel.widgets["epochs"], "30")
     _click(root, panel.buttons["run"])
     _pump(root, lambda: panel.idle)
     root.update()

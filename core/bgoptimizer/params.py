@@ -23,7 +23,12 @@ from .method.terms import term_count
 __all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS", "setting",
            "specs_of", "validate_settings"]
 
-GROUPS = ("Preprocessing", "Mask", "Spline", "Optimization", "Output")  # how front ends group them
+# How front ends group the settings, in a user's terms: what counts as sky, how smooth the model is, what is
+# done with it; then what tunes the method (the panel's collapsed expert group) and the gradient-descent stage,
+# which the default run does not use (docs/benchmarks.md) and which only the command line and batch offer.
+GROUPS = ("Sky", "Smoothness", "Output", "Expert", "Optimizer")
+# Iterations the reference (log) loss runs when none are given: the original method's.
+REFERENCE_EPOCHS = 500
 _KINDS = {int: "a whole number", float: "a number", bool: "on or off", str: "a text"}  # in messages
 
 
@@ -40,10 +45,12 @@ def setting(
     preview: bool = False,
     slider: tuple[float, float] | None = None,
     tip: str | None = None,
+    panel: bool = True,
 ) -> Any:
     """A dataclass field declared with its specification (:class:`ParameterSpec`): how settings are
     declared here, and how a front end declares its own (the Siril plugin's output options). ``tip``: the
-    panel's words where ``help`` speaks of the command line or batch scripts."""
+    panel's words where ``help`` speaks of the command line or batch scripts; ``panel``: False for a setting
+    only the command line and batch scripts offer."""
     return field(
         default=default,
         metadata={
@@ -57,6 +64,7 @@ def setting(
             "preview": preview,
             "slider": slider,
             "tip": tip,
+            "panel": panel,
         },
     )
 
@@ -70,13 +78,13 @@ class Parameters:
     """
 
     downscale: int = setting(
-        8, "Block size of the downscaling before the fit (pixels).", "Preprocessing", low=1, high=64,
+        8, "Block size of the downscaling before the fit (pixels).", "Expert", low=1, high=64,
         label="Downscale (block, px)", preview=True,
     )
     downscale_func: str = setting(
         "median",
         "Block statistic for downscaling: median rejects small stars, mean keeps more signal.",
-        "Preprocessing",
+        "Expert",
         choices=("median", "mean"),
         label="Block statistic", preview=True,
     )
@@ -85,7 +93,7 @@ class Parameters:
         "Quantile of each channel mapped to white by the stretch (preview and thresholds). The linear "
         "fit domain models sky above it too; the stretched one clips it, so there keep it above the "
         "brightest sky (0.95 clips a strong corner glow).",
-        "Preprocessing",
+        "Expert",
         low=0.5,
         high=1.0,
         label="White point (quantile)", preview=True,
@@ -93,7 +101,7 @@ class Parameters:
     stretch_target: float = setting(
         0.25,
         "Level the stretch moves each channel's median to (midtones transfer target).",
-        "Preprocessing",
+        "Expert",
         low=0.01,
         high=0.99,
         label="Stretch target (median level)", preview=True,
@@ -102,7 +110,7 @@ class Parameters:
         "linear",
         "Values the spline is fitted to: linear (pedestal and scale removed, no midtones transfer: "
         "gradients keep their shape) or stretched (after the midtones transfer, as the original method).",
-        "Preprocessing",
+        "Expert",
         choices=("linear", "stretched"),
         label="Fit domain",
     )
@@ -110,7 +118,7 @@ class Parameters:
         0.001,
         "Stretched level below which a downscaled pixel is ignored (black borders, dead areas); the stretch puts "
         "the sky's median at the stretch target (0.25 by default) and the white point at 1.",
-        "Mask",
+        "Sky",
         low=0.0,
         high=1.0,
         label="Ignore below (stretched; sky ≈ 0.25)", essential=True, preview=True,
@@ -119,7 +127,7 @@ class Parameters:
         1.0,
         "Stretched level above which a downscaled pixel is ignored (bright objects); the stretch puts the sky's "
         "median at the stretch target (0.25 by default), so 0.4-0.6 keeps only sky-like pixels.",
-        "Mask",
+        "Sky",
         low=0.0,
         high=1.0,
         label="Ignore above (stretched; sky ≈ 0.25)", essential=True, preview=True,
@@ -128,18 +136,18 @@ class Parameters:
         True,
         "Find large faint objects (nebulae, galaxy halos) as coherent excess over a first fit and "
         "keep them, with their wings, out of the fit; off lets the spline follow them.",
-        "Mask",
+        "Sky",
         label="Protect large faint objects", essential=True,
     )
     points: int = setting(
-        64, "Number of spline control points: more follow sharper gradients, fewer are stiffer.", "Spline",
+        64, "Number of spline control points: more follow sharper gradients, fewer are stiffer.", "Smoothness",
         low=4, high=1024, label="Control points", essential=True,
     )
     smoothing: float = setting(
         1e-5,
         "Weight of the spline's bending energy in the fit: higher is stiffer (follows objects less, "
         "sharp gradients less closely); it also keeps the model from bulging across masked areas.",
-        "Spline",
+        "Smoothness",
         low=0.0,
         high=1.0,
         label="Smoothness (stiffness)", essential=True, slider=(1e-7, 1.0),
@@ -149,7 +157,7 @@ class Parameters:
         "Where the fitted sky keeps a coherent misfit (a glow rising too steeply for the smoothness) and "
         "under 15% of the frame is masked (objects, masks, ignored pixels), refit with 10x, then 100x less "
         "smoothness while that shrinks the misfit; the report says when it did. Off, the run warns instead.",
-        "Spline",
+        "Expert",
         label="Follow steep gradients",
     )
     order: int = setting(
@@ -158,7 +166,7 @@ class Parameters:
         "4 (r^4 log r: penalizes third derivatives, so curvature, not only slope, carries across masked "
         "areas), 5 (r^5: smoother still; a light dome's tail crosses a masked nebula closest to its "
         "shape). 4 and 5 need poly_degree >= 2.",
-        "Spline",
+        "Expert",
         choices=(1, 2, 3, 4, 5),
         label="Kernel order",
     )
@@ -166,60 +174,63 @@ class Parameters:
         2,
         "Degree of the spline's polynomial part, which the smoothing does not stiffen: 1 (affine, the "
         "original method), 2 (adds the quadratic trends of light pollution and vignetting), 3.",
-        "Spline",
+        "Expert",
         choices=(1, 2, 3),
         label="Polynomial degree",
     )
     init: str = setting(
         "random",
         "Initial control-point layout: random (uniform) or a regular grid.",
-        "Spline",
+        "Expert",
         choices=("random", "grid"),
         label="Initial layout",
     )
     seed: int = setting(
-        0, "Random seed: the same seed gives the same result.", "Spline", low=0, high=2**31 - 1,
+        0, "Random seed: the same seed gives the same result.", "Expert", low=0, high=2**31 - 1,
         label="Random seed",
     )
-    epochs: int = setting(
-        500,
-        "Maximum number of optimizer iterations (0 keeps the initial solve).",
-        "Optimization",
+    epochs: int | None = setting(
+        None,
+        "Maximum number of gradient-descent (Adam) iterations after the first solve; none (the default): 0 "
+        "with the robust loss, whose reweighted solve Adam never improved on (docs/benchmarks.md), 500 with "
+        "the reference loss.",
+        "Optimizer",
         low=0,
         high=100000,
-        label="Maximum iterations",
+        label="Maximum iterations", panel=False,
     )
     patience: int = setting(
         20,
         "Stop after this many iterations without improvement (learning rate halves after half).",
-        "Optimization",
+        "Optimizer",
         low=2,
         high=100000,
-        label="Patience (iterations)",
+        label="Patience (iterations)", panel=False,
     )
     loss: str = setting(
         "robust",
         "Loss: robust (noise-scaled Cauchy, fitted first by reweighted least squares) "
         "or reference (the original log loss, for comparison; it has no smoothing term, so masked "
         "areas leave it unconstrained: use it with object protection off).",
-        "Optimization",
+        "Optimizer",
         choices=("robust", "reference"),
-        label="Loss",
+        label="Loss", panel=False,
     )
-    lr: float = setting(0.001, "Adam learning rate.", "Optimization", low=1e-6, high=1.0, label="Learning rate")
+    lr: float = setting(0.001, "Adam learning rate.", "Optimizer", low=1e-6, high=1.0, label="Learning rate",
+                        panel=False)
     alpha: float = setting(
         5.0,
         "Weight of the penalties for a model above the data or below zero.",
-        "Optimization",
+        "Optimizer",
         low=0.0,
         high=1000.0,
-        label="Penalty weight",
+        label="Penalty weight", panel=False,
     )
     reconstruction: str = setting(
         "grid",
         "Full-resolution model: 'grid' evaluates the spline every 4 pixels and interpolates bicubically "
         "(within 0.1 % of the model's range of 'exact', which evaluates every pixel).",
-        "Output",
+        "Expert",
         choices=("grid", "exact"),
         label="Model evaluation",
     )
@@ -255,6 +266,13 @@ class Parameters:
                 "polynomial part: raise {points} or lower {poly_degree}", "points", "poly_degree"
             )
 
+    @property
+    def iterations(self) -> int:
+        """The gradient-descent iterations the run allows: ``epochs``, or its default for the loss."""
+        if self.epochs is not None:
+            return self.epochs
+        return 0 if self.loss == "robust" else REFERENCE_EPOCHS
+
     def replace(self, **changes: Any) -> Parameters:
         """A copy with some values changed (validated again)."""
         return _replaced(self, changes)
@@ -274,13 +292,13 @@ class RunOptions:
     mask: str | None = setting(
         None,
         "Mask image (FITS/XISF, same size): 1 = background to fit, 0 = ignore, soft values allowed.",
-        "Mask",
+        "Sky",
         label="Mask file", essential=True, preview=True,
     )
     device: str = setting(
         "auto",
         "Where the fit runs: auto picks CUDA, then Apple MPS, then the CPU.",
-        "Optimization",
+        "Expert",
         choices=("auto", "cpu", "cuda", "mps"),
         label="Device",
     )
@@ -360,6 +378,7 @@ class ParameterSpec:
     preview: bool  # changes what the panel's preview shows: a change refreshes it
     slider: tuple[float, float] | None  # the panel shows a 0-1 slider over this range, log-mapped
     tip: str | None = None  # the panel's tooltip, where the help is written for the command line
+    panel: bool = True  # the panel shows it (not the optimizer's settings: the command line's and batch's alone)
 
     @property
     def panel_help(self) -> str:
@@ -425,6 +444,7 @@ def _spec(f: dataclasses.Field, hint: Any) -> ParameterSpec:
         preview=f.metadata["preview"],
         slider=f.metadata["slider"],
         tip=f.metadata.get("tip"),
+        panel=f.metadata.get("panel", True),
     )
 
 

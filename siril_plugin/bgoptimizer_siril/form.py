@@ -60,11 +60,14 @@ class Form:
     def _add_groups(self, parent: ttk.Frame) -> None:
         """One titled frame per group, in the spec's order: its essential fields, then its advanced ones in a
         part shown with *Advanced parameters* (a group without essentials shows only then), so each title
-        appears once. The Mask group also holds the drawn areas, the Output group Siril's output options."""
+        appears once. The Sky group also holds the drawn areas, the Output group Siril's output options; a
+        group the panel has no field for (the optimizer's) is left out."""
         self.group_frames: dict[str, ttk.LabelFrame] = {}
         self.advanced_parts: list[ttk.Frame] = []
         for number, group in enumerate(GROUPS):
             members = [spec for spec in self.specs if spec.group == group]
+            if not members and group not in self.extras and group != "Output":
+                continue
             essential = [spec for spec in members if spec.essential]
             frame = ttk.LabelFrame(parent, text=group, padding=6)
             frame.grid(row=number, column=0, sticky="ew", pady=(0, 6))
@@ -88,9 +91,13 @@ class Form:
         shown = self.advanced_shown.get()
         for part in self.advanced_parts:
             part.grid() if shown else part.grid_remove()
+        opened = None
         for frame in self.group_frames.values():  # a group of advanced fields only shows with them
             has_essentials = any(isinstance(child, ttk.Label) for child in frame.grid_slaves(column=0))
             frame.grid() if shown or has_essentials else frame.grid_remove()
+            opened = frame if shown and not has_essentials else opened
+        if opened is not None:  # the expert group opens beside the toggle: keep it in view
+            self.reveal(opened)
 
     def _scrolling_column(self, parent: ttk.Frame, row: int) -> ttk.Frame:
         """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""

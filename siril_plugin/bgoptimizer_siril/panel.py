@@ -63,7 +63,7 @@ class Panel:
         self.colors = theme_colors(siril)
         apply_theme(root, self.colors)
         root.title(f"{UNDO_NAME} for Siril")
-        self.specs = [spec for spec in parameter_specs() if spec.name not in SIRIL_DECIDES]
+        self.specs = [spec for spec in parameter_specs() if spec.panel and spec.name not in SIRIL_DECIDES]
         self.detected_device = describe_device(resolve_device("auto"))
         self.buttons: dict[str, ttk.Button] = {}
         self.worker = Worker()
@@ -101,7 +101,7 @@ class Panel:
         body.rowconfigure(1 if narrow else 0, weight=1)
         body.columnconfigure(0 if narrow else 1, weight=1)
         self.form = Form(self.root, body, 1 if narrow else 0, self.specs, self.colors, self.detected_device,
-                         self._memory(), self._schedule_refresh, {"Mask": self.areas.build})
+                         self._memory(), self._schedule_refresh, {"Sky": self.areas.build})
         self.fields, self.widgets, self.output = self.form.fields, self.form.widgets, self.form.output
         self.buttons.update(self.areas.buttons)
         self.parameter_frame, self.group_frames = self.form.frame, self.form.group_frames

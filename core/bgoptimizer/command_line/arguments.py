@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import NameRenderer, flag
-from ..params import Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
+from ..params import GROUPS, Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
 
 __all__ = ["add_parameter_options", "settings_from_args", "flags_naming"]
 
@@ -26,7 +26,7 @@ def add_parameter_options(parser: argparse.ArgumentParser, leave_out: tuple[str,
     """One option per setting, grouped as in the panel, but those named in ``leave_out`` (what a front end
     decides itself, e.g. the output format inside Siril)."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for spec in parameter_specs():
+    for spec in sorted(parameter_specs(), key=lambda spec: GROUPS.index(spec.group)):
         if spec.name in leave_out:
             continue
         group = groups.setdefault(spec.group, parser.add_argument_group(spec.group))

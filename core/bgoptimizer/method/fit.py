@@ -60,9 +60,10 @@ class FitReport:
     def summary(self) -> str:
         """The fit in one line, as the command line reports it."""
         stages = self._stages()
+        descent = (f"final loss {self.loss:.5f} after {self.iterations} iterations"
+                   + (" (the robust start kept: no step improved on it)" if self.start_kept else ""))
         return (
-            f"final loss {self.loss:.5f} after {self.iterations} iterations"
-            + (" (the robust start kept: no step improved on it)" if self.start_kept else "")
+            (descent if self.iterations else "fitted")
             + f" on {self.device}"
             + (f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing is not None
                else "")
@@ -147,6 +148,8 @@ def fit_with_objects(
     device_choice: str,
 ) -> tuple[SplineState, FitReport, np.ndarray]:
     """:func:`fit_background`, and the ``(h, w)`` map of the objects it kept out of the fit."""
+    if progress is not None:
+        progress(0.0, "fit")  # the stage starts: detection's solves come before any optimizer step
     device = resolve_device(device_choice)
     found = np.zeros(prepared.fit_ds.shape[1:], bool)
     objects = 0.0
@@ -160,7 +163,7 @@ def fit_with_objects(
     outcome = optimize(
         data,
         initial,
-        epochs=params.epochs // _WARM_EPOCH_DIVISOR if warm else params.epochs,
+        epochs=params.iterations // _WARM_EPOCH_DIVISOR if warm else params.iterations,
         lr=params.lr,
         alpha=params.alpha,
         patience=params.patience,

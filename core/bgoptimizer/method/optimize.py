@@ -124,7 +124,7 @@ def optimize(
     plateau = max(1, patience // 2)
     last_reduction = 0
     iteration = 0
-    stopped_early = start_kept = False
+    stopped_early, start_kept = False, epochs == 0  # no iteration: the start is the result
     while iteration < epochs:
         optimizer.zero_grad()
         value = loss_function(state)

@@ -80,7 +80,7 @@ def extract_background(
     initial : `SplineState`, optional
         A previous fit (``result.state``) of a similar image, e.g. the frame
         before in a sequence: its control-point positions are the start, and
-        a fifth of ``params.epochs`` is run.
+        a fifth of ``params.iterations`` is run.
     progress : callable, optional
         ``progress(fraction, message)``, called from this thread.
     cancel : callable, optional
