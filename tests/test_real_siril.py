@@ -414,8 +414,9 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
         geometry = dict(line.split("=") for line in _xdotool(display, "getwindowgeometry", "--shell", panel).split())
         left, top, width, height = (int(geometry[key]) for key in ("X", "Y", "WIDTH", "HEIGHT"))
         assert left >= 0 and top >= 0 and left + width <= SCREEN[0] and top + height <= SCREEN[1], geometry
-        # A narrow column at the screen's right edge, above Siril: Siril's image view, at the left, stays free.
-        assert width <= 700 and left >= SCREEN[0] - 716, geometry
+        # At the screen's right edge, above Siril, the preview beside the parameters: Siril's image view, its
+        # left 300 px, stays free.
+        assert left >= 300 and left + width >= SCREEN[0] - 16, geometry
         _screenshot(display, tmp_path / "2-panel.png")
 
         def press(keys: str) -> None:
@@ -426,13 +427,14 @@ def test_the_panel_in_the_siril_gui_at_1366x768(real_siril, display, tmp_path):
 
         def preview_shown() -> bool:  # however long the machine takes
             shown = _screenshot(display, tmp_path / "3-preview.png")
-            return shown[top + 70 : top + 280, left + 30 : left + width - 30].std() > 5  # the panel's preview, on top
+            # the panel's preview, at the right
+            return shown[top + 80 : top + 500, left + width - 380 : left + width - 30].std() > 5
 
         _wait(preview_shown, 120, "the preview")
 
         def preview_area() -> np.ndarray:
             shown = _screenshot(display, tmp_path / "4-area-drawn.png")
-            return shown[top + 70 : top + 280, left + 30 : left + width - 30].astype(float)
+            return shown[top + 80 : top + 500, left + width - 380 : left + width - 30].astype(float)
 
         before_area = preview_area()
         press("alt+d")  # then the area is drawn in Siril's image view: press, drag around, release

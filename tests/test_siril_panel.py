@@ -42,6 +42,16 @@ def _long_fits(panel, monkeypatch) -> dict[str, bool]:
     return switch
 
 
+def _all_in_view(panel) -> bool:
+    """Every field the form shows, and the Advanced toggle below them, inside the form's visible area."""
+    panel.root.update()
+    canvas = panel.form.canvas
+    bottom = canvas.winfo_rooty() + canvas.winfo_height()
+    shown = [widget for widget in (*panel.widgets.values(), panel.widgets["advanced"])
+             if widget.winfo_ismapped() and widget.winfo_toplevel() is panel.root and widget is not panel.widgets["view"]]
+    return canvas.yview()[0] == 0.0 and all(widget.winfo_rooty() + widget.winfo_height() <= bottom for widget in shown)
+
+
 def _type(panel, widget, text: str) -> None:
     """Scroll the field into view (as a user would), select its text and type over it, key by key."""
     root = panel.root
@@ -97,12 +107,16 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
         return [frame.cget("text") for frame in panel.group_frames.values() if frame.winfo_ismapped()]
 
     assert groups() == ["Sky", "Smoothness", "Output"]
+    assert _all_in_view(panel)  # at 1366x768 every essential setting shows without scrolling
     assert not panel.widgets["order"].winfo_ismapped()
     assert not {"epochs", "patience", "lr", "alpha", "loss"} & set(panel.fields)  # the optimizer's: not the panel's
     _click(root, panel.widgets["advanced"])
     assert groups() == ["Sky", "Smoothness", "Output", "Expert"]  # opened beside the toggle, in view
     root.update()
     assert panel.widgets["order"].winfo_ismapped()
+    _type(panel, panel.widgets["seed"], "7")  # an advanced setting, remembered below
+    _click(root, panel.widgets["advanced"])
+    assert groups() == ["Sky", "Smoothness", "Output"]
     labels = {child.cget("text") for frame in panel.parameter_frame.winfo_children()
               if isinstance(frame, ttk.LabelFrame) for child in frame.winfo_children() if isinstance(child, ttk.Label)}
     assert {"Control points", "Smoothness (stiffness)", "Protect large faint objects", "Correction"} <= labels
@@ -155,7 +169,6 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert str(panel.widgets["points"].cget("style")) == "Invalid.TSpinbox"
 
     _type(panel, panel.widgets["points"], "24")
-    _type(panel, panel.widgets["seed"], "7")
     _click(root, panel.buttons["run"])
     assert panel.busy
     _pump(root, lambda: panel.idle)
@@ -186,8 +199,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     left, top = root.winfo_rootx(), root.winfo_rooty()
     window = np.asarray(shot)[top : top + root.winfo_height(), left : left + root.winfo_width()]
     assert shot.size == (1366, 768) and window.std() > 20  # the panel is drawn, not a blank screen
-    # A narrow column at the screen's right edge: Siril's image view, at the left, stays free.
-    assert root.winfo_width() <= 700 and left + root.winfo_width() >= 1366 - 16 and left >= 1366 - 716
+    # At the screen's right edge, the preview beside the parameters: Siril's image view, its left 300 px, stays
+    # free (issue 41, item 2).
+    assert panel.layout == "wide" and left + root.winfo_width() >= 1366 - 16 and left >= 300
+    assert _all_in_view(panel)  # the two lines of the run's status too
     for button in panel.buttons.values():  # on a 1366x768 laptop every action is on screen
         assert button.winfo_rootx() + button.winfo_width() <= 1366
         assert button.winfo_rooty() + button.winfo_height() <= 768
@@ -241,7 +256,7 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     from bgoptimizer_siril.overlay import OBJECT_COLOR
 
     root = panel.root
-    assert panel.areas_text.get() == "none" and siril.polygons == []
+    assert panel.areas_text.get() == "no area excluded" and siril.polygons == []
     _click(root, panel.buttons["preview"])
     _pump(root, lambda: panel.preview_photo is not None and panel.idle)
     plain = panel.preview_pixels.astype(float)
@@ -269,7 +284,7 @@ def test_areas_drawn_in_siril_shape_the_preview_and_the_run(panel, siril, sirilp
     assert [p.color for p in siril.polygons] != [OBJECT_COLOR] * len(siril.polygons)
     assert not [p for p in siril.polygons if p.color == OBJECT_COLOR]
     _click(root, panel.buttons["clear_areas"])
-    assert panel.areas_text.get() == "none" and siril.polygons == []
+    assert panel.areas_text.get() == "no area excluded" and siril.polygons == []
     _click(root, panel.buttons["preview"])  # outlines again, then closing the panel takes them away
     _pump(root, lambda: panel.preview_photo is not None and panel.idle)
     assert siril.polygons
@@ -371,7 +386,7 @@ def test_a_saved_window_place_is_used_in_its_own_layout_only(display, siril, sir
 
     import bgoptimizer_siril.panel as panel_module
 
-    monkeypatch.setattr(panel_module, "_WIDE_SCREEN", 1000)  # this 1366-pixel screen takes the wide layout
+    assert panel_module._WIDE_SCREEN <= 1366  # this 1366-pixel screen takes the wide layout
     siril.cli = False
     load_into(siril, tmp_path / "crop.fit", np.ascontiguousarray(m94[:, :480, :720]))
     memory = Path(sirilpy.SirilInterface().get_siril_configdir()) / "bgoptimizer-panel.json"

@@ -16,6 +16,7 @@ __all__ = ["AreaControls"]
 
 _POLL_MS = 1000
 _POLLS = 120  # two minutes to draw an area
+_NO_AREA = "no area excluded"  # beside the buttons, where a drawn area's count goes
 
 
 class AreaControls:
@@ -26,18 +27,16 @@ class AreaControls:
                  changed: Callable[[], None], closing: Callable[[], bool]) -> None:
         self.root, self.siril, self.colors = root, siril, colors
         self.say, self.changed, self.closing = say, changed, closing
-        self.text = tk.StringVar(value="none")
+        self.text = tk.StringVar(value=_NO_AREA)
         self.count = 0
         self.buttons: dict[str, ttk.Button] = {}
         self._polls = 0
 
     def build(self, frame: ttk.LabelFrame, row: int) -> int:
-        """The count and the two buttons, from ``row`` of the Mask group; the row after them."""
-        ttk.Label(frame, text="Excluded areas").grid(row=row, column=0, sticky="w")
-        ttk.Label(frame, textvariable=self.text, style="Muted.TLabel").grid(row=row, column=1, columnspan=2,
-                                                                            sticky="w")
+        """The two buttons and the count, on ``row`` of the Sky group (one line: on a 1366x768 screen every
+        essential setting shows without scrolling); the row after it."""
         buttons = ttk.Frame(frame)
-        buttons.grid(row=row + 1, column=0, columnspan=3, sticky="w", pady=(2, 0))
+        buttons.grid(row=row, column=0, columnspan=3, sticky="w", pady=(2, 0))
         for name, text, command, tip in (
             ("draw_area", "Draw area in Siril", self.draw,
              "Then, in Siril's image window, press, drag around what the fit must not see (a large nebula, a "
@@ -49,8 +48,9 @@ class AreaControls:
             button.pack(side="left", padx=(0, 6))
             Tooltip(button, tip, self.colors)
             self.buttons[name] = button
+        ttk.Label(buttons, textvariable=self.text, style="Muted.TLabel").pack(side="left", padx=(4, 0))
         self.refresh()
-        return row + 2
+        return row + 1
 
     def draw(self) -> None:
         """Siril's view takes the next press-drag-release as an area; the panel sees it within a second."""
@@ -79,7 +79,7 @@ class AreaControls:
             self.count = overlay.count_areas(self.siril) if self.siril.is_image_loaded() else 0
         except s.SirilError:
             self.count = 0
-        self.text.set(overlay.describe_areas(self.count) if self.count else "none")
+        self.text.set(overlay.describe_areas(self.count) if self.count else _NO_AREA)
 
     def clear(self) -> None:
         try:

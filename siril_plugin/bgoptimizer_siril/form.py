@@ -25,6 +25,10 @@ __all__ = ["Form", "WINDOW_KEY", "shown"]
 WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # The output options the panel shows (the others are batch arguments, or follow from these).
 _PANEL_OUTPUTS = ("replace", "save_model", "show_model", "sequence", "normalize", "prefix")
+# Their checkboxes two to a line (line, column): at 1366x768 every essential setting then shows without
+# scrolling beside the preview, the status of a run included (issue 41, item 2).
+_CHECK_PLACES = {"replace": (0, 0), "save_model": (0, 1), "sequence": (1, 0), "show_model": (1, 1),
+                 "normalize": (2, 0)}
 # Choices that hold for one run only: a session starts without them (a model shown instead of the corrected
 # image, remembered, would surprise the next session's first Run).
 _NOT_REMEMBERED = ("show_model",)
@@ -195,11 +199,13 @@ class Form:
     def _add_output_options(self, frame: ttk.LabelFrame, row: int) -> int:
         """Siril's output options from ``row`` on; the row after them."""
         checks = [output_spec(name) for name in _PANEL_OUTPUTS if output_spec(name).type is bool]
-        for offset, spec in enumerate(checks):
+        for spec in checks:
+            line, column = _CHECK_PLACES[spec.name]
             box = ttk.Checkbutton(frame, text=spec.label, variable=self.output[spec.name])
-            box.grid(row=row + offset, column=0, columnspan=3, sticky="w")
+            box.grid(row=row + line, column=column, columnspan=3 - column, sticky="w")
             Tooltip(box, spec.panel_help, self.colors)
             self.widgets[spec.name] = box
+        lines = 1 + max(line for line, _ in _CHECK_PLACES.values())
         self.output["replace"].trace_add("write", lambda *_: self._exclusive("replace", "show_model"))
         self.output["show_model"].trace_add("write", lambda *_: self._exclusive("show_model", "replace"))
         label = ttk.Label(frame, text=output_spec("prefix").label)
@@ -210,7 +216,7 @@ class Form:
         def sequence_chosen(*_: Any) -> None:  # normalizing and the prefix matter, and show, only for a sequence
             for widget, column in ((label, 0), (prefix, 1)):
                 if self.output["sequence"].get():
-                    widget.grid(row=row + len(checks), column=column, sticky="w")
+                    widget.grid(row=row + lines, column=column, sticky="w")
                 else:
                     widget.grid_remove()
             if self.output["sequence"].get():
@@ -220,7 +226,7 @@ class Form:
 
         self.output["sequence"].trace_add("write", sequence_chosen)
         sequence_chosen()
-        return row + len(checks) + 1
+        return row + lines + 1
 
     def _exclusive(self, changed: str, other: str) -> None:
         """The loaded image can become the corrected image or the model, not both."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tkinter as tk
+import tkinter.font as tkfont
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -42,10 +43,14 @@ from .worker import Worker
 
 __all__ = ["Panel", "open_panel", "VIEWS", "BEFORE", "AFTER"]
 
-_NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a laptop's screen
-# Beside the parameters on a wide screen, the preview takes this share of the screen's width and height.
-_WIDE_PREVIEW_SHARE = (0.3, 0.45)
-_WIDE_SCREEN = 1600  # screens at least this wide put the preview beside the parameters
+_NARROW_PREVIEW = (420, 240)  # the preview above the parameters, on a screen narrower than _WIDE_SCREEN
+# Beside the parameters, the preview takes this share of the screen's width and height.
+_WIDE_PREVIEW_SHARE = (0.27, 0.45)
+# Screens at least this wide put the preview beside the parameters. A 1366x768 laptop does (issue 41, item 2):
+# in a column the preview left room for 4-5 parameter rows; side by side every essential setting shows
+# without scrolling, and the panel (about 1050 px wide, at the right) leaves Siril's image view (its left
+# 300 px) free.
+_WIDE_SCREEN = 1300
 # The form's last Run, in Siril's config folder.
 _MEMORY_FILE = "bgoptimizer-panel.json"
 _POLL_MS = 50
@@ -89,9 +94,9 @@ class Panel:
     # ----- layout
 
     def _build(self) -> None:
-        """Parameters (scrolling when the screen is short) beside the preview on a wide screen, below it on
-        a laptop's (a narrow column that leaves Siril's image view free); progress, status and the action
-        buttons in a bar below both, always on screen."""
+        """Parameters (scrolling when the screen is short) beside the preview on a screen at least
+        ``_WIDE_SCREEN`` wide, below it on a narrower one (a column that leaves Siril's image view free);
+        progress, status and the action buttons in a bar below both, always on screen."""
         narrow = self.root.winfo_screenwidth() < _WIDE_SCREEN
         self.layout = "narrow" if narrow else "wide"
         self.root.columnconfigure(0, weight=1)
@@ -121,12 +126,12 @@ class Panel:
         footer = ttk.Frame(self.root, padding=8)
         footer.grid(row=1, column=0, sticky="ew")
         footer.columnconfigure(0, weight=1)
-        detected = ttk.Label(footer, text=f"Detected device: {self.detected_device}", style="Muted.TLabel")
-        detected.grid(row=0, column=0, sticky="w")
         ttk.Progressbar(footer, variable=self.progress, maximum=1.0).grid(row=1, column=0, columnspan=2, sticky="ew",
                                                                             pady=4)
         self.status_label = ttk.Label(footer, textvariable=self.status, justify="left")
-        self.status_label.grid(row=2, column=0, columnspan=2, sticky="ew")
+        self.status_label.grid(row=2, column=0, columnspan=2, sticky="new")
+        # Room for a run's two-line summary from the start: it never takes it from the parameters.
+        footer.rowconfigure(2, minsize=2 * tkfont.nametofont("TkDefaultFont").metrics("linespace"))
         footer.bind("<Configure>", lambda event: self.status_label.configure(wraplength=max(200, event.width - 20)))
         buttons = ttk.Frame(footer)
         buttons.grid(row=3, column=0, columnspan=2, sticky="e", pady=(6, 0))

@@ -32,8 +32,9 @@ class PreviewPane:
         self.view = tk.StringVar(value=VIEWS[0])
         bar = ttk.Frame(frame)
         bar.pack(fill="x", pady=(0, 6))
-        self.chooser = ttk.Combobox(bar, textvariable=self.view, values=VIEWS, state="readonly", width=36)
-        self.chooser.pack(side="left")
+        # As wide as the preview leaves it (not wider: a laptop's panel would leave less of Siril's view free).
+        self.chooser = ttk.Combobox(bar, textvariable=self.view, values=VIEWS, state="readonly", width=24)
+        self.chooser.pack(side="left", fill="x", expand=True)
         self.chooser.bind("<<ComboboxSelected>>", lambda _event: self.render())
         Tooltip(self.chooser, "What the fit sees (dimmed: not background); the objects it keeps out (red) and its "
                 "control points (yellow); the background model; the image corrected; the input. Before Run "
