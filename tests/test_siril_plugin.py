@@ -468,3 +468,31 @@ def test_panel_tooltips_are_written_for_the_panel(sirilpy):
         assert not re.search(r"NAME|load_seq|--|batch script", tip), (name, tip)
     assert "NAME" in output_spec("sequence").help  # the batch help keeps its words
     assert OutputOptions().sequence is False
+
+
+def test_a_headless_run_reads_the_image_before_it_imports_torch(tmp_path):
+    """Issue 41, item 8: in Siril, torch (about 1 s to import) loads in a thread while Siril hands over the image
+    (0.2 s at 3000x2000 RGB): the headless run imports nothing that needs torch until it has the pixels.
+    A fresh interpreter, since this one has torch already."""
+    probe = f"""
+import sys
+from pathlib import Path
+import numpy as np
+from tests import sirilpy_double
+sys.modules["sirilpy"] = sirilpy_double
+from bgoptimizer_siril.headless import run_headless
+print("torch before:", "torch" in sys.modules)
+read = sirilpy_double.SirilInterface.get_image_pixeldata
+def watched(self, *args, **kwargs):
+    print("torch at the read:", "torch" in sys.modules)
+    return read(self, *args, **kwargs)
+sirilpy_double.SirilInterface.get_image_pixeldata = watched
+state = sirilpy_double.STATE = sirilpy_double.SirilState(wd=Path({str(tmp_path)!r}))
+state.image = np.random.default_rng(1).normal(0.2, 0.01, (3, 300, 450)).astype(np.float32)
+state.filename = str(Path({str(tmp_path)!r}) / "sky.fit")
+print("succeeded:", run_headless(sirilpy_double.SirilInterface(), ["--no-model"]))
+print("torch after:", "torch" in sys.modules)
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout.split("\n")[:4] == ["torch before: False", "torch at the read: False", "succeeded: True",
+                                          "torch after: True"], run.stdout + run.stderr

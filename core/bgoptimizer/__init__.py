@@ -34,6 +34,7 @@ from .progress import CancelCheck, ProgressCallback, scaled
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .command_line.arguments import add_parameter_options, flags_naming, settings_from_args
+    from .io.arrays import as_planar
     from .method.cfa import extract_cfa_background, extract_frame_background
     from .method.device import describe_device, resolve_device
     from .method.display import display_like, preview_image
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .method.normalize import Normalization, normalize_to_reference
     from .method.outlines import object_outlines
     from .method.pipeline import BackgroundResult, extract_background
-    from .method.preparation import as_planar, prepare
+    from .method.preparation import prepare
     from .method.preview import PreviewFit, preview_fit
     from .method.spline import SplineState
     from .params import (
@@ -56,7 +57,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         validate_settings,
     )
     from .runs.frame import FrameResult, is_own_model, process_frame
-    from .runs.jobs import MODEL_TAG, check_new_files, read_mask
+    from .runs.jobs import check_new_files, read_mask
+    from .runs.names import MODEL_TAG
     from .runs.normalization import write_normalized
 
 # The engine, the recipe of a frame and what front ends share, by module; each loaded on first use.
@@ -67,14 +69,16 @@ _LAZY_MODULES = {
     "method.fit": ("FitReport", "fit_background"),
     "method.preview": ("PreviewFit", "preview_fit"),
     "method.cfa": ("extract_cfa_background", "extract_frame_background"),
-    "method.preparation": ("prepare", "as_planar"),
+    "method.preparation": ("prepare",),
+    "io.arrays": ("as_planar",),
     "method.display": ("preview_image", "display_like"),
     "method.spline": ("SplineState",),
     "method.outlines": ("object_outlines",),
     "method.normalize": ("Normalization", "normalize_to_reference"),
     "method.device": ("describe_device", "resolve_device"),
     "runs.frame": ("FrameResult", "process_frame", "is_own_model"),
-    "runs.jobs": ("MODEL_TAG", "check_new_files", "read_mask"),
+    "runs.jobs": ("check_new_files", "read_mask"),
+    "runs.names": ("MODEL_TAG",),
     "runs.normalization": ("write_normalized",),
     "command_line.arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
 }

@@ -16,7 +16,6 @@ from bgoptimizer import flag, flags_naming, user_message
 
 from .options import parse_arguments
 from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
-from .sequence import process_sequence
 
 __all__ = ["run_headless"]
 
@@ -28,6 +27,8 @@ def run_headless(siril, argv: Sequence[str]) -> bool:
         params, output = parse_arguments(argv)
         name = flags_naming(output.run)  # a mask file named with its option
         if output.sequence:
+            from .sequence import process_sequence  # the engine at once (a sequence's frames are read one by one)
+
             return process_sequence(siril, params, output, SirilProgress(siril), name=name).succeeded
         outcome = process_loaded_image(siril, params, output, SirilProgress(siril), name=name)
     except Exception as error:  # noqa: BLE001 - reported to the user, whatever it is

@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 import sirilpy as s
 
-from bgoptimizer import object_outlines
-
 __all__ = ["AREA_COLOR", "OBJECT_COLOR", "drawn_areas", "count_areas", "start_drawing", "clear_areas",
            "show_objects", "clear_objects", "describe_areas"]
 
@@ -69,6 +67,8 @@ def show_objects(siril, objects: np.ndarray, factor: int, shape: tuple[int, int]
     """Outline each object of the ``(h, w)`` downscaled map in Siril's view (see
     :func:`~bgoptimizer.object_outlines`), replacing the outlines shown before. How many are shown."""
     clear_objects(siril)
+    from bgoptimizer import object_outlines  # the engine, loaded by the Preview that found the objects
+
     outlines = object_outlines(objects, factor, shape)
     for outline in outlines:
         points = [s.FPoint(float(x), float(shape[0] - y)) for x, y in outline]  # rows flipped for display

@@ -19,7 +19,8 @@ from ..io import OutputFiles, read_image
 from ..io.atomic import check_path_names
 from ..method.device import resolve_device
 from ..params import Parameters, RunOptions
-from ..runs.jobs import IMAGE_SUFFIXES, FileOutcome, Job, find_inputs, plan_run, process_file, protected_files
+from ..runs.jobs import FileOutcome, Job, find_inputs, plan_run, process_file, protected_files
+from ..runs.names import IMAGE_SUFFIXES
 from ..runs.normalization import normalize_file, plan_normalization
 from ..runs.report import ReportTarget, plan_report
 from .arguments import flags_naming

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
+from .arrays import as_float32
+
 __all__ = ["ImageFile", "to_unit_range", "to_samples", "kept_type", "FLOAT32"]
 
 FLOAT32 = np.dtype(np.float32)  # what outputs are written as unless the input's integers are kept
@@ -48,7 +50,6 @@ def to_unit_range(samples: np.ndarray, source: str, reuse: bool = False) -> np.n
     image of memory, not two.
     """
     from ..errors import FileFormatError
-    from ..method.preparation import as_float32
 
     dtype = samples.dtype.newbyteorder("=")
     if dtype.kind == "f":

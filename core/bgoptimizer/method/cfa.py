@@ -19,12 +19,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..io.arrays import as_planar
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, scaled
 from .bands import BandSink, deliver
 from .fit import FitReport
 from .pipeline import BackgroundResult, extract_background, extract_planar
-from .preparation import as_planar
 from .spline import SplineState
 
 __all__ = ["CFA_PHASES", "extract_cfa_background", "extract_frame_background"]

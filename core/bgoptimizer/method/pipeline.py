@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.arrays import as_planar
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, cancelling, scaled
 from .bands import BandSink
 from .correct import correct
 from .fit import FitReport, fit_background
 from .memory import release_freed_memory
-from .preparation import as_planar, prepare
+from .preparation import prepare
 from .reconstruct import model_bands
 from .spline import SplineState
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputImageError, MaskError, ParameterError
+from ..io.arrays import as_planar
 from ..params import Parameters
 from ..progress import ProgressCallback
 from .bands import band_rows, sample_step
@@ -22,12 +23,11 @@ from .grid import Grid
 from .mask import missing_to_nan, reduce_user_mask, threshold_mask
 from .stretch import ChannelStretch, fit_stretch
 
-__all__ = ["MIN_SAMPLES", "Prepared", "as_float32", "as_planar", "prepare", "downscaled_bands", "stretch_channels"]
+__all__ = ["MIN_SAMPLES", "Prepared", "prepare", "downscaled_bands", "stretch_channels"]
 
 # Image data in any unit stays far below this (float32 reaches 3.4e38: block sums and differences of values
 # below it stay finite); random bytes read as floats do not, and overflow the stretch.
 _LARGEST_PIXEL = 1e30
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Fewer background samples than this cannot constrain a spline.
 MIN_SAMPLES = 16
 
@@ -48,34 +48,6 @@ class Prepared:
     def grid(self) -> Grid:
         """The image's pixels, blocks and spline coordinates."""
         return Grid(self.shape[1], self.shape[2], self.factor)
-
-
-def as_planar(image: np.ndarray, name: str = "the image") -> np.ndarray:
-    """Check an image and return it as float32 ``(C, H, W)`` with C = 1 or 3 (``name`` says which)."""
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim != 3 or array.shape[0] not in (1, 3):
-        raise InputImageError(f"{name} has shape {array.shape}; expected (H, W) or (C, H, W) with C = 1 or 3")
-    if array.dtype.kind not in "fiu":
-        raise InputImageError(f"{name} has pixels of type {array.dtype}; expected numbers")
-    array = as_float32(array, name)
-    if np.isinf(array).any():
-        count = int(np.isinf(array).sum())
-        raise InputImageError(f"{name} has {count} infinite pixel{'s' * (count != 1)}; repair or clip them first")
-    return array
-
-
-def as_float32(array: np.ndarray, name: str) -> np.ndarray:
-    """``array`` as float32, refusing finite values beyond float32's range (a cast would make them
-    infinite, and the image would be blamed for infinities it does not have)."""
-    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
-        with np.errstate(invalid="ignore"):
-            peak = float(np.nanmax(np.abs(array), initial=0.0, where=np.isfinite(array)))
-        if peak > _FLOAT32_MAX:
-            raise InputImageError(f"{name} has pixel values up to {peak:.3g}, beyond the 32-bit float range "
-                                  "(3.4e38) this tool computes in; rescale the image first")
-    return array.astype(np.float32, copy=False)
 
 
 def downscaled_bands(image: np.ndarray, factor: int) -> Iterator[tuple[slice, np.ndarray]]:

@@ -26,19 +26,16 @@ from ..io import (
     read_image,
     write_png,
 )
-from ..io.atomic import TEMPORARY_PREFIX, check_name_length
+from ..io.atomic import check_name_length
 from ..method.display import preview_image
 from ..method.fit import FitReport
 from ..method.preparation import prepare
 from ..params import Parameters, RunOptions
 from ..progress import ProgressCallback
 from .frame import process_frame
+from .names import IMAGE_SUFFIXES, MODEL_TAG, PREVIEW_TAG, corrected_tag, is_own_output
 
 __all__ = [
-    "IMAGE_SUFFIXES",
-    "MODEL_TAG",
-    "corrected_tag",
-    "is_own_output",
     "find_inputs",
     "Job",
     "plan_run",
@@ -49,23 +46,6 @@ __all__ = [
     "FileOutcome",
     "process_file",
 ]
-
-IMAGE_SUFFIXES = (".fit", ".fits", ".fts", ".xisf")
-MODEL_TAG = "_bgModel"
-PREVIEW_TAG = "_preview"
-_CORRECTED_TAGS = {"subtract": "_bgSubtracted", "divide": "_bgDivided"}
-_OWN_TAGS = (*_CORRECTED_TAGS.values(), MODEL_TAG)
-
-
-def corrected_tag(mode: str) -> str:
-    """The corrected image's name ending: ``_bgSubtracted`` or ``_bgDivided``."""
-    return _CORRECTED_TAGS[mode]
-
-
-def is_own_output(path: Path) -> bool:
-    """An output or temporary file of this tool, judged by its name."""
-    return path.name.startswith(TEMPORARY_PREFIX) or path.stem.endswith(_OWN_TAGS)
-
 
 def _images_in(folder: Path) -> list[Path]:
     """The folder's images, leaving out this tool's own outputs (a folder run again, or used

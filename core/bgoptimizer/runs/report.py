@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..errors import OutputError, OutputExists
 from ..io import atomic_write
-from .jobs import IMAGE_SUFFIXES, Job, check_new_files, identity
+from .jobs import Job, check_new_files, identity
+from .names import IMAGE_SUFFIXES
 
 __all__ = ["ReportTarget", "plan_report"]
 
