@@ -98,6 +98,7 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
 
     from PIL import ImageGrab
 
+    from bgoptimizer_siril.form import SCREEN_MARGIN
     from bgoptimizer_siril.panel import VIEWS, Panel
 
     root = panel.root
@@ -110,7 +111,10 @@ def test_panel_preview_run_cancel_close(panel, siril, sirilpy, tmp_path, display
     assert _all_in_view(panel)  # at 1366x768 every essential setting shows without scrolling
     assert not panel.widgets["order"].winfo_ismapped()
     assert not {"epochs", "patience", "lr", "alpha", "loss"} & set(panel.fields)  # the optimizer's: not the panel's
+    closed = root.winfo_height()
     _click(root, panel.widgets["advanced"])
+    root.update()
+    assert closed < root.winfo_height() <= 768 - SCREEN_MARGIN  # grown into the screen's room, not beyond
     assert groups() == ["Sky", "Smoothness", "Output", "Expert"]  # opened beside the toggle, in view
     root.update()
     assert panel.widgets["order"].winfo_ismapped()

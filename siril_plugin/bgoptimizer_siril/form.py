@@ -20,7 +20,7 @@ from .options import OutputOptions, output_spec
 from .theme import Tooltip
 from .widgets import log_slider
 
-__all__ = ["Form", "WINDOW_KEY", "shown"]
+__all__ = ["Form", "WINDOW_KEY", "SCREEN_MARGIN", "shown"]
 
 WINDOW_KEY = "_window"  # the remembered window geometry, beside the values
 # The output options the panel shows (the others are batch arguments, or follow from these).
@@ -34,6 +34,7 @@ _CHECK_PLACES = {"replace": (0, 0), "save_model": (0, 1), "sequence": (1, 0), "s
 _NOT_REMEMBERED = ("show_model",)
 _WHEEL = ("<MouseWheel>", "<Button-4>", "<Button-5>")
 _LABEL_WIDTH = 230  # the labels' column, the same in every group and its advanced part
+SCREEN_MARGIN = 80  # what the window leaves free at the screen's bottom (a taskbar), as the panel's first size
 
 
 class Form:
@@ -101,7 +102,19 @@ class Form:
             frame.grid() if shown or has_essentials else frame.grid_remove()
             opened = frame if shown and not has_essentials else opened
         if opened is not None:  # the expert group opens beside the toggle: keep it in view
+            self._grow_to_show()
             self.reveal(opened)
+
+    def _grow_to_show(self) -> None:
+        """Where the screen has room below the window (a 1920x1080 screen), the window grows until the form
+        shows whole: the opened group then needs no scrolling either."""
+        self.root.update_idletasks()
+        hidden = self.frame.winfo_reqheight() - self.canvas.winfo_height()
+        room = self.root.winfo_screenheight() - SCREEN_MARGIN - self.root.winfo_rooty() - self.root.winfo_height()
+        grow = max(0, min(hidden, room))
+        if grow:
+            self.canvas.configure(height=self.canvas.winfo_height() + grow)
+            self.root.geometry(f"{self.root.winfo_width()}x{self.root.winfo_height() + grow}")
 
     def _scrolling_column(self, parent: ttk.Frame, row: int) -> ttk.Frame:
         """A frame in a canvas with a vertical scrollbar: the parameters scroll where the screen is short."""

@@ -33,7 +33,7 @@ from bgoptimizer import (
 
 from . import overlay
 from .areas import AreaControls
-from .form import WINDOW_KEY, Form
+from .form import SCREEN_MARGIN, WINDOW_KEY, Form
 from .options import SIRIL_DECIDES, OutputOptions
 from .panel_work import compute_preview, compute_run, fingerprint, loaded_identity, loaded_pixels
 from .preview_pane import AFTER, BEFORE, VIEWS, PreviewPane
@@ -163,7 +163,7 @@ class Panel:
         self.root.update_idletasks()
         screen_width, screen_height = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
         width = min(self.root.winfo_reqwidth(), screen_width - 40)
-        height = min(self.root.winfo_reqheight(), screen_height - 80)
+        height = min(self.root.winfo_reqheight(), screen_height - SCREEN_MARGIN)
         self.root.geometry(f"{width}x{height}+{max(0, screen_width - width - 8)}+0")
         self.root.minsize(min(width, 480), min(height, 420))
         self.root.attributes("-topmost", True)
