@@ -29,10 +29,9 @@ import numpy as np
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.command_line.arguments import settings_from_args
-from bgoptimizer.command_line.demo import absorbed_share, gradient_error
 from bgoptimizer.command_line.main import build_parser
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.synthetic import gradient, make_scene
+from bgoptimizer.synthetic import absorbed_share, gradient, gradient_error, make_scene
 
 # The CLI, then its own high-water RSS. (A child's ru_maxrss would count the pages it shared with
 # this process between fork and exec, i.e. the scene generated here.)

@@ -15,8 +15,7 @@ import time
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import absorbed_share, gradient_error
-from bgoptimizer.synthetic import GLOW_KINDS, make_glow_scene, make_scene
+from bgoptimizer.synthetic import GLOW_KINDS, absorbed_share, gradient_error, make_glow_scene, make_scene
 
 # docs/benchmarks.md's object-protection scenes: a large faint nebula under each gradient, and the sharp glow
 # beyond a corner with stars only and with the nebula.

@@ -23,9 +23,8 @@ import numpy as np
 from benchmark import SIRIL_CLI, run_siril_script
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import absorbed_share, gradient_error
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.synthetic import GLOW_KINDS, make_glow_scene, make_scene
+from bgoptimizer.synthetic import GLOW_KINDS, absorbed_share, gradient_error, make_glow_scene, make_scene
 
 SIRIL_DEV = Path("/opt/sirildev/bin/siril-cli")
 # The kinds: the edge-glow skies with a large object, and a large smooth nebula that returns to the sky inside

@@ -17,11 +17,11 @@ import numpy as np
 from benchmark import run_siril_script
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import before_after_figure, gradient_error
+from bgoptimizer.command_line.demo import before_after_figure
 from bgoptimizer.command_line.figure import labelled_row, write_figure
 from bgoptimizer.io import read_image
 from bgoptimizer.method.display import display_stretch
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import gradient_error, make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 DSLR = ROOT.parent / "shared" / "data" / "real" / "dslr_sky_lightpollution_linear.fits"

@@ -11,10 +11,9 @@ import torch
 from astropy.io import fits
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import gradient_error
 from bgoptimizer.command_line.main import main
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import gradient_error, make_scene
 
 from .conftest import load_into, run_script
 

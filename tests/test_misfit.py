@@ -5,8 +5,7 @@ import re
 import pytest
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import gradient_error
-from bgoptimizer.synthetic import make_glow_scene, make_scene
+from bgoptimizer.synthetic import gradient_error, make_glow_scene, make_scene
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ import pytest
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import absorbed_share, gradient_error
 from bgoptimizer.method.morphology import box_average, components, dilate, reach
 from bgoptimizer.method.samples import FitData
 from bgoptimizer.method.start import robust_solve
+from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
 from bgoptimizer.synthetic import gradient as synthetic_gradient
-from bgoptimizer.synthetic import make_glow_scene, make_scene
 
 from .conftest import relative_rms
 

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import gradient_error
 from bgoptimizer.io import read_image
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import gradient_error, make_scene
 
 from .conftest import REAL, injected_gradient, relative_rms
 

@@ -5,12 +5,11 @@ import pytest
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import absorbed_share, gradient_error
 from bgoptimizer.method.profiles import PROFILE_SCALES, Ellipse, fading_inside, object_ellipses, profile_basis
 from bgoptimizer.method.samples import FitData
 from bgoptimizer.method.spline import initial_centers
 from bgoptimizer.method.start import robust_solve, robust_solve_beside
-from bgoptimizer.synthetic import make_glow_scene, make_scene
+from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
 
 COLUMNS, LINES = torch.linspace(0.0, 1.5, 75), torch.linspace(0.0, 1.0, 50)
 

@@ -4,10 +4,9 @@ import numpy as np
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.demo import absorbed_share
 from bgoptimizer.method.preparation import Prepared
 from bgoptimizer.method.samples import MAX_FIT_SAMPLES, fit_data, noise_levels
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import absorbed_share, make_scene
 
 CPU = torch.device("cpu")
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scene", "GRADIENTS", "GLOW_KINDS", "gradient", "make_scene", "make_glow_scene"]
+__all__ = ["Scene", "GRADIENTS", "GLOW_KINDS", "gradient", "make_scene", "make_glow_scene", "gradient_error",
+           "absorbed_share"]
 
 GRADIENTS = ("linear", "dome", "quadratic", "radial", "mixed", "glow")
 # Sky glows entering from the frame's edges, drawn at random per seed (make_glow_scene).
@@ -207,3 +208,34 @@ def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000,
         galaxy = np.zeros_like(signal)
     image = background + signal + galaxy + rng.normal(0.0, noise, signal.shape).astype(np.float32)
     return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background.astype(np.float32), galaxy, noise)
+
+
+def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """RMS and max error of a background model, in % of the truth's peak-to-peak.
+
+    A constant offset is not an error (the correction keeps the sky level),
+    so each channel's mean difference is removed first; the worst channel counts.
+    """
+    rms, worst = 0.0, 0.0
+    for fitted, true in zip(model, truth):
+        difference = fitted.astype(np.float64) - true
+        difference -= difference.mean()
+        span = float(np.ptp(true))
+        rms = max(rms, float(np.sqrt(np.mean(difference**2))) / span * 100)
+        worst = max(worst, float(np.abs(difference).max()) / span * 100)
+    return rms, worst
+
+
+def absorbed_share(model: np.ndarray, truth: np.ndarray, nebula: np.ndarray) -> float:
+    """Share (%) of a nebula's flux that a background model took in, worst channel.
+
+    Measured where the nebula is above a tenth of its peak, against the model's
+    offset from the truth elsewhere (a constant offset is not absorption).
+    """
+    share = 0.0
+    for fitted, true, signal in zip(model, truth, nebula):
+        inside = signal > 0.1 * signal.max()
+        excess = fitted.astype(np.float64) - true
+        offset = float(np.median(excess[~inside]))
+        share = max(share, float((excess[inside] - offset).sum() / signal[inside].sum() * 100))
+    return share

@@ -24,8 +24,7 @@ from bgoptimizer import (
 
 from . import overlay
 from .options import OutputOptions
-from .preview_pane import AFTER, BEFORE, VIEWS
-from .preview_view import marked
+from .preview_view import AFTER, BEFORE, VIEWS, marked
 from .processing import UNDO_NAME, SirilProgress, process_loaded_image, spoken, warnings_pointer
 from .sequence import process_sequence
 from .siril_image import to_core

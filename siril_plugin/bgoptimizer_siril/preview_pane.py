@@ -9,15 +9,11 @@ import numpy as np
 
 from bgoptimizer.io import to_display
 
-from .preview_view import ppm, scaled_to
+from .preview_view import AFTER, BEFORE, VIEWS, ppm, scaled_to
 from .theme import Tooltip
 
-__all__ = ["VIEWS", "BEFORE", "AFTER", "PreviewPane"]
+__all__ = ["PreviewPane"]
 
-# What the preview can show, all computed by one Preview.
-VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
-         "Background model", "Corrected image", "Input image")
-BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 
 
 class PreviewPane:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ppm", "marked", "scaled_to"]
+__all__ = ["VIEWS", "BEFORE", "AFTER", "ppm", "marked", "scaled_to"]
+
+# What the preview can show, all computed by one Preview.
+VIEWS = ("What the fit sees (dimmed: not background)", "Objects (red) and control points (yellow)",
+         "Background model", "Corrected image", "Input image")
+BEFORE, AFTER = VIEWS[4], VIEWS[3]  # what the before/after button switches between
 
 
 def ppm(pixels: np.ndarray) -> bytes:

@@ -13,43 +13,12 @@ from ..io import check_output_dir, read_image, write_image
 from ..method.display import display_stretch
 from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
-from ..synthetic import make_scene
+from ..synthetic import gradient_error, make_scene
 from .figure import GREEN, ORANGE, labelled_row, profile_plot, stack, write_figure
 from .interrupts import exit_code_when_interrupted
 from .runner import TerminalProgress, run_jobs
 
-__all__ = ["main", "gradient_error", "absorbed_share", "before_after_figure"]
-
-
-def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """RMS and max error of a background model, in % of the truth's peak-to-peak.
-
-    A constant offset is not an error (the correction keeps the sky level),
-    so each channel's mean difference is removed first; the worst channel counts.
-    """
-    rms, worst = 0.0, 0.0
-    for fitted, true in zip(model, truth):
-        difference = fitted.astype(np.float64) - true
-        difference -= difference.mean()
-        span = float(np.ptp(true))
-        rms = max(rms, float(np.sqrt(np.mean(difference**2))) / span * 100)
-        worst = max(worst, float(np.abs(difference).max()) / span * 100)
-    return rms, worst
-
-
-def absorbed_share(model: np.ndarray, truth: np.ndarray, nebula: np.ndarray) -> float:
-    """Share (%) of a nebula's flux that a background model took in, worst channel.
-
-    Measured where the nebula is above a tenth of its peak, against the model's
-    offset from the truth elsewhere (a constant offset is not absorption).
-    """
-    share = 0.0
-    for fitted, true, signal in zip(model, truth, nebula):
-        inside = signal > 0.1 * signal.max()
-        excess = fitted.astype(np.float64) - true
-        offset = float(np.median(excess[~inside]))
-        share = max(share, float((excess[inside] - offset).sum() / signal[inside].sum() * 100))
-    return share
+__all__ = ["main", "before_after_figure"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
