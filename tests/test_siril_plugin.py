@@ -116,8 +116,8 @@ def test_show_model_shows_the_model_and_undo_restores_the_image(siril, sirilpy, 
     assert "loaded image replaced by the background model (undo restores it)" in summary
     # In the GUI (where Siril keeps undo states) the state is saved before the model is shown.
     from bgoptimizer import RunOptions
+    from bgoptimizer_siril.loaded_image import process_loaded_image
     from bgoptimizer_siril.options import OutputOptions
-    from bgoptimizer_siril.processing import process_loaded_image
 
     siril.cli, siril.pixels_set = False, 0
     load_into(siril, tmp_path / "crop.fit", crop)
@@ -451,7 +451,7 @@ def test_the_model_follows_sirils_fits_extension(siril, sirilpy, m94, monkeypatc
 
 def test_progress_speaks_in_sentences(sirilpy):
     """Issue 41, item 1: Siril's progress bar and the panel's status say what is happening, not a step name."""
-    from bgoptimizer_siril.processing import spoken
+    from bgoptimizer_siril.loaded_image import spoken
 
     assert spoken("stretch and downscale") == "Stretching and downscaling the image…"
     assert spoken("fit 10/500, loss 0.19531") == "Fitting the background model…"

@@ -12,7 +12,7 @@ __all__ = ["run"]
 def run(siril, argv: Sequence[str]) -> None:
     if siril.is_cli():
         # torch (about 1 s to import) loads while Siril hands over the image (0.2 s at 3000x2000 RGB), which
-        # the headless run reads before it needs the engine (0.06-0.22 s saved, see .processing); the thread
+        # the headless run reads before it needs the engine (0.06-0.22 s saved, see .loaded_image); the thread
         # imports torch alone, so the two never wait on each other's modules.
         threading.Thread(target=importlib.import_module, args=("torch",), name="torch import", daemon=True).start()
         from .headless import run_headless

@@ -14,8 +14,8 @@ import sirilpy as s
 
 from bgoptimizer import flag, flags_naming, user_message
 
+from .loaded_image import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
 from .options import parse_arguments
-from .processing import UNDO_NAME, SirilProgress, describe_failure, process_loaded_image
 
 __all__ = ["run_headless"]
 

@@ -34,11 +34,11 @@ from bgoptimizer import (
 from . import overlay
 from .areas import AreaControls
 from .form import SCREEN_MARGIN, WINDOW_KEY, Form
+from .loaded_image import UNDO_NAME, check_model_path, describe_failure, log_warnings, warnings_pointer
 from .options import SIRIL_DECIDES, OutputOptions
 from .panel_work import compute_preview, compute_run, fingerprint, loaded_identity, loaded_pixels
 from .preview_pane import PreviewPane
 from .preview_view import AFTER, BEFORE, VIEWS
-from .processing import UNDO_NAME, check_model_path, describe_failure, log_warnings, warnings_pointer
 from .theme import apply_theme, ask, theme_colors
 from .worker import Worker
 

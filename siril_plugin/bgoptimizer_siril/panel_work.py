@@ -23,9 +23,9 @@ from bgoptimizer import (
 )
 
 from . import overlay
+from .loaded_image import UNDO_NAME, SirilProgress, process_loaded_image, spoken, warnings_pointer
 from .options import OutputOptions
 from .preview_view import AFTER, BEFORE, VIEWS, marked
-from .processing import UNDO_NAME, SirilProgress, process_loaded_image, spoken, warnings_pointer
 from .sequence import process_sequence
 from .siril_image import to_core
 

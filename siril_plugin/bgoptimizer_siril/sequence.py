@@ -41,8 +41,8 @@ from bgoptimizer import (
 )
 from bgoptimizer.io import ImageFile, OutputFiles, read_image
 
+from .loaded_image import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
 from .options import OutputOptions
-from .processing import UNDO_NAME, describe_failure, exclusions, log_warnings, user_areas
 from .siril_image import default_model_path, header_from_text, to_core
 
 __all__ = ["SequenceFrame", "SequenceOutcome", "read_sequence_file", "process_sequence"]
