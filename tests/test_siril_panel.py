@@ -470,3 +470,30 @@ def test_warnings_are_one_line_in_the_panel_and_whole_in_sirils_log(display, sir
     finally:
         _click(root, panel.buttons["close"])
         _pump(root, lambda: not _alive(root))
+
+
+def test_the_remembered_state_survives_a_damaged_file_and_a_read_only_folder(tmp_path):
+    """Remembering is a convenience: a file that is not a JSON object is read as nothing remembered, and a
+    folder the panel cannot write into keeps what it had, without an error."""
+    import os
+
+    from bgoptimizer_siril.remembered import read_remembered, write_remembered
+
+    path = tmp_path / "bgoptimizer-panel.json"
+    assert read_remembered(path) == {} and read_remembered(None) == {}
+    for damaged in ("{not json", "[1, 2]"):
+        path.write_text(damaged)
+        assert read_remembered(path) == {}
+    write_remembered(path, {"points": "24", "_window": {"layout": "wide"}})
+    assert read_remembered(path) == {"points": "24", "_window": {"layout": "wide"}}
+    blocked = tmp_path / "blocked.json"  # a folder where the file would go: the write fails, quietly
+    blocked.mkdir()
+    write_remembered(blocked, {"points": "32"})
+    assert blocked.is_dir() and not list(blocked.iterdir())
+    if os.geteuid() != 0:  # root writes into read-only folders
+        tmp_path.chmod(0o500)
+        try:
+            write_remembered(path, {"points": "32"})
+        finally:
+            tmp_path.chmod(0o700)
+        assert read_remembered(path)["points"] == "24"

@@ -4,7 +4,6 @@ resetting it, and remembering it between sessions. Knows nothing of Siril or of 
 
 from __future__ import annotations
 
-import json
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from bgoptimizer import GROUPS, BgOptimizerError, ParameterError, Parameters, ParameterSpec, settings_from, specs_of
-from bgoptimizer.io import atomic_write
+from bgoptimizer import GROUPS, ParameterError, Parameters, ParameterSpec, settings_from, specs_of
 
 from .options import OutputOptions, output_spec
+from .remembered import read_remembered, write_remembered
 from .theme import Tooltip
 from .widgets import log_slider
 
@@ -315,28 +314,17 @@ class Form:
             variable.set(getattr(defaults, name))
 
     def saved(self) -> dict[str, Any]:
-        path = self.memory
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
-        except (OSError, ValueError):
-            return {}
-        return saved if isinstance(saved, dict) else {}
+        """What the last session remembered (see :mod:`.remembered`)."""
+        return read_remembered(self.memory)
 
     def remember(self, placement: dict[str, str], values: bool = True) -> None:
         """The form as it is (with ``values``) and the window's ``placement``, for the next session (Siril's
         config folder, not the repository)."""
-        path = self.memory
-        if path is None:
-            return
         saved = self.saved()
         if values:
             saved = {name: variable.get() for name, variable in {**self.fields, **self.output}.items()
                      if name not in _NOT_REMEMBERED}
-        values = {**saved, WINDOW_KEY: placement}
-        try:
-            atomic_write(path, lambda temporary: temporary.write_text(json.dumps(values, indent=1), encoding="utf-8"))
-        except BgOptimizerError:  # remembering is a convenience: a read-only config folder only loses it
-            pass
+        write_remembered(self.memory, {**saved, WINDOW_KEY: placement})
 
     def restore(self) -> None:
         """The values of the last Run, each one checked (an invalid or unknown one keeps its default)."""
