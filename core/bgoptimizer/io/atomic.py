@@ -94,8 +94,8 @@ def check_path_names(path: str | Path) -> None:
     for part in path.parts:
         length = len(os.fsencode(part))
         if length > limit:
-            raise FileFormatError(f"{path}: a name in this path is {length} bytes long, more than the {limit} its file "
-                        "system takes")
+            raise FileFormatError(f"{path}: a name in this path is {length} bytes long, more than the {limit} its "
+                                  "file system takes")
 
 
 def _temporary_prefix(target: Path) -> str:

@@ -51,11 +51,14 @@ class FitReport:
     def _stages(self) -> str:
         return ", ".join(f"{name} {sec:.2f}s" for name, sec in self.seconds.items())
 
+    def _lowered(self) -> str:
+        return f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing else ""
+
     def details(self) -> str:
         """Where and how the fit ran, without the optimizer's own terms (for a log beside a user's summary)."""
         stages = self._stages()
-        lowered = f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing else ""
-        return f"on {self.device}; {self.samples} background samples{lowered}" + (f"; {stages}" if stages else "")
+        text = f"on {self.device}; {self.samples} background samples{self._lowered()}"
+        return text + (f"; {stages}" if stages else "")
 
     def summary(self) -> str:
         """The fit in one line, as the command line reports it."""
@@ -65,8 +68,7 @@ class FitReport:
         return (
             (descent if self.iterations else "fitted")
             + f" on {self.device}"
-            + (f"; smoothing lowered to {self.smoothing:g} to follow a steep gradient" if self.smoothing is not None
-               else "")
+            + self._lowered()
             + f"; {self.samples} "
             f"background samples, {self.objects:.0%} of the frame masked as objects" + (f"; {stages}" if stages else "")
         )
@@ -106,7 +108,7 @@ def _start(prepared: Prepared, params: Parameters, device: torch.device, previou
     ellipses = object_ellipses(found, coordinates) if params.loss == "robust" else []
     while True:
         profiles = profile_basis(ellipses, data.points)
-        state, amplitudes = initial_state(prepared, params, data, device, previous, profiles if ellipses else None)
+        state, amplitudes = initial_state(prepared, params, data, device, previous, profiles)
         fading = fading_inside(ellipses, amplitudes, coordinates)
         if all(fading):
             break

@@ -104,13 +104,14 @@ def _nonnegative_tail(normal: torch.Tensor, rhs: torch.Tensor, extra: int) -> to
     (Lawson and Hanson): a tail unknown is freed while the residual pulls it up, and the most negative
     one is fixed at 0 again. Unconstrained, an object's narrow profile under its mask took large
     negative amplitudes that its broad ones made up for, and the sky followed them (0.8 -> 45 % RMS)."""
+    # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
+    if not extra:  # the spline alone (every detection solve): one solve
+        return torch.linalg.solve(normal, rhs)
     size = len(rhs)
     free = torch.ones(size, dtype=torch.bool, device=rhs.device)
     free[size - extra:] = False
-    solution = torch.zeros_like(rhs)
     for _ in range(3 * extra + 1):
         solution = torch.zeros_like(rhs)
-        # LU rather than least squares: MKL's gelsy is not bit-reproducible run to run.
         solution[free] = torch.linalg.solve(normal[free][:, free], rhs[free])
         tail = solution[size - extra:]
         if (tail < 0).any():
@@ -118,7 +119,7 @@ def _nonnegative_tail(normal: torch.Tensor, rhs: torch.Tensor, extra: int) -> to
             continue
         pull = (rhs - normal @ solution)[size - extra:]
         pull[free[size - extra:]] = 0.0
-        if not extra or float(pull.max()) <= 1e-12 * float(rhs.abs().max()):
+        if float(pull.max()) <= 1e-12 * float(rhs.abs().max()):
             break
         free[size - extra + int(torch.argmax(pull))] = True
     return solution
@@ -162,4 +163,4 @@ def initial_state(
         torch.from_numpy(polynomial).to(device),
         params.order,
     )
-    return state, torch.zeros((0, len(values[0])), dtype=torch.float64, device=device)
+    return state, torch.zeros((0, len(data.values)), dtype=torch.float64, device=device)
