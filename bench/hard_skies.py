@@ -3,12 +3,15 @@
 and the worst per kind (the worst sky of a kind is what a user meets).
 
     python bench/hard_skies.py                                   # 1500x1000, seeds 1-3, every kind
-    python bench/hard_skies.py --kinds two_glows_galaxy --seeds 4 5 6 --size 3000x2000
+    python bench/hard_skies.py --kinds two_glows_galaxy --seeds 4 5 6 --sizes 3000x2000
     python bench/hard_skies.py --no-siril                        # ours only
+    python bench/hard_skies.py --no-siril --sizes 1000x667 1500x1000 3000x2000 6000x4000  # one sky, four sizes
 
 Scores: RMS of the recovered gradient in % of its peak-to-peak (a tool's model is ``input - corrected`` up
 to a constant when it writes no model), the share of the object's flux taken into the model, ours' share
-masked as objects, seconds (ours: the engine in-process; Siril: the whole ``siril-cli`` run). Needs
+masked as objects, seconds (ours: the engine in-process; Siril: the whole ``siril-cli`` run). A seed is one
+sky at every size (its object, gradient and star density; the stars and the noise differ), so that with
+several ``--sizes`` a last table shows how ours depends on the resolution. Needs
 ``bash ../shared/siril/install_dev.sh`` (it installs 1.4.4 too). A benchmark, not a test: CI does not run it.
 """
 
@@ -34,9 +37,10 @@ KINDS = ("two_glows_galaxy", "horizon_galaxy", "glow_big_galaxy", "large_nebula_
 
 def scene_of(kind: str, seed: int, width: int, height: int):
     if kind in GLOW_KINDS:
-        return make_glow_scene(kind, seed, width, height)
+        return make_glow_scene(kind, seed, width, height, same_at_every_size=True)
     gradient = kind.rsplit("_", 1)[1]
-    return make_scene(width, height, gradient_kind=gradient, nebula=True, nebula_size=0.2, seed=seed)
+    return make_scene(width, height, gradient_kind=gradient, nebula=True, nebula_size=0.2, seed=seed,
+                      same_at_every_size=True)
 
 
 def scores(scene, model: np.ndarray) -> tuple[float, float]:
@@ -76,27 +80,47 @@ def _cell(row: dict, name: str) -> str:
     return f"{rms:.2f} | {absorbed:.1f}" if np.isfinite(absorbed) else f"{rms:.2f} | "
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--size", default="1500x1000")
-    parser.add_argument("--no-siril", dest="siril", action="store_false")
-    args = parser.parse_args()
-    width, height = (int(n) for n in args.size.split("x"))
-    print(f"| scene ({args.size}) | ours RMS % | ours absorbed % | ours masked % | -auto RMS % | -auto absorbed % | "
+def table(kinds: list[str], seeds: list[int], size: str, siril: bool) -> dict[tuple[str, int], dict]:
+    """Print one size's table (every scene, the worst per kind) and return its rows by kind and seed."""
+    width, height = (int(n) for n in size.split("x"))
+    print(f"| scene ({size}) | ours RMS % | ours absorbed % | ours masked % | -auto RMS % | -auto absorbed % | "
           "-rbf RMS % | -rbf absorbed % | ours s | -auto s | -rbf s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for kind in args.kinds:
-        rows = [run(kind, seed, width, height, args.siril) for seed in args.seeds]
+    found = {}
+    for kind in kinds:
+        rows = [run(kind, seed, width, height, siril) for seed in seeds]
         for row in rows:
             times = " | ".join(f"{row[key]:.2f}" if key in row else "" for key in ("ours_s", "auto_s", "rbf_s"))
             print(f"| {kind} seed {row['seed']} | {_cell(row, 'ours')} | {row['masked']:.0f} | {_cell(row, 'auto')} | "
                   f"{_cell(row, 'rbf')} | {times} |", flush=True)
+            found[kind, row["seed"]] = row
         worst = {name: max(row[name][0] for row in rows) for name in ("ours", "auto", "rbf") if name in rows[0]}
         print(f"| **{kind}: worst RMS %** | {worst['ours']:.2f} | | | "
               + (f"{worst['auto']:.2f} | | {worst['rbf']:.2f} | |" if "auto" in worst else "| | | |") + " | | |",
               flush=True)
+    print()
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--sizes", nargs="+", default=["1500x1000"], help="WIDTHxHEIGHT, one table each")
+    parser.add_argument("--no-siril", dest="siril", action="store_false")
+    args = parser.parse_args()
+    by_size = {size: table(args.kinds, args.seeds, size, args.siril) for size in args.sizes}
+    if len(args.sizes) < 2:
+        return
+    print("| ours, one sky at each size: RMS % / absorbed % / masked % | " + " | ".join(args.sizes) + " |")
+    print("|---|" + "---|" * len(args.sizes))
+    for kind in args.kinds:
+        for seed in args.seeds:
+            cells = []
+            for size in args.sizes:
+                row = by_size[size][kind, seed]
+                cells.append(f"{row['ours'][0]:.2f} / {row['ours'][1]:.1f} / {row['masked']:.0f}")
+            print(f"| {kind} seed {seed} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

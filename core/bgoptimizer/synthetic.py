@@ -68,6 +68,14 @@ def _add_stars(image: np.ndarray, rng: np.random.Generator, density: float) -> N
         image[:, iy - radius : iy + radius + 1, ix - radius : ix + radius + 1] += color[:, None, None] * stamp
 
 
+def _object_generator(rng: np.random.Generator, seed: int, same_at_every_size: bool) -> np.random.Generator:
+    """Where a scene's large object is drawn from: ``rng`` after the stars, whose number grows with the
+    image's size (so the same seed gives another object at another size: the first scenes were drawn so and
+    their figures are recorded), or, ``same_at_every_size``, a generator of its own, so that one sky can be
+    measured at several sizes."""
+    return np.random.default_rng((seed, 1)) if same_at_every_size else rng
+
+
 def _nebula(
     height: int, width: int, channels: int, rng: np.random.Generator, amplitude: float, size: float
 ) -> np.ndarray:
@@ -102,6 +110,7 @@ def make_scene(
     gradient_amplitude: float = 0.02,
     noise: float = 0.002,
     star_density: float = 0.0015,
+    same_at_every_size: bool = False,
 ) -> Scene:
     """A linear ``(C, H, W)`` sky: level + smooth gradient + stars + optional nebula + noise.
 
@@ -109,7 +118,7 @@ def make_scene(
     default); channels get slightly different sky colors and gradient strengths.
     The nebula's peak is ``nebula_amplitude`` x the noise, its size is
     ``nebula_size`` (major-axis sigma over the longer side): 0.16 covers a good
-    part of the frame.
+    part of the frame. ``same_at_every_size``: see :func:`_object_generator`.
     """
     rng = np.random.default_rng(seed)
     surface = gradient(gradient_kind, height, width)
@@ -119,7 +128,8 @@ def make_scene(
     signal = np.zeros((channels, height, width), np.float32)
     _add_stars(signal, rng, star_density)
     glow = (
-        _nebula(height, width, channels, rng, nebula_amplitude * noise, nebula_size)
+        _nebula(height, width, channels, _object_generator(rng, seed, same_at_every_size),
+                nebula_amplitude * noise, nebula_size)
         if nebula
         else np.zeros_like(signal)
     )
@@ -171,7 +181,8 @@ def _galaxy(height: int, width: int, channels: int, rng: np.random.Generator, si
 
 
 def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000, channels: int = 3,
-                    sky: float = 0.02, glow_amplitude: float = 0.03, noise: float = 0.002) -> Scene:
+                    sky: float = 0.02, glow_amplitude: float = 0.03, noise: float = 0.002,
+                    same_at_every_size: bool = False) -> Scene:
     """A sky whose gradient is light entering from the edges, drawn at random (``seed``) per ``kind``:
 
     - ``two_glows``: glows from two opposite edges (towns on both horizons);
@@ -180,7 +191,8 @@ def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000,
     - ``horizon``: an even glow rising steeply from one edge;
     - ``horizon_galaxy``: the same and a large galaxy.
 
-    The galaxy is the scene's ``nebula`` (object signal, not background).
+    The galaxy is the scene's ``nebula`` (object signal, not background). ``same_at_every_size``: see
+    :func:`_object_generator`.
     """
     if kind not in GLOW_KINDS:
         raise ValueError(f"glow scene kind must be one of {GLOW_KINDS}; got {kind!r}")
@@ -202,8 +214,9 @@ def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000,
     signal = np.zeros((channels, height, width), np.float32)
     _add_stars(signal, rng, 0.0015)
     if kind.endswith("galaxy"):
-        size = rng.uniform(0.12, 0.2) if kind == "glow_big_galaxy" else rng.uniform(0.04, 0.08)
-        galaxy = _galaxy(height, width, channels, rng, size, rng.uniform(3.0, 8.0) * noise)
+        drawn = _object_generator(rng, seed, same_at_every_size)
+        size = drawn.uniform(0.12, 0.2) if kind == "glow_big_galaxy" else drawn.uniform(0.04, 0.08)
+        galaxy = _galaxy(height, width, channels, drawn, size, drawn.uniform(3.0, 8.0) * noise)
     else:
         galaxy = np.zeros_like(signal)
     image = background + signal + galaxy + rng.normal(0.0, noise, signal.shape).astype(np.float32)
