@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.command_line.arguments import settings_from_args
+from bgoptimizer.arguments import settings_from_args
 from bgoptimizer.command_line.main import build_parser
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import absorbed_share, gradient, gradient_error, make_scene
@@ -36,7 +36,7 @@ from bgoptimizer.synthetic import absorbed_share, gradient, gradient_error, make
 # The CLI, then its own high-water RSS. (A child's ru_maxrss would count the pages it shared with
 # this process between fork and exec, i.e. the scene generated here.)
 _CLI_WITH_PEAK = (
-    "from bgoptimizer.command_line.entry import end_process, main; code = main(); "
+    "from bgoptimizer.command_line.entry import main; from bgoptimizer.process import end_process; code = main(); "
     "print(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')), end=''); end_process(code)"
 )
 

@@ -34,7 +34,7 @@ def signals_stay_the_runners(monkeypatch):
     and a signal meant for pytest (Ctrl-C, a batch system's SIGTERM) that arrives while a test runs the
     command line in-process (which turns it into a clean stop of its run) still stops the whole suite.
     A test that signals itself says so through :func:`send_own_signal`."""
-    import bgoptimizer.command_line.interrupts as interrupts
+    import bgoptimizer.interrupts as interrupts
 
     before = {signum: signal.getsignal(signum) for signum in _SIGNALS}
     received: list[int] = []

@@ -17,9 +17,9 @@ from astropy.io import fits
 
 import bgoptimizer.runs.frame as frame
 import bgoptimizer.runs.jobs as batch
-from bgoptimizer.command_line.arguments import flags_naming
-from bgoptimizer.command_line.interrupts import Interrupted, interrupts_deferred, interrupts_raised
+from bgoptimizer.arguments import flags_naming
 from bgoptimizer.command_line.main import main
+from bgoptimizer.interrupts import Interrupted, interrupts_deferred, interrupts_raised
 from bgoptimizer.io import OutputFiles, read_image, write_image
 from bgoptimizer.runs.frame import with_history
 from bgoptimizer.synthetic import make_scene

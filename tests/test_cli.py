@@ -259,7 +259,7 @@ def test_a_missing_input_or_mask_is_refused_before_any_work(sky_file, tmp_path, 
 _ENDING = """
 import atexit, sys, threading, time
 from pathlib import Path
-from bgoptimizer.command_line.entry import end_process
+from bgoptimizer.process import end_process
 folder = Path(sys.argv[1])
 atexit.register(lambda: (folder / "handler").write_text("ran"))
 def work():
@@ -284,7 +284,7 @@ def test_end_process_ends_as_an_ordinary_exit_would(tmp_path, case):
 def test_without_cpythons_exit_handler_runner_the_ordinary_exit_is_taken(monkeypatch):
     import atexit
 
-    from bgoptimizer.command_line.entry import end_process
+    from bgoptimizer.process import end_process
 
     monkeypatch.delattr(atexit, "_run_exitfuncs")
     with pytest.raises(SystemExit) as ended:

@@ -15,7 +15,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .command_line.entry import collector_paused, end_process
 from .errors import (
     Advice,
     BgOptimizerError,
@@ -30,10 +29,11 @@ from .errors import (
     flag,
     user_message,
 )
+from .process import collector_paused, end_process
 from .progress import CancelCheck, ProgressCallback, scaled
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from .command_line.arguments import add_parameter_options, flags_naming, settings_from_args
+    from .arguments import add_parameter_options, flags_naming, settings_from_args
     from .io.arrays import as_planar
     from .method.cfa import extract_cfa_background, extract_frame_background
     from .method.device import describe_device, resolve_device
@@ -80,7 +80,7 @@ _LAZY_MODULES = {
     "runs.jobs": ("check_new_files", "read_mask"),
     "runs.names": ("MODEL_TAG",),
     "runs.normalization": ("write_normalized",),
-    "command_line.arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
+    "arguments": ("add_parameter_options", "flags_naming", "settings_from_args"),
 }
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 

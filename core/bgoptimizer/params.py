@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ParameterError, flag
-from .method.terms import term_count
+from .terms import term_count
 
 __all__ = ["Parameters", "RunOptions", "ParameterSpec", "parameter_specs", "settings_from", "GROUPS", "setting",
            "specs_of", "validate_settings"]

@@ -1,3 +1,3 @@
-"""The ``bgoptimizer`` command: its options from the settings' spec (:mod:`.arguments`), the run
-(:mod:`.main`), the demo (:mod:`.demo`), signals (:mod:`.interrupts`) and the process's start and end
-(:mod:`.entry`)."""
+"""The ``bgoptimizer`` command: the run (:mod:`.main`, :mod:`.runner`), the demo (:mod:`.demo`) and the console
+script (:mod:`.entry`); its options come from :mod:`..arguments`, its signals from :mod:`..interrupts`, its
+process's end from :mod:`..process`, which Siril's batch scripts share."""

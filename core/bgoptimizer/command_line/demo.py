@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 from astropy.io import fits
 
+from ..interrupts import exit_code_when_interrupted
 from ..io import check_output_dir, read_image, write_image
 from ..method.display import display_stretch
 from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
 from ..synthetic import gradient_error, make_scene
 from .figure import GREEN, ORANGE, labelled_row, profile_plot, stack, write_figure
-from .interrupts import exit_code_when_interrupted
 from .runner import TerminalProgress, run_jobs
 
 __all__ = ["main", "before_after_figure"]

@@ -16,10 +16,10 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
+from ..arguments import add_parameter_options, settings_from_args
 from ..errors import BgOptimizerError, flag
-from .arguments import add_parameter_options, settings_from_args
-from .entry import collector_paused
-from .interrupts import exit_code_when_interrupted
+from ..interrupts import exit_code_when_interrupted
+from ..process import collector_paused
 
 __all__ = ["main", "build_parser"]
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from .._version import __version__
+from ..arguments import flags_naming
 from ..errors import BgOptimizerError, flag, user_message
+from ..interrupts import Interrupted, interrupts_deferred
 from ..io import OutputFiles, read_image
 from ..io.atomic import check_path_names
 from ..method.device import resolve_device
@@ -23,8 +25,6 @@ from ..runs.jobs import FileOutcome, Job, find_inputs, plan_run, process_file, p
 from ..runs.names import IMAGE_SUFFIXES
 from ..runs.normalization import normalize_file, plan_normalization
 from ..runs.report import ReportTarget, plan_report
-from .arguments import flags_naming
-from .interrupts import Interrupted, interrupts_deferred
 
 __all__ = ["run", "run_jobs", "TerminalProgress"]
 

@@ -10,8 +10,8 @@ import numpy as np
 from astropy.io import fits
 
 from ..errors import FileFormatError
-from ..method.bands import BandSink
 from .atomic import OutputFiles, atomic_write, check_output_dir
+from .bands import BandSink
 from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
 from .image_file import FLOAT32, ImageFile, to_unit_range
 from .png import to_display, write_png

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from ..command_line.interrupts import interrupts_deferred
 from ..errors import FileFormatError, OutputError, OutputExists
+from ..interrupts import interrupts_deferred
 
 __all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "check_path_names",
            "remove_stale_temporaries",

@@ -12,8 +12,8 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from ..errors import FileFormatError
-from ..method.bands import BandSink, deliver
 from .atomic import OutputFiles, atomic_write
+from .bands import BandSink, deliver
 from .fits_tiles import TiledGzipWriter
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 

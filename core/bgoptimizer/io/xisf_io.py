@@ -27,8 +27,8 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..errors import FileFormatError, OutputError
-from ..method.bands import BandSink, deliver
 from .atomic import OutputFiles, atomic_write
+from .bands import BandSink, deliver
 from .fits_io import clean_header
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 from .thumbnail import Thumbnail

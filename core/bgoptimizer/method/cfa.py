@@ -20,9 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..io.arrays import as_planar
+from ..io.bands import BandSink, deliver
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, scaled
-from .bands import BandSink, deliver
 from .fit import FitReport
 from .pipeline import BackgroundResult, extract_background, extract_planar
 from .spline import SplineState

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import InputImageError
-from .bands import band_rows, sample_step
+from ..io.bands import band_rows, sample_step
 from .mask import is_present
 from .tensors import tensor_view
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io.arrays import as_planar
+from ..io.bands import BandSink
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, cancelling, scaled
-from .bands import BandSink
 from .correct import correct
 from .fit import FitReport, fit_background
 from .memory import release_freed_memory

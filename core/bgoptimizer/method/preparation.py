@@ -14,9 +14,9 @@ import numpy as np
 
 from ..errors import InputImageError, MaskError, ParameterError
 from ..io.arrays import as_planar
+from ..io.bands import band_rows, sample_step
 from ..params import Parameters
 from ..progress import ProgressCallback
-from .bands import band_rows, sample_step
 from .downscale import block_reduce, reduced_size
 from .exclusion import area_weights
 from .grid import Grid

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from ..io.bands import band_rows
 from ..progress import ProgressCallback
-from .bands import band_rows
 from .preparation import Prepared
 from .spline import SplineState, evaluate_grid
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import NameRenderer, flag
-from ..params import GROUPS, Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
+from .errors import NameRenderer, flag
+from .params import GROUPS, Parameters, ParameterSpec, RunOptions, parameter_specs, settings_from
 
 __all__ = ["add_parameter_options", "settings_from_args", "flags_naming"]
 
