@@ -9,6 +9,10 @@ is left of the trail, and the time per frame.
 
     python bench/normalize_sequence.py                 # 1500x1000, 8 frames
     python bench/normalize_sequence.py --size 3000x2000 --frames 6
+    python bench/normalize_sequence.py --sky galaxy     # a galaxy filling much of the frame, glows from the edges
+
+Also each frame's background against the reference's once normalized (the spread of the 64-pixel block
+medians of their difference, in % of the sky): the median and the worst frame.
 """
 
 from __future__ import annotations
@@ -20,25 +24,38 @@ import numpy as np
 
 from bgoptimizer import Parameters, extract_background, normalize_to_reference
 from bgoptimizer.method.downscale import block_reduce
-from bgoptimizer.synthetic import GRADIENTS, make_scene
+from bgoptimizer.synthetic import GRADIENTS, make_glow_scene, make_scene
+
+# The galaxy sequence's gradients: light entering from the edges, a new sky drawn for each frame.
+_GLOWS = ("two_glows", "horizon", "glow_big_galaxy", "horizon_galaxy", "two_glows_galaxy")
 
 
-def sequence(width: int, height: int, count: int, seed: int = 1):
-    """Frames of one sky (nebula, stars) under a different gradient each, with transparency changes."""
-    sky_scene = make_scene(width, height, gradient_kind="dome", nebula=True, seed=seed)
+def sequence(width: int, height: int, count: int, sky_kind: str = "nebula", seed: int = 1):
+    """Frames of one sky (a nebula or a galaxy filling much of the frame, stars) under a different gradient
+    each, with transparency changes."""
+    if sky_kind == "galaxy":
+        sky_scene = make_glow_scene("glow_big_galaxy", seed, width, height)
+    else:
+        sky_scene = make_scene(width, height, gradient_kind="dome", nebula=True, seed=seed)
     sky = sky_scene.image - sky_scene.background
     rng = np.random.default_rng(seed)
-    frames, scales = [], []
+    frames, scales, gradients = [], [], []
     for index in range(count):
-        gradient = make_scene(width, height, gradient_kind=GRADIENTS[index % len(GRADIENTS)], nebula=False,
-                              seed=seed + index).background * rng.uniform(0.7, 1.6)
+        if sky_kind == "galaxy":
+            glows = make_glow_scene(_GLOWS[index % len(_GLOWS)], seed + index + 1, width, height).background
+            gradient = glows - float(np.median(glows)) + float(np.median(sky_scene.background))
+        else:
+            gradient = make_scene(width, height, gradient_kind=GRADIENTS[index % len(GRADIENTS)], nebula=False,
+                                  seed=seed + index).background
+        gradient = gradient * rng.uniform(0.7, 1.6)
         scale = 1.0 if index == 0 else rng.uniform(0.8, 1.0)
         frame = scale * (sky + rng.normal(0.0, 0.002, sky.shape).astype(np.float32)) + gradient
         if index == count // 2:
             frame[:, height // 3: height // 3 + 3, :] += 0.05  # a satellite trail
         frames.append(frame.astype(np.float32))
         scales.append(scale)
-    return frames, sky_scene, scales
+        gradients.append(gradient)
+    return frames, sky_scene, scales, gradients
 
 
 def clipped_mean(frames: list[np.ndarray], kappa: float = 3.0) -> np.ndarray:
@@ -55,13 +72,26 @@ def spread_between(frames: list[np.ndarray], sky: float) -> float:
     return float(100 * (blocks - blocks.mean(axis=0)).std() / sky)
 
 
+def from_reference(frames: list[np.ndarray], sky: float) -> list[float]:
+    """Each later frame's background against the first's: the spread of the 64-pixel block medians of their
+    difference (each frame's median set aside), in % of the sky."""
+    reference = block_reduce(frames[0], 64)
+    spreads = []
+    for frame in frames[1:]:
+        difference = block_reduce(frame, 64) - reference
+        difference -= np.median(difference, axis=(1, 2), keepdims=True)
+        spreads.append(float(100 * difference.std() / sky))
+    return spreads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1500x1000")
     parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--sky", choices=("nebula", "galaxy"), default="nebula")
     args = parser.parse_args()
     width, height = (int(n) for n in args.size.split("x"))
-    frames, scene, scales = sequence(width, height, args.frames)
+    frames, scene, scales, gradients = sequence(width, height, args.frames, args.sky)
     params = Parameters()
     sky_level = float(np.median(scene.background))
     signal = scene.image - scene.background  # the sky's own light (stars, nebula) and frame 1's noise
@@ -84,8 +114,15 @@ def main() -> None:
         flatness = 100 * float(block_reduce(left, 64).std()) / sky_level
         flux = 100 * float((left * nebula).sum()) / float((brightness * scene.nebula * nebula).sum()) + 100
         trail = 100 * float(left[:, height // 3: height // 3 + 3, :].mean()) / sky_level
+        # each frame's sky light at the reference's brightness: normalization undid the scales, extraction did not
+        undone = [1.0] * len(done) if name.startswith("normalized") else scales
+        apart = from_reference([frame / scale for frame, scale in zip(done, undone)], sky_level)
         print(f"| {name} | {spread_between(done, sky_level):.2f} | {flatness:.2f} | {flux:.0f} | {trail:.2f} | "
-              f"{per_frame:.2f} |")
+              f"{np.median(apart):.2f} / {max(apart):.2f} (frame {2 + int(np.argmax(apart))}) | {per_frame:.2f} |")
+    floor = from_reference([(frame - gradient) / scale for frame, gradient, scale in zip(frames, gradients, scales)],
+                           sky_level)
+    print(f"the frames less their true gradients (the noise's share of the last measure): {np.median(floor):.2f} / "
+          f"{max(floor):.2f}")
     print(f"transparency drawn: {' '.join(f'{s:.3f}' for s in scales)}")
 
 

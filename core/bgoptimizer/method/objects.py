@@ -240,7 +240,9 @@ def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[Channel
         seeds = (smoothed > _KEEP_SIGMA) & valid & core
         extent = _box_significance(significance, valid, valid & ~masked, box) > _EXTENT_SIGMA
         brightness = box_average(smoothed, valid, box)
-        grown = _not_into_glows(reach(seeds, _above_peak_share(extent, brightness)), core, brightness)
+        # Seeds stay even outside the box-averaged extent, whose spread two glows' misfit can widen past a
+        # small galaxy's (bench/hard_skies.py, two glows + galaxy: refuted at 16.7 sigma, 53 -> 24 % absorbed).
+        grown = _not_into_glows(reach(seeds, _above_peak_share(extent, brightness) | seeds), core, brightness)
         if np.array_equal(grown, core):
             break
         ring = grown & ~core
