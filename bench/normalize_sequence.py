@@ -51,11 +51,16 @@ def sequence(width: int, height: int, count: int, sky_kind: str = "nebula", seed
         scale = 1.0 if index == 0 else rng.uniform(0.8, 1.0)
         frame = scale * (sky + rng.normal(0.0, 0.002, sky.shape).astype(np.float32)) + gradient
         if index == count // 2:
-            frame[:, height // 3: height // 3 + 3, :] += 0.05  # a satellite trail
+            frame[:, trail_rows(height)] += 0.05  # a satellite trail
         frames.append(frame.astype(np.float32))
         scales.append(scale)
         gradients.append(gradient)
     return frames, sky_scene, scales, gradients
+
+
+def trail_rows(height: int) -> slice:
+    """The rows the satellite trail crosses, in the sequence's middle frame."""
+    return slice(height // 3, height // 3 + 3)
 
 
 def clipped_mean(frames: list[np.ndarray], kappa: float = 3.0) -> np.ndarray:
@@ -72,13 +77,18 @@ def spread_between(frames: list[np.ndarray], sky: float) -> float:
     return float(100 * (blocks - blocks.mean(axis=0)).std() / sky)
 
 
-def from_reference(frames: list[np.ndarray], sky: float) -> list[float]:
+def from_reference(frames: list[np.ndarray], sky: float, trail: slice) -> list[float]:
     """Each later frame's background against the first's: the spread of the 64-pixel block medians of their
-    difference (each frame's median set aside), in % of the sky."""
-    reference = block_reduce(frames[0], 64)
+    difference (each frame's median set aside, the trail's rows left out), in % of the sky."""
+    def blocks(frame: np.ndarray) -> np.ndarray:
+        kept = frame.copy()
+        kept[:, trail] = np.nan  # NaN is what the block median leaves out
+        return block_reduce(kept, 64)
+
+    reference = blocks(frames[0])
     spreads = []
     for frame in frames[1:]:
-        difference = block_reduce(frame, 64) - reference
+        difference = blocks(frame) - reference
         difference -= np.median(difference, axis=(1, 2), keepdims=True)
         spreads.append(float(100 * difference.std() / sky))
     return spreads
@@ -92,6 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(n) for n in args.size.split("x"))
     frames, scene, scales, gradients = sequence(width, height, args.frames, args.sky)
+    trail = trail_rows(height)
     params = Parameters()
     sky_level = float(np.median(scene.background))
     signal = scene.image - scene.background  # the sky's own light (stars, nebula) and frame 1's noise
@@ -113,14 +124,14 @@ def main() -> None:
         left -= np.median(left, axis=(1, 2), keepdims=True)
         flatness = 100 * float(block_reduce(left, 64).std()) / sky_level
         flux = 100 * float((left * nebula).sum()) / float((brightness * scene.nebula * nebula).sum()) + 100
-        trail = 100 * float(left[:, height // 3: height // 3 + 3, :].mean()) / sky_level
+        trail_left = 100 * float(left[:, trail].mean()) / sky_level
         # each frame's sky light at the reference's brightness: normalization undid the scales, extraction did not
         undone = [1.0] * len(done) if name.startswith("normalized") else scales
-        apart = from_reference([frame / scale for frame, scale in zip(done, undone)], sky_level)
-        print(f"| {name} | {spread_between(done, sky_level):.2f} | {flatness:.2f} | {flux:.0f} | {trail:.2f} | "
+        apart = from_reference([frame / scale for frame, scale in zip(done, undone)], sky_level, trail)
+        print(f"| {name} | {spread_between(done, sky_level):.2f} | {flatness:.2f} | {flux:.0f} | {trail_left:.2f} | "
               f"{np.median(apart):.2f} / {max(apart):.2f} (frame {2 + int(np.argmax(apart))}) | {per_frame:.2f} |")
     floor = from_reference([(frame - gradient) / scale for frame, gradient, scale in zip(frames, gradients, scales)],
-                           sky_level)
+                           sky_level, trail)
     print(f"the frames less their true gradients (the noise's share of the last measure): {np.median(floor):.2f} / "
           f"{max(floor):.2f}")
     print(f"transparency drawn: {' '.join(f'{s:.3f}' for s in scales)}")
