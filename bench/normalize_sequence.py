@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from bgoptimizer import Parameters, extract_background, normalize_to_reference
-from bgoptimizer.method.downscale import block_reduce
+from bgoptimizer.method.prepare.downscale import block_reduce
 from bgoptimizer.synthetic import GRADIENTS, make_glow_scene, make_scene
 
 # The galaxy sequence's gradients: light entering from the edges, a new sky drawn for each frame.

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bgoptimizer.method.downscale import block_centers, block_reduce
+from bgoptimizer.method.prepare.downscale import block_centers, block_reduce
 
 
 def test_median_ignores_nan_and_takes_lower_middle():
@@ -57,8 +57,8 @@ def test_partial_edge_blocks_are_kept():
 
 def test_block_median_commutes_with_the_stretch(m94):
     """Why prepare may downscale first and stretch the small image: the lower median is an order statistic."""
-    from bgoptimizer.method.mask import missing_to_nan
-    from bgoptimizer.method.stretch import fit_stretch
+    from bgoptimizer.method.prepare.mask import missing_to_nan
+    from bgoptimizer.method.prepare.stretch import fit_stretch
 
     image = missing_to_nan(m94[:, :400, :600])
     image[:, :13, :21] = np.nan  # a missing corner, one block all NaN

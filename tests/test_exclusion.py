@@ -5,8 +5,8 @@ import pytest
 
 from bgoptimizer import MaskError, Parameters, extract_background
 from bgoptimizer.method.cfa import extract_cfa_background
-from bgoptimizer.method.exclusion import EDGE_SOFTNESS, area_weights
-from bgoptimizer.method.grid import Grid
+from bgoptimizer.method.prepare.exclusion import EDGE_SOFTNESS, area_weights
+from bgoptimizer.method.prepare.grid import Grid
 from bgoptimizer.synthetic import make_scene
 
 from .conftest import relative_rms

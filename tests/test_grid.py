@@ -1,9 +1,9 @@
-"""The method's coordinates (:class:`bgoptimizer.method.grid.Grid`): conversions agree with each other."""
+"""The method's coordinates (:class:`bgoptimizer.method.prepare.grid.Grid`): conversions agree with each other."""
 
 import numpy as np
 import torch
 
-from bgoptimizer.method.grid import Grid
+from bgoptimizer.method.prepare.grid import Grid
 
 
 def test_conversions_are_inverse_and_place_blocks_where_the_downscale_puts_them():

@@ -79,5 +79,26 @@ def test_an_upward_import_is_found(source, offending):
     assert _upward_imports(path, source + path.read_text())
 
 
+METHOD_STEPS = ("common", "prepare", "model", "objects", "output")  # then the modules at method/'s top
+
+
+def _step(module: str) -> int:
+    """The place of a module of ``bgoptimizer.method`` among its folders (its top: after them all)."""
+    parts = module.split(".")[2:]
+    return METHOD_STEPS.index(parts[0]) if parts and parts[0] in METHOD_STEPS else len(METHOD_STEPS)
+
+
+def test_the_method_s_folders_import_only_the_steps_before_them():
+    backward = []
+    for path in sorted((PACKAGE / "method").rglob("*.py")):
+        own = _step(_module_name(path))
+        backward += [f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+                     for line, name in _imported(path, path.read_text())
+                     if name.startswith("bgoptimizer.method.") and _step(name) > own]
+    assert backward == []
+    assert {path.name for path in (PACKAGE / "method").iterdir() if (path / "__init__.py").exists()} == \
+        set(METHOD_STEPS)
+
+
 def test_every_layer_is_a_folder_of_the_package():
     assert {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()} == set(LAYERS[1:])

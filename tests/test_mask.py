@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bgoptimizer import MaskError
-from bgoptimizer.method.mask import missing_to_nan, reduce_user_mask, threshold_mask
+from bgoptimizer.method.prepare.mask import missing_to_nan, reduce_user_mask, threshold_mask
 
 
 def test_missing_pixels_become_nan():

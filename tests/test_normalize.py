@@ -9,8 +9,8 @@ from astropy.io import fits
 from bgoptimizer import Parameters
 from bgoptimizer.command_line.main import main
 from bgoptimizer.errors import InputImageError
-from bgoptimizer.method.downscale import block_reduce
 from bgoptimizer.method.normalize import normalize_to_reference
+from bgoptimizer.method.prepare.downscale import block_reduce
 from bgoptimizer.synthetic import make_glow_scene, make_scene
 
 

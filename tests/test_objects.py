@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.method.morphology import box_average, components, dilate, reach
-from bgoptimizer.method.samples import FitData
-from bgoptimizer.method.start import robust_solve
+from bgoptimizer.method.model.samples import FitData
+from bgoptimizer.method.model.start import robust_solve
+from bgoptimizer.method.objects.morphology import box_average, components, dilate, reach
 from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
 from bgoptimizer.synthetic import gradient as synthetic_gradient
 
@@ -170,7 +170,7 @@ def test_a_galaxy_between_two_glows_stops_growing_where_the_glow_rises():
 def test_an_object_brightest_at_the_border_keeps_its_core():
     """Level rising to the border (a glow): the grown object falls back to its core; an object whose light
     falls towards the border, even reaching it, keeps what it grew."""
-    from bgoptimizer.method.objects import _not_into_glows
+    from bgoptimizer.method.objects.detection import _not_into_glows
 
     height, width = 40, 60
     x = np.arange(width, dtype=np.float32)[None, :].repeat(height, 0)

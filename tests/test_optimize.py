@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from bgoptimizer.method.optimize import CHECK_EVERY, optimize
-from bgoptimizer.method.samples import FitData
-from bgoptimizer.method.spline import SplineState, initial_centers
-from bgoptimizer.method.start import robust_solve
+from bgoptimizer.method.model.optimize import CHECK_EVERY, optimize
+from bgoptimizer.method.model.samples import FitData
+from bgoptimizer.method.model.spline import SplineState, initial_centers
+from bgoptimizer.method.model.start import robust_solve
 
 # Every way a tensor's value reaches Python; on a GPU each one waits for the device to finish its queue.
 _HOST_READS = ("__bool__", "__int__", "__float__", "__index__", "item", "tolist", "numpy")

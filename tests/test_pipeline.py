@@ -160,7 +160,7 @@ def test_separable_upsampling_is_torch_bicubic(size):
     # modulo the step, down to a grid whose last node is the one a corner pixel sits on.
     import torch
 
-    from bgoptimizer.method.reconstruct import _GRID_STEP, _grid_nodes, _upsample
+    from bgoptimizer.method.output.reconstruct import _GRID_STEP, _grid_nodes, _upsample
 
     step, (height, width) = _GRID_STEP, size
     nodes = torch.from_numpy(np.random.default_rng(2).random((2, len(_grid_nodes(height)), len(_grid_nodes(width))),
@@ -191,7 +191,7 @@ def test_in_place_correction_equals_the_copy_and_reuses_the_input():
 
 
 def test_correction_shifts_negative_results_and_keeps_missing_pixels_zero():
-    from bgoptimizer.method.correct import correct
+    from bgoptimizer.method.output.correct import correct
 
     rng = np.random.default_rng(3)
     background = np.broadcast_to(np.linspace(0.0, 0.2, 300, dtype=np.float32), (1, 200, 300)).copy()
@@ -223,7 +223,7 @@ def test_flipped_read_only_view_is_accepted_and_left_alone():
 
 def test_divide_by_a_model_reaching_zero_is_refused():
     from bgoptimizer.errors import InputImageError
-    from bgoptimizer.method.correct import correct
+    from bgoptimizer.method.output.correct import correct
 
     image = np.full((1, 20, 30), 0.1, np.float32)
     model = np.full_like(image, 0.05)

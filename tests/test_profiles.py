@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.method.profiles import PROFILE_SCALES, Ellipse, fading_inside, object_ellipses, profile_basis
-from bgoptimizer.method.samples import FitData
-from bgoptimizer.method.spline import initial_centers
-from bgoptimizer.method.start import robust_solve, robust_solve_beside
+from bgoptimizer.method.model.samples import FitData
+from bgoptimizer.method.model.spline import initial_centers
+from bgoptimizer.method.model.start import robust_solve, robust_solve_beside
+from bgoptimizer.method.objects.profiles import PROFILE_SCALES, Ellipse, fading_inside, object_ellipses, profile_basis
 from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
 
 COLUMNS, LINES = torch.linspace(0.0, 1.5, 75), torch.linspace(0.0, 1.0, 50)

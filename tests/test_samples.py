@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.method.preparation import Prepared
-from bgoptimizer.method.samples import MAX_FIT_SAMPLES, fit_data, noise_levels
+from bgoptimizer.method.model.samples import MAX_FIT_SAMPLES, fit_data, noise_levels
+from bgoptimizer.method.prepare.preparation import Prepared
 from bgoptimizer.synthetic import absorbed_share, make_scene
 
 CPU = torch.device("cpu")

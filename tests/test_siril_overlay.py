@@ -17,7 +17,7 @@ def test_drawn_areas_flip_siril_display_rows_to_fits_rows(siril, sirilpy):
 
 
 def test_object_outlines_are_drawn_where_siril_shows_the_objects(siril, sirilpy):
-    from bgoptimizer.method.outlines import convex_hull
+    from bgoptimizer.method.objects.outlines import convex_hull
     from bgoptimizer_siril.overlay import OBJECT_COLOR, show_objects
 
     interface = sirilpy.SirilInterface()

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from bgoptimizer.method.samples import FitData, noise_levels
-from bgoptimizer.method.spline import SplineState, evaluate, initial_centers, solve_interpolation, term_count
-from bgoptimizer.method.start import robust_solve
+from bgoptimizer.method.model.samples import FitData, noise_levels
+from bgoptimizer.method.model.spline import SplineState, evaluate, initial_centers, solve_interpolation, term_count
+from bgoptimizer.method.model.start import robust_solve
 
 
 @pytest.mark.parametrize("layout", ["random", "grid"])
@@ -95,7 +95,7 @@ def test_robust_solve_rejects_stars_and_matches_full_sample_reweighting(monkeypa
                    torch.full((1, 1), noise))
     centers = torch.from_numpy(initial_centers(64, (1.0, 1.0), "random", np.random.default_rng(1)))
     strided = robust_solve(data, centers, 2, smoothing=1e-5)(points)[0].numpy()
-    monkeypatch.setattr("bgoptimizer.method.start.IRLS_STRIDE", 1)
+    monkeypatch.setattr("bgoptimizer.method.model.start.IRLS_STRIDE", 1)
     full = robust_solve(data, centers, 2, smoothing=1e-5)(points)[0].numpy()
     assert np.sqrt(np.mean((strided - sky) ** 2)) < 0.25 * noise  # the stars pulled nothing up
     assert np.max(np.abs(strided - full)) < 0.1 * noise

@@ -3,8 +3,8 @@ import pytest
 
 from bgoptimizer import Parameters, prepare
 from bgoptimizer.errors import InputImageError
-from bgoptimizer.method.downscale import block_reduce
-from bgoptimizer.method.stretch import fit_stretch, mtf
+from bgoptimizer.method.prepare.downscale import block_reduce
+from bgoptimizer.method.prepare.stretch import fit_stretch, mtf
 
 
 def test_mtf_maps_midtone_to_target_and_fixes_ends():
@@ -51,7 +51,7 @@ def test_linear_fit_domain_keeps_pedestal_and_scale_only(m94):
 
 def test_a_result_is_shown_as_its_input_was():
     from bgoptimizer.method.display import display_like, linked_stretches
-    from bgoptimizer.method.downscale import block_reduce
+    from bgoptimizer.method.prepare.downscale import block_reduce
     from bgoptimizer.synthetic import make_scene
 
     scene = make_scene(900, 600, nebula=False, seed=2)

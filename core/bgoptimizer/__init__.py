@@ -36,15 +36,15 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .arguments import add_parameter_options, flags_naming, settings_from_args
     from .io.arrays import as_planar
     from .method.cfa import extract_cfa_background, extract_frame_background
-    from .method.device import describe_device, resolve_device
+    from .method.common.device import describe_device, resolve_device
     from .method.display import display_like, preview_image
     from .method.fit import FitReport, fit_background
+    from .method.model.spline import SplineState
     from .method.normalize import Normalization, normalize_to_reference
-    from .method.outlines import object_outlines
+    from .method.objects.outlines import object_outlines
     from .method.pipeline import BackgroundResult, extract_background
-    from .method.preparation import prepare
+    from .method.prepare.preparation import prepare
     from .method.preview import PreviewFit, preview_fit
-    from .method.spline import SplineState
     from .params import (
         GROUPS,
         Parameters,
@@ -69,13 +69,13 @@ _LAZY_MODULES = {
     "method.fit": ("FitReport", "fit_background"),
     "method.preview": ("PreviewFit", "preview_fit"),
     "method.cfa": ("extract_cfa_background", "extract_frame_background"),
-    "method.preparation": ("prepare",),
+    "method.prepare.preparation": ("prepare",),
     "io.arrays": ("as_planar",),
     "method.display": ("preview_image", "display_like"),
-    "method.spline": ("SplineState",),
-    "method.outlines": ("object_outlines",),
+    "method.model.spline": ("SplineState",),
+    "method.objects.outlines": ("object_outlines",),
     "method.normalize": ("Normalization", "normalize_to_reference"),
-    "method.device": ("describe_device", "resolve_device"),
+    "method.common.device": ("describe_device", "resolve_device"),
     "runs.frame": ("FrameResult", "process_frame", "is_own_model"),
     "runs.jobs": ("check_new_files", "read_mask"),
     "runs.names": ("MODEL_TAG",),

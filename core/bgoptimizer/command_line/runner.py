@@ -19,7 +19,7 @@ from ..errors import BgOptimizerError, flag, user_message
 from ..interrupts import Interrupted, interrupts_deferred
 from ..io import OutputFiles, read_image
 from ..io.atomic import check_path_names
-from ..method.device import resolve_device
+from ..method.common.device import resolve_device
 from ..params import Parameters, RunOptions
 from ..runs.jobs import FileOutcome, Job, find_inputs, plan_run, process_file, protected_files
 from ..runs.names import IMAGE_SUFFIXES

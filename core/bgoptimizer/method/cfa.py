@@ -24,8 +24,8 @@ from ..io.bands import BandSink, deliver
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, scaled
 from .fit import FitReport
+from .model.spline import SplineState
 from .pipeline import BackgroundResult, extract_background, extract_planar
-from .spline import SplineState
 
 __all__ = ["CFA_PHASES", "extract_cfa_background", "extract_frame_background"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..io.arrays import as_planar
-from .downscale import block_reduce, reduced_size
-from .preparation import Prepared, downscaled_bands, stretch_channels
-from .stretch import ChannelStretch, fit_stretch
+from .prepare.downscale import block_reduce, reduced_size
+from .prepare.preparation import Prepared, downscaled_bands, stretch_channels
+from .prepare.stretch import ChannelStretch, fit_stretch
 
 __all__ = ["preview_image", "display_like", "shown_from_fit", "display_stretch", "linked_stretches"]
 

@@ -12,15 +12,15 @@ import torch
 from ..errors import Advice
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, check_cancel
-from .device import describe_device, resolve_device
-from .misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
-from .objects import COARSE_POINTS, DETECTION_KERNEL, find_objects
-from .optimize import optimize
-from .preparation import Prepared
-from .profiles import fading_inside, object_ellipses, profile_basis
-from .samples import MAX_FIT_SAMPLES, FitData, fit_data, grid_coordinates, subset
-from .spline import SplineState
-from .start import initial_state, layout, robust_solve
+from .common.device import describe_device, resolve_device
+from .model.misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
+from .model.optimize import optimize
+from .model.samples import MAX_FIT_SAMPLES, FitData, fit_data, grid_coordinates, subset
+from .model.spline import SplineState
+from .model.start import initial_state, layout, robust_solve
+from .objects.detection import COARSE_POINTS, DETECTION_KERNEL, find_objects
+from .objects.profiles import fading_inside, object_ellipses, profile_basis
+from .prepare.preparation import Prepared
 
 __all__ = ["FitReport", "fit_background", "fit_with_objects"]
 
@@ -76,7 +76,7 @@ class FitReport:
 
 def _find_objects(prepared: Prepared, params: Parameters, device: torch.device,
                   cancel: CancelCheck | None = None) -> np.ndarray:
-    """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects`).
+    """``(h, w)`` map of the large faint objects (and their wings) to mask out (see :mod:`.objects.detection`).
 
     The refits use the final fit's layout, with at least the coarse fit's
     point count (the detection kernel's quadratic part has 6 terms). Each
@@ -101,7 +101,7 @@ def _find_objects(prepared: Prepared, params: Parameters, device: torch.device,
 def _start(prepared: Prepared, params: Parameters, device: torch.device, previous: SplineState | None,
            found: np.ndarray) -> tuple[SplineState, FitData]:
     """The starting spline, and the background samples less the light of the ``found`` objects that
-    fade inside the frame (fitted beside the spline as profiles, see :mod:`.profiles`), which the
+    fade inside the frame (fitted beside the spline as profiles, see :mod:`.objects.profiles`), which the
     optimizer and the smoothing check then see as sky."""
     data = fit_data(prepared, device, binned=True)
     coordinates = grid_coordinates(prepared)

@@ -20,10 +20,10 @@ import numpy as np
 
 from ..errors import InputImageError
 from ..params import Parameters
-from .downscale import block_reduce
 from .fit import FitReport
-from .morphology import dilate
+from .objects.morphology import dilate
 from .pipeline import extract_background
+from .prepare.downscale import block_reduce
 
 __all__ = ["Normalization", "normalize_to_reference"]
 

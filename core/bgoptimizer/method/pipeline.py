@@ -1,13 +1,13 @@
 """The method in order, each step in its own module; this one runs them and reports.
 
-1-4. :mod:`.preparation`: check the image, stretch it (pedestal, quantile
+1-4. :mod:`.prepare.preparation`: check the image, stretch it (pedestal, quantile
      scale, midtones transfer), downscale it by a NaN-aware block median and
      weight the pixels the thresholds and a user mask keep.
-5.   :mod:`.objects`: find large faint objects and mask them too (optional).
-6.   :mod:`.samples`, :mod:`.start` and :mod:`.optimize`: the background
-     samples, the starting spline (robust solve), and Adam on :mod:`.losses`.
-7.   :mod:`.reconstruct`: the spline at full resolution, stretch undone.
-8.   :mod:`.correct`: the model subtracted or divided out.
+5.   :mod:`.objects.detection`: find large faint objects and mask them too (optional).
+6.   :mod:`.model.samples`, :mod:`.model.start` and :mod:`.model.optimize`: the background
+     samples, the starting spline (robust solve), and Adam on :mod:`.model.losses`.
+7.   :mod:`.output.reconstruct`: the spline at full resolution, stretch undone.
+8.   :mod:`.output.correct`: the model subtracted or divided out.
 
 Full-resolution work is done in bands of rows, so besides the input only the
 background model and the corrected image are ever held at full size.
@@ -25,12 +25,12 @@ from ..io.arrays import as_planar
 from ..io.bands import BandSink
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, cancelling, scaled
-from .correct import correct
+from .common.memory import release_freed_memory
 from .fit import FitReport, fit_background
-from .memory import release_freed_memory
-from .preparation import prepare
-from .reconstruct import model_bands
-from .spline import SplineState
+from .model.spline import SplineState
+from .output.correct import correct
+from .output.reconstruct import model_bands
+from .prepare.preparation import prepare
 
 __all__ = ["BackgroundResult", "extract_background"]
 

@@ -12,9 +12,9 @@ from ..params import Parameters
 from ..progress import CancelCheck
 from .display import shown_from_fit
 from .fit import FitReport, fit_with_objects
-from .preparation import Prepared
-from .samples import grid_coordinates
-from .spline import evaluate_grid
+from .model.samples import grid_coordinates
+from .model.spline import evaluate_grid
+from .prepare.preparation import Prepared
 
 __all__ = ["PreviewFit", "preview_fit"]
 

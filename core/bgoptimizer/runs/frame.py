@@ -27,8 +27,8 @@ from ..io import ImageFile, OutputFiles, read_header, write_image, write_image_b
 from ..io.image_file import FLOAT32
 from ..method.cfa import extract_frame_background
 from ..method.fit import FitReport
+from ..method.model.spline import SplineState
 from ..method.pipeline import BackgroundResult
-from ..method.spline import SplineState
 from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, scaled
 

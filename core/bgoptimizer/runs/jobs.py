@@ -29,7 +29,7 @@ from ..io import (
 from ..io.atomic import check_name_length
 from ..method.display import preview_image
 from ..method.fit import FitReport
-from ..method.preparation import prepare
+from ..method.prepare.preparation import prepare
 from ..params import Parameters, RunOptions
 from ..progress import ProgressCallback
 from .frame import process_frame

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import MaskError
-from .downscale import reduced_size
-from .preparation import MIN_SAMPLES, Prepared
+from ...errors import MaskError
+from ..prepare.downscale import reduced_size
+from ..prepare.preparation import MIN_SAMPLES, Prepared
 
 __all__ = ["MAX_FIT_SAMPLES", "FitData", "noise_levels", "fit_data", "subset", "grid_coordinates"]
 

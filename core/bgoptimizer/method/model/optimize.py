@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import Cancelled
-from ..progress import CancelCheck, ProgressCallback
+from ...errors import Cancelled
+from ...progress import CancelCheck, ProgressCallback
 from .losses import LOSSES, ROBUST_SCALE
 from .samples import FitData
 from .spline import SplineState, bending_matrix, polynomial_basis

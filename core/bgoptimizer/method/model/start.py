@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..params import Parameters
+from ...params import Parameters
+from ..prepare.preparation import Prepared
 from .losses import ROBUST_SCALE
-from .preparation import Prepared
 from .samples import FitData
 from .spline import (
     SplineState,
@@ -50,7 +50,7 @@ def robust_solve_beside(
 ) -> tuple[SplineState, torch.Tensor]:
     """Weights and polynomial part for fixed ``centers`` minimizing the Cauchy loss plus bending
     energy, by IRLS, beside the non-negative amplitudes ``(K, C)`` of the object ``profiles``
-    (``(K, P)`` at the samples; see :mod:`.profiles`), which are not penalized.
+    (``(K, P)`` at the samples; see :mod:`..objects.profiles`), which are not penalized.
 
     Each round is a weighted least-squares solve per channel; the reweighting
     makes stars and nebulae (large residuals) count little. The kernel

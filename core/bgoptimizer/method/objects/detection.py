@@ -28,10 +28,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from ..model.samples import noise_levels
+from ..model.spline import SplineState, evaluate_grid
+from ..prepare.stretch import ChannelStretch
 from .morphology import box_average, components, dilate, median3, reach
-from .samples import noise_levels
-from .spline import SplineState, evaluate_grid
-from .stretch import ChannelStretch
 
 __all__ = ["COARSE_POINTS", "DETECTION_KERNEL", "find_objects"]
 

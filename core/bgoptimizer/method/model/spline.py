@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..terms import polynomial_degree, term_count
+from ...terms import polynomial_degree, term_count
 
 __all__ = [
     "polynomial_basis",

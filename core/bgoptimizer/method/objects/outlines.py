@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grid import Grid
+from ..prepare.grid import Grid
 from .morphology import components
 
 __all__ = ["object_outlines", "convex_hull"]

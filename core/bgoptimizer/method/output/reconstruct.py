@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ..io.bands import band_rows
-from ..progress import ProgressCallback
-from .preparation import Prepared
-from .spline import SplineState, evaluate_grid
+from ...io.bands import band_rows
+from ...progress import ProgressCallback
+from ..model.spline import SplineState, evaluate_grid
+from ..prepare.preparation import Prepared
 
 __all__ = ["model_bands"]
 

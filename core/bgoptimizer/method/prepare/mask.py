@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MaskError
+from ...errors import MaskError
 from .downscale import block_reduce
 
 __all__ = ["is_present", "missing_to_nan", "threshold_mask", "reduce_user_mask"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import ParameterError
-from .tensors import tensor_view
+from ...errors import ParameterError
+from ..common.tensors import tensor_view
 
 __all__ = ["block_reduce", "block_centers", "reduced_size"]
 

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from ..errors import InputImageError
-from ..io.bands import band_rows, sample_step
-from .mask import is_present
-from .tensors import tensor_view
+from ...errors import InputImageError
+from ...io.bands import band_rows, sample_step
+from ..common.tensors import tensor_view
+from ..prepare.mask import is_present
 
 __all__ = ["correct"]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import MaskError
+from ...errors import MaskError
 from .grid import Grid
 
 __all__ = ["EDGE_SOFTNESS", "check_polygons", "area_weights"]

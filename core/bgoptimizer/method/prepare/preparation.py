@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputImageError, MaskError, ParameterError
-from ..io.arrays import as_planar
-from ..io.bands import band_rows, sample_step
-from ..params import Parameters
-from ..progress import ProgressCallback
+from ...errors import InputImageError, MaskError, ParameterError
+from ...io.arrays import as_planar
+from ...io.bands import band_rows, sample_step
+from ...params import Parameters
+from ...progress import ProgressCallback
 from .downscale import block_reduce, reduced_size
 from .exclusion import area_weights
 from .grid import Grid

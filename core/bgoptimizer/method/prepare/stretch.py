@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..errors import InputImageError
+from ...errors import InputImageError
 
 __all__ = ["ChannelStretch", "fit_stretch", "mtf"]
 
