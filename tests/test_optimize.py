@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bgoptimizer.method.model.optimize import CHECK_EVERY, optimize
+from bgoptimizer.method.model.optimize import CHECK_EVERY, Objective, Schedule, optimize
 from bgoptimizer.method.model.samples import FitData
 from bgoptimizer.method.model.spline import SplineState, initial_centers
 from bgoptimizer.method.model.start import robust_solve
@@ -30,7 +30,7 @@ def _problem(device: str) -> tuple[FitData, SplineState]:
 
 
 def _fit(data: FitData, start: SplineState, with_progress: bool) -> None:
-    outcome = optimize(data, start, epochs=EPOCHS, lr=1e-3, alpha=1.0, patience=10 * EPOCHS, smoothing=1e-5,
+    outcome = optimize(data, start, Objective("robust", 1.0, 1e-5), Schedule(EPOCHS, 1e-3, 10 * EPOCHS),
                        progress=(lambda fraction, message: None) if with_progress else None)
     assert outcome.iterations == EPOCHS
 
@@ -71,3 +71,19 @@ def test_the_loop_waits_for_the_gpu_only_at_its_checks():
         torch.cuda.set_sync_debug_mode("default")
     syncs = [str(warning.message) for warning in caught if "synchroniz" in str(warning.message)]
     assert len(syncs) <= _allowed(True) + 2, syncs  # + the starting best loss and counter put on the device
+
+
+def test_optimize_lowers_the_loss_where_it_can():
+    """From a start pushed off the robust optimum (the polynomial part offset by 10 noise sigmas), Adam brings
+    the objective down and keeps the best state; from the optimum itself, it keeps the start."""
+    data, start = _problem("cpu")
+    objective = Objective("robust", 1.0, 1e-5)
+    off = SplineState(start.centers, start.weights, start.polynomial + 0.02, start.order)
+    with torch.no_grad():
+        before, optimum = float(objective(off, data)), float(objective(start, data))
+    outcome = optimize(data, off, objective, Schedule(150, 1e-3, 50))
+    assert outcome.loss < 0.5 * before
+    with torch.no_grad():
+        assert float(objective(outcome.state, data)) == pytest.approx(outcome.loss, rel=1e-4)
+    kept = optimize(data, start, objective, Schedule(100, 1e-3, 20))
+    assert kept.loss <= optimum + 1e-6

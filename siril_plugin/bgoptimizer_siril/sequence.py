@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sirilpy as s
@@ -184,47 +185,18 @@ def process_sequence(
     outcome = SequenceOutcome(source.name, len(source.frames), done="normalized" if output.normalize else "corrected")
     included = [frame for frame in source.frames if frame.included]
     outcome.skipped = [frame.index for frame in source.frames if not frame.included]
-    folder = Path(siril.get_siril_wd())  # where Siril writes prefixed frames, and we the models
-    prefix = output.frame_prefix
-    planned = [folder / (prefix + frame.path.name) for frame in included]
-    if output.saves_model:
-        planned += [default_model_path(siril, frame.path.stem) for frame in included]
-    check_new_files(planned, [frame.path for frame in source.frames], output.run.overwrite)
-    mask = read_mask(output.run)  # one mask for every frame
-    if output.normalize and included:  # the reference: the sequence's, else its first included frame
-        chosen = [frame for frame in included if frame.index == source.reference]
-        reference = chosen[0] if chosen else included[0]
-        reference_read = source.read(reference)
-    areas: list[np.ndarray] | None = None
-    previous: SplineState | None = None
+    run = _SequenceRun(siril, params, output, source, Path(siril.get_siril_wd()), read_mask(output.run))
+    run.check_outputs(included)
+    if output.normalize and included:
+        run.choose_reference(included)
     for position, frame in enumerate(included):
         if cancel is not None and cancel():
             outcome.cancelled = True
             break
         title = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
+        part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
         try:
-            image, sample_type = reference_read if output.normalize and frame is reference else source.read(frame)
-            if areas is None:  # the view's areas, read once: the same for every frame
-                areas = user_areas(siril, output, image.data.shape[-2])
-            part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
-            if output.normalize:
-                with OutputFiles(replace=output.run.overwrite) as files:
-                    done = write_normalized(
-                        image, None if frame is reference else reference_read[0].data, reference.path.name, params,
-                        folder / (prefix + frame.path.name), files, sample_type=sample_type,
-                        compress=output.run.compress, device=output.run.device)
-                    files.commit()
-                outcome.processed.append(frame.index)
-                siril.log(f"{UNDO_NAME}: {title}: {done}")
-                continue
-            with OutputFiles(replace=output.run.overwrite) as files:  # the frame and its model, or neither
-                result = process_frame(
-                    image, params, corrected_path=folder / (prefix + frame.path.name),
-                    model_path=default_model_path(siril, frame.path.stem) if output.saves_model else None,
-                    files=files, sample_type=sample_type, compress=output.run.compress, mask=mask, exclude=areas,
-                    excluded=exclusions(output, areas), initial=previous, progress=part, cancel=cancel,
-                    device=output.run.device)
-                files.commit()
+            run.frame(frame, title, part, cancel, name)
         except Cancelled:
             outcome.cancelled = True
             break
@@ -233,16 +205,75 @@ def process_sequence(
             outcome.failed.append((frame.index, cause))
             siril.log(f"{UNDO_NAME}: {title} failed: {cause}", s.LogColor.RED)
             continue
-        previous = result.state
         outcome.processed.append(frame.index)
-        siril.log(f"{UNDO_NAME}: {title}: {result.report.objects:.0%} of the frame kept out as objects; "
-                  f"fit {result.report.details()}")
-        log_warnings(siril, result.report, f"{title}: ", name)
     if outcome.processed:
-        new_name = prefix + source.name
+        new_name = output.frame_prefix + source.name
         if siril.create_new_seq(new_name):
             outcome.new_sequence = new_name
     outcome.seconds = time.perf_counter() - start
     color = s.LogColor.GREEN if outcome.succeeded else s.LogColor.SALMON
     siril.log(f"{UNDO_NAME}: {outcome.summary()}", color)
     return outcome
+
+
+@dataclass
+class _SequenceRun:
+    """What a sequence's frames share while they are corrected (or normalized) one after the other: the
+    mask, the areas drawn in the view (read with the first frame), the reference, and the previous frame's
+    fit, the next one's start."""
+
+    siril: Any
+    params: Parameters
+    output: OutputOptions
+    source: _Frames
+    folder: Path  # where Siril writes prefixed frames, and we the models
+    mask: np.ndarray | None
+    reference: tuple[SequenceFrame, tuple[ImageFile, np.dtype]] | None = None
+    areas: list[np.ndarray] | None = None
+    previous: SplineState | None = None
+
+    def corrected_path(self, frame: SequenceFrame) -> Path:
+        return self.folder / (self.output.frame_prefix + frame.path.name)
+
+    def check_outputs(self, included: list[SequenceFrame]) -> None:
+        """Refuse before the first frame what the command line would: an existing output without overwrite."""
+        planned = [self.corrected_path(frame) for frame in included]
+        if self.output.saves_model:
+            planned += [default_model_path(self.siril, frame.path.stem) for frame in included]
+        check_new_files(planned, [frame.path for frame in self.source.frames], self.output.run.overwrite)
+
+    def choose_reference(self, included: list[SequenceFrame]) -> None:
+        """The sequence's reference frame, else its first included frame, read once."""
+        chosen = [frame for frame in included if frame.index == self.source.reference]
+        reference = chosen[0] if chosen else included[0]
+        self.reference = reference, self.source.read(reference)
+
+    def frame(self, frame: SequenceFrame, title: str, progress: ProgressCallback | None, cancel: CancelCheck | None,
+              name: NameRenderer) -> None:
+        """Write one frame's output (and model), or nothing of it; log what was done."""
+        own_reference = self.reference is not None and frame is self.reference[0]
+        image, sample_type = self.reference[1] if own_reference else self.source.read(frame)
+        if self.areas is None:  # the view's areas, read once: the same for every frame
+            self.areas = user_areas(self.siril, self.output, image.data.shape[-2])
+        if self.reference is not None:
+            reference, (reference_image, _) = self.reference
+            with OutputFiles(replace=self.output.run.overwrite) as files:
+                done = write_normalized(
+                    image, None if own_reference else reference_image.data, reference.path.name, self.params,
+                    self.corrected_path(frame), files, sample_type=sample_type, compress=self.output.run.compress,
+                    device=self.output.run.device)
+                files.commit()
+            self.siril.log(f"{UNDO_NAME}: {title}: {done}")
+            return
+        with OutputFiles(replace=self.output.run.overwrite) as files:  # the frame and its model, or neither
+            result = process_frame(
+                image, self.params, corrected_path=self.corrected_path(frame),
+                model_path=default_model_path(self.siril, frame.path.stem) if self.output.saves_model else None,
+                files=files, sample_type=sample_type, compress=self.output.run.compress, mask=self.mask,
+                exclude=self.areas, excluded=exclusions(self.output, self.areas), initial=self.previous,
+                progress=progress, cancel=cancel, device=self.output.run.device)
+            files.commit()
+        self.previous = result.state
+        self.siril.log(f"{UNDO_NAME}: {title}: {result.report.objects:.0%} of the frame kept out as objects; "
+                       f"fit {result.report.details()}")
+        log_warnings(self.siril, result.report, f"{title}: ", name)

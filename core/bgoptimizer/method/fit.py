@@ -14,7 +14,7 @@ from ..params import Parameters
 from ..progress import CancelCheck, ProgressCallback, check_cancel
 from .common.device import describe_device, resolve_device
 from .model.misfit import RELAX_STEPS, ModelChange, model_change, relax_smoothing
-from .model.optimize import optimize
+from .model.optimize import Objective, Schedule, optimize
 from .model.samples import MAX_FIT_SAMPLES, FitData, fit_data, grid_coordinates, subset
 from .model.spline import SplineState
 from .model.start import initial_state, layout, robust_solve
@@ -162,18 +162,9 @@ def fit_with_objects(
     check_cancel(cancel)
     warm = initial is not None and len(initial.centers) == params.points  # else laid out afresh
     initial, data = _start(prepared, params, device, initial if warm else None, found)
-    outcome = optimize(
-        data,
-        initial,
-        epochs=params.iterations // _WARM_EPOCH_DIVISOR if warm else params.iterations,
-        lr=params.lr,
-        alpha=params.alpha,
-        patience=params.patience,
-        loss=params.loss,
-        smoothing=params.smoothing,
-        progress=progress,
-        cancel=cancel,
-    )
+    epochs = params.iterations // _WARM_EPOCH_DIVISOR if warm else params.iterations
+    outcome = optimize(data, initial, Objective(params.loss, params.alpha, params.smoothing),
+                       Schedule(epochs, params.lr, params.patience), progress=progress, cancel=cancel)
     samples = int((prepared.mask_ds.max(axis=0) > 0).sum())
     state, smoothing, steep = outcome.state, params.smoothing, None
     if params.loss == "robust":

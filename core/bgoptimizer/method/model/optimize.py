@@ -18,7 +18,7 @@ from .losses import LOSSES, ROBUST_SCALE
 from .samples import FitData
 from .spline import SplineState, bending_matrix, polynomial_basis
 
-__all__ = ["FitOutcome", "optimize"]
+__all__ = ["FitOutcome", "Objective", "Schedule", "optimize"]
 
 # An iteration improves on the best loss only by more than this.
 MIN_DELTA = 5e-5
@@ -80,81 +80,123 @@ def _project_side_conditions(state: SplineState) -> None:
     state.weights.sub_(basis @ (basis.T @ state.weights))
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What Adam minimizes: the loss by name (:data:`.losses.LOSSES`), its penalty weight ``alpha``, and with
+    the robust loss the bending energy weighted by ``smoothing`` (the objective :func:`robust_solve`
+    minimizes)."""
+
+    loss: str = "robust"
+    alpha: float = 1.0
+    smoothing: float = 0.0
+
+    @property
+    def bending(self) -> float:
+        return self.smoothing if self.loss == "robust" else 0.0
+
+    def __call__(self, state: SplineState, data: FitData) -> torch.Tensor:
+        value = LOSSES[self.loss](state(data.points), data, self.alpha)
+        if self.bending > 0.0:
+            energy = (state.weights * (bending_matrix(state.centers, state.order) @ state.weights)).sum(dim=0)
+            value = value + self.bending * (energy / (ROBUST_SCALE * data.noise[:, 0]) ** 2).mean()
+        return value
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long Adam runs: at most ``epochs`` steps from learning rate ``lr``, ``patience`` steps past the
+    last improvement at most."""
+
+    epochs: int
+    lr: float
+    patience: int
+
+
+class _Best:
+    """The best state seen and its loss, kept on the device (no read back per step)."""
+
+    def __init__(self, params: list[torch.Tensor]) -> None:
+        self.params = params
+        self.saved = [tensor.detach().clone() for tensor in params]
+        device = params[0].device
+        self.loss = torch.tensor(math.inf, device=device)
+        self.since = torch.zeros((), dtype=torch.int64, device=device)
+
+    @torch.no_grad()
+    def update(self, value: torch.Tensor) -> None:
+        improved = value < self.loss - MIN_DELTA
+        self.loss = torch.where(improved, value, self.loss)
+        self.since = torch.where(improved, 0, self.since + 1)
+        for saved, tensor in zip(self.saved, self.params):
+            saved.copy_(torch.where(improved, tensor, saved))
+
+
+class _Pace:
+    """Early stopping and the learning rate halved on a plateau, decided at the loop's checks."""
+
+    def __init__(self, schedule: Schedule, optimizer: _Adam) -> None:
+        self.patience, self.plateau = schedule.patience, max(1, schedule.patience // 2)
+        self.floor = min(schedule.lr, LR_FLOOR)
+        self.optimizer = optimizer
+        self.last_reduction = 0
+
+    def stops(self, iteration: int, waited: int, start_kept: bool) -> bool:
+        """Whether to stop after ``waited`` steps without improvement (fewer when no step improved on the
+        start); else halve the learning rate on a plateau."""
+        if waited >= self.patience or (start_kept and waited + 1 >= self.patience // 2):
+            return True
+        if waited >= self.plateau and iteration - self.last_reduction >= self.plateau and self.optimizer.lr > self.floor:
+            self.optimizer.lr = max(self.floor, self.optimizer.lr / 2)
+            self.last_reduction = iteration
+        return False
+
+
 def optimize(
     data: FitData,
     initial: SplineState,
+    objective: Objective,
+    schedule: Schedule,
     *,
-    epochs: int,
-    lr: float,
-    alpha: float,
-    patience: int,
-    loss: str = "robust",
-    smoothing: float = 0.0,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> FitOutcome:
-    """Minimize the chosen loss with Adam, stopping early and restoring the best state.
+    """Minimize ``objective`` with Adam, stopping early and restoring the best state.
 
-    With the robust loss and ``smoothing`` > 0 the objective is the one
-    :func:`robust_solve` minimizes (bending energy included), and the kernel
-    weights are projected back onto ``P^T w = 0`` after each step, so a
-    robust start is already optimal for its control points and Adam only
-    keeps what moving them gains.
+    With the robust loss and a smoothing the kernel weights are projected
+    back onto ``P^T w = 0`` after each step, so a robust start is already
+    optimal for its control points and Adam only keeps what moving them gains.
     """
-    base_loss = LOSSES[loss]
-    bending = smoothing if loss == "robust" else 0.0
-
-    def loss_function(state: SplineState) -> torch.Tensor:
-        value = base_loss(state(data.points), data, alpha)
-        if bending > 0.0:
-            energy = (state.weights * (bending_matrix(state.centers, state.order) @ state.weights)).sum(dim=0)
-            value = value + bending * (energy / (ROBUST_SCALE * data.noise[:, 0]) ** 2).mean()
-        return value
-
     state = initial.detached()
     params = [state.centers, state.weights, state.polynomial]
     for tensor in params:
         tensor.requires_grad_(True)
-    best = [tensor.detach().clone() for tensor in params]
-    device = state.centers.device
-    best_loss = torch.tensor(math.inf, device=device)
-    since_best = torch.zeros((), dtype=torch.int64, device=device)
-    optimizer = _Adam(params, lr=lr)
-    floor = min(lr, LR_FLOOR)
-    plateau = max(1, patience // 2)
-    last_reduction = 0
-    iteration = 0
+    best = _Best(params)
+    optimizer = _Adam(params, lr=schedule.lr)
+    pace = _Pace(schedule, optimizer)
+    epochs, iteration = schedule.epochs, 0
     stopped_early, start_kept = False, epochs == 0  # no iteration: the start is the result
     while iteration < epochs:
         optimizer.zero_grad()
-        value = loss_function(state)
+        value = objective(state, data)
         value.backward()
-        with torch.no_grad():
-            improved = value < best_loss - MIN_DELTA
-            best_loss = torch.where(improved, value, best_loss)
-            since_best = torch.where(improved, 0, since_best + 1)
-            for saved, tensor in zip(best, params):
-                saved.copy_(torch.where(improved, tensor, saved))
+        best.update(value)
         optimizer.step()
-        if bending > 0.0:
+        if objective.bending > 0.0:
             _project_side_conditions(state)
         iteration += 1
         if iteration % CHECK_EVERY and iteration != epochs:
             continue
-        waited = int(since_best)
+        waited = int(best.since)
         if progress is not None:
-            progress(iteration / epochs, f"fit {iteration}/{epochs}, loss {float(best_loss):.5f}")
+            progress(iteration / epochs, f"fit {iteration}/{epochs}, loss {float(best.loss):.5f}")
         if cancel is not None and cancel():
             raise Cancelled("cancelled during the fit")
         start_kept = waited == iteration - 1  # no step improved on the start
-        if waited >= patience or (start_kept and waited + 1 >= patience // 2):
+        if pace.stops(iteration, waited, start_kept):
             stopped_early = True
             break
-        if waited >= plateau and iteration - last_reduction >= plateau and optimizer.lr > floor:
-            optimizer.lr = max(floor, optimizer.lr / 2)
-            last_reduction = iteration
     if epochs == 0:
         with torch.no_grad():
-            best_loss = loss_function(state)
-    fitted = SplineState(best[0], best[1], best[2], state.order)
-    return FitOutcome(fitted, float(best_loss), iteration, stopped_early, start_kept)
+            best.loss = objective(state, data)
+    fitted = SplineState(best.saved[0], best.saved[1], best.saved[2], state.order)
+    return FitOutcome(fitted, float(best.loss), iteration, stopped_early, start_kept)

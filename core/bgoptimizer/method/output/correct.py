@@ -4,6 +4,7 @@ channel's own, or (neutral) one level for all channels."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,11 +39,39 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
     sample = image[:, ::step, ::step].copy()  # before ``out`` may overwrite it
     model_sample = np.empty_like(sample)
     corrected = np.empty_like(image, dtype=np.float32) if out is None else out
+    raw = _raw_pass(image, model_bands, mode, corrected, model_sample, step)
+    gain, offset = _restoring(sample, model_sample, mode, neutral)
+    lowest, highest = raw.lowest * gain + offset, raw.highest * gain + offset  # gain > 0: order kept
+    # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
+    # survey frames) keep their level as it is, negative sky included.
+    shift = -float(lowest.min()) if lowest.min() < 0 and not raw.negative_input else 0.0
+    # Data in Siril's [0, 1] range stay in it: what the sky level pushes above 1 (a saturated star's core, or
+    # a star divided by a dim corner's model) is clipped there, the sky keeping its level; data beyond
+    # [0, 1] have no range to keep, whatever their unit.
+    clip = float(highest.max()) + shift > 1.0 >= raw.peak
+    _restore(tensor_view(corrected), gain, offset + shift, clip, raw.missing)
+    return corrected
+
+
+@dataclass
+class _Raw:
+    """What the raw pass saw: each channel's range of the raw result, whether the input had negative values
+    or missing pixels, and its largest value."""
+
+    lowest: np.ndarray
+    highest: np.ndarray
+    negative_input: bool = False
+    missing: bool = False
+    peak: float = -np.inf
+
+
+def _raw_pass(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mode: str, corrected: np.ndarray,
+              model_sample: np.ndarray, step: int) -> _Raw:
+    """Write the raw difference or ratio into ``corrected`` (NaN where pixels are missing), band by band,
+    sampling the model every ``step`` pixels into ``model_sample``."""
+    channels = image.shape[0]
     pixels, result = tensor_view(image), tensor_view(corrected)
-    lowest, highest = np.full(channels, np.inf), np.full(channels, -np.inf)
-    negative_input = False
-    missing = False
-    peak = -np.inf  # the input's largest value
+    raw = _Raw(np.full(channels, np.inf), np.full(channels, -np.inf))
     for top, model in model_bands:
         bottom = top + model.shape[1]
         first = -(-top // step) * step  # the first sampled row in this band
@@ -54,41 +83,37 @@ def correct(image: np.ndarray, model_bands: Iterable[tuple[int, np.ndarray]], mo
                                       "mode")
             source, target = pixels[channel, top:bottom], result[channel, top:bottom]
             invalid = torch.from_numpy(~is_present(image[channel, top:bottom]))
-            negative_input = negative_input or bool((source < 0).any())  # NaN compares False
+            raw.negative_input = raw.negative_input or bool((source < 0).any())  # NaN compares False
             some_missing = bool(invalid.any())
             present = source[~invalid] if some_missing else source
             if present.numel():  # before ``target``, which may be ``source``, is written
-                peak = max(peak, float(present.amax()))
+                raw.peak = max(raw.peak, float(present.amax()))
             (torch.div if mode == "divide" else torch.sub)(source, values, out=target)
             measured = target
             if some_missing:
-                missing = True
+                raw.missing = True
                 target.masked_fill_(invalid, np.nan)
                 measured = target[~invalid]
             if measured.numel():
                 low, high = torch.aminmax(measured)
-                lowest[channel] = min(lowest[channel], float(low))
-                highest[channel] = max(highest[channel], float(high))
+                raw.lowest[channel] = min(raw.lowest[channel], float(low))
+                raw.highest[channel] = max(raw.highest[channel], float(high))
+    return raw
 
-    gain, offset = _restoring(sample, model_sample, mode, neutral)
-    lowest, highest = lowest * gain + offset, highest * gain + offset  # gain > 0: order kept
-    # Data without negative values (Siril's [0, 1]) stay so; data that have them (sky-subtracted
-    # survey frames) keep their level as it is, negative sky included.
-    shift = -float(lowest.min()) if lowest.min() < 0 and not negative_input else 0.0
-    # Data in Siril's [0, 1] range stay in it: what the sky level pushes above 1 (a saturated star's core, or
-    # a star divided by a dim corner's model) is clipped there, the sky keeping its level; data beyond
-    # [0, 1] have no range to keep, whatever their unit.
-    clip = float(highest.max()) + shift > 1.0 >= peak
+
+def _restore(result: torch.Tensor, gain: np.ndarray, offset: np.ndarray, clip: bool, missing: bool) -> None:
+    """Bring the raw result to the sky level in place, band by band: ``gain`` and ``offset`` per channel, a
+    clip at 1 and missing pixels back to 0 where asked."""
+    channels, height, width = result.shape
     band = band_rows(width, 1)
     for top in range(0, height, band):
         for channel in range(channels):
             target = result[channel, top : top + band]
-            target.mul_(float(gain[channel])).add_(float(offset[channel] + shift))
+            target.mul_(float(gain[channel])).add_(float(offset[channel]))
             if clip:
                 target.clamp_(max=1.0)
             if missing:
                 target.nan_to_num_(nan=0.0)
-    return corrected
 
 
 def _restoring(sample: np.ndarray, model_sample: np.ndarray, mode: str,

@@ -96,6 +96,32 @@ def prepare(
     stretches = fit_stretch(sample, params.quantile, params.stretch_target)
     del sample
 
+    stretched_ds, linear_ds = _downscaled(image, params, stretches, progress)
+    mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
+    if mask is not None:
+        mask_ds = mask_ds * reduce_user_mask(
+            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func
+        )
+    if len(exclude):
+        mask_ds = mask_ds * area_weights(exclude, Grid(height, width, factor))
+    _require_background(stretched_ds, mask_ds, params, mask is not None, bool(len(exclude)))
+    if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
+        fit_stretches = [stretch.linear_part() for stretch in stretches]
+        for channel, stretch in zip(linear_ds, stretches):
+            channel[...] = stretch.normalize(channel)
+        fit_ds = linear_ds
+    else:  # a clipped level says only "at least the quantile": no level to fit
+        fit_stretches, fit_ds = stretches, stretched_ds
+        with np.errstate(invalid="ignore"):
+            mask_ds = mask_ds * (stretched_ds < 1.0).all(axis=0, keepdims=True)
+    return Prepared(image.shape, factor, stretches, stretched_ds, mask_ds, fit_stretches, fit_ds)
+
+
+def _downscaled(image: np.ndarray, params: Parameters, stretches: list[ChannelStretch],
+                progress: ProgressCallback | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The image downscaled and stretched, band by band, and (linear fit domain) downscaled unstretched."""
+    channels, height, width = image.shape
+    factor = params.downscale
     reduced_shape = (channels, reduced_size(height, factor), reduced_size(width, factor))
     stretched_ds = np.empty(reduced_shape, np.float32)
     linear_ds = np.empty(reduced_shape, np.float32) if params.fit_domain == "linear" else None
@@ -116,25 +142,7 @@ def prepare(
             stretched_ds[:, rows] = reduced
         if progress is not None:
             progress(min(1.0, rows.stop * factor / height), "stretch and downscale")
-
-    mask_ds = threshold_mask(stretched_ds, params.threshold_min, params.threshold_max)
-    if mask is not None:
-        mask_ds = mask_ds * reduce_user_mask(
-            np.asarray(mask, np.float32), image.shape, factor, params.downscale_func
-        )
-    if len(exclude):
-        mask_ds = mask_ds * area_weights(exclude, Grid(height, width, factor))
-    _require_background(stretched_ds, mask_ds, params, mask is not None, bool(len(exclude)))
-    if linear_ds is not None:  # pedestal and scale removed only, not clipped: sky above the quantile keeps its level
-        fit_stretches = [stretch.linear_part() for stretch in stretches]
-        for channel, stretch in zip(linear_ds, stretches):
-            channel[...] = stretch.normalize(channel)
-        fit_ds = linear_ds
-    else:  # a clipped level says only "at least the quantile": no level to fit
-        fit_stretches, fit_ds = stretches, stretched_ds
-        with np.errstate(invalid="ignore"):
-            mask_ds = mask_ds * (stretched_ds < 1.0).all(axis=0, keepdims=True)
-    return Prepared(image.shape, factor, stretches, stretched_ds, mask_ds, fit_stretches, fit_ds)
+    return stretched_ds, linear_ds
 
 
 def _require_downscaled_size(height: int, width: int, factor: int) -> None:
