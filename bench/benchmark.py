@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgoptimizer import Parameters, extract_background
+from bgoptimizer import Delivery, FitInputs, Parameters, extract_background
 from bgoptimizer.arguments import settings_from_args
 from bgoptimizer.command_line.main import build_parser
 from bgoptimizer.io import read_image, write_image
@@ -144,7 +144,8 @@ def run_sequence(width: int, height: int, frames: int, warm: bool) -> dict:
         truth = base.background + glow * (index / max(1, frames - 1))
         frame = base.image - base.background + truth
         start = time.perf_counter()
-        result = extract_background(frame, params, initial=previous if warm else None, in_place=True)
+        result = extract_background(frame, params, inputs=FitInputs(initial=previous if warm else None),
+                                    delivery=Delivery(in_place=True))
         seconds.append(time.perf_counter() - start)
         errors.append(gradient_error(result.background, truth)[0])
         iterations.append(result.report.iterations)

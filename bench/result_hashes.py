@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgoptimizer import Parameters, extract_background
+from bgoptimizer import FitInputs, Parameters, RunControl, extract_background
 from bgoptimizer.command_line.main import main as cli
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import make_glow_scene, make_scene
@@ -46,13 +46,14 @@ def main() -> None:
     params = Parameters(epochs=150)
     rows: list[tuple[str, str]] = []
     scene = make_scene(600, 400, gradient_kind="mixed", nebula=True, seed=3)
-    result = extract_background(scene.image, params, device="cpu")
+    result = extract_background(scene.image, params, control=RunControl(device="cpu"))
     rows.append(("engine: 600x400 nebula", _md5(result.background, result.corrected)))
     glow = make_glow_scene("horizon_galaxy", 1, 600, 400)
-    result = extract_background(glow.image, params, device="cpu")
+    result = extract_background(glow.image, params, control=RunControl(device="cpu"))
     rows.append(("engine: 600x400 horizon + galaxy", _md5(result.background, result.corrected)))
     second = make_scene(600, 400, gradient_kind="mixed", nebula=True, seed=4)
-    warm = extract_background(second.image, params, initial=result.state, device="cpu")
+    warm = extract_background(second.image, params, inputs=FitInputs(initial=result.state),
+                              control=RunControl(device="cpu"))
     rows.append(("engine: warm-started frame", _md5(warm.background, warm.corrected)))
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)

@@ -17,6 +17,7 @@ from astropy.io import fits
 
 import bgoptimizer.runs.frame as frame
 import bgoptimizer.runs.jobs as batch
+from bgoptimizer import FitInputs, RunControl
 from bgoptimizer.arguments import flags_naming
 from bgoptimizer.command_line.main import main
 from bgoptimizer.interrupts import Interrupted, interrupts_deferred, interrupts_raised
@@ -376,10 +377,12 @@ def test_the_method_reads_no_file_the_front_end_reads_the_mask(tmp_path):
     mask[:, :, :100] = 0  # the left half is not background
     options = RunOptions(mask=str(write_image(tmp_path / "m.fits", mask)))
     assert batch.read_mask(options).shape == (1, 150, 200) and batch.read_mask(RunOptions()) is None
-    result = extract_background(image, Parameters(), mask=batch.read_mask(options), device=options.device)
+    result = extract_background(image, Parameters(), inputs=FitInputs(mask=batch.read_mask(options)),
+                                control=RunControl(device=options.device))
     assert 12 * 19 <= result.report.samples <= 13 * 19  # the right half: 12-13 of 25 block columns, 19 rows
     with pytest.raises(MaskError) as raised:  # named as each front end names the setting
-        extract_background(image, Parameters(), mask=mask[..., :100], device=options.device)
+        extract_background(image, Parameters(), inputs=FitInputs(mask=mask[..., :100]),
+                           control=RunControl(device=options.device))
     assert re.match(r"--mask .*m\.fits: size 100x150 does not match the image's 200x150",
                     raised.value.rendered(flags_naming(options)))
 

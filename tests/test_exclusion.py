@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bgoptimizer import MaskError, Parameters, extract_background
+from bgoptimizer import FitInputs, MaskError, Parameters, extract_background
 from bgoptimizer.method.cfa import extract_cfa_background
 from bgoptimizer.method.prepare.exclusion import EDGE_SOFTNESS, area_weights
 from bgoptimizer.method.prepare.grid import Grid
@@ -65,8 +65,8 @@ def test_excluding_the_glow_keeps_it_out_of_the_model(blob_scene):
     valid = np.ones(image.shape, bool)
     params = Parameters(protect_objects=False)  # the areas alone protect it
     followed = extract_background(image.copy(), params)
-    excluded = extract_background(image.copy(), params, exclude=[_circle(650, 170, 180)])
-    upside_down = extract_background(image.copy(), params, exclude=[_circle(650, 600 - 1 - 170, 180)])
+    excluded = extract_background(image.copy(), params, inputs=FitInputs(exclude=[_circle(650, 170, 180)]))
+    upside_down = extract_background(image.copy(), params, inputs=FitInputs(exclude=[_circle(650, 600 - 1 - 170, 180)]))
     assert 100 * relative_rms(followed.background, scene.background, valid) > 1.2  # 1.74 %: the glow taken in
     assert 100 * relative_rms(excluded.background, scene.background, valid) < 0.25  # 0.12 % measured
     assert 100 * relative_rms(upside_down.background, scene.background, valid) > 1.2  # rows are FITS rows
@@ -78,7 +78,7 @@ def test_a_frame_wholly_excluded_says_what_excluded_it(blob_scene):
     everything = np.array([[-10, -10], [1000, -10], [1000, 700], [-10, 700]])
     with pytest.raises(MaskError, match=r"only 0 of 8475 downscaled pixels are background .*excluded by the "
                                         r"exclusion areas\); a fit needs"):
-        extract_background(image.copy(), Parameters(), exclude=[everything])
+        extract_background(image.copy(), Parameters(), inputs=FitInputs(exclude=[everything]))
 
 
 def test_a_raw_frame_takes_the_areas_in_mosaic_coordinates(blob_scene):
@@ -87,6 +87,6 @@ def test_a_raw_frame_takes_the_areas_in_mosaic_coordinates(blob_scene):
     params = Parameters(protect_objects=False, points=32)
     truth = scene.background[1:2]
     valid = np.ones(mosaic.shape, bool)
-    excluded = extract_cfa_background(mosaic.copy(), params, exclude=[_circle(650, 170, 180)])
+    excluded = extract_cfa_background(mosaic.copy(), params, inputs=FitInputs(exclude=[_circle(650, 170, 180)]))
     followed = extract_cfa_background(mosaic.copy(), params)
     assert relative_rms(excluded.background, truth, valid) < 0.5 * relative_rms(followed.background, truth, valid)

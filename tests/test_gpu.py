@@ -10,7 +10,7 @@ import pytest
 import torch
 from astropy.io import fits
 
-from bgoptimizer import Parameters, extract_background
+from bgoptimizer import Parameters, RunControl, extract_background
 from bgoptimizer.command_line.main import main
 from bgoptimizer.io import read_image, write_image
 from bgoptimizer.synthetic import gradient_error, make_scene
@@ -46,6 +46,6 @@ def test_plugin_on_the_gpu_gives_the_cpu_result(siril, sirilpy, monkeypatch, tmp
     (summary,) = [line for line in siril.lines(sirilpy.LogColor.GREEN) if "done in" in line]
     assert f"on CUDA: {torch.cuda.get_device_name()}" in summary
     model = read_image(tmp_path / "sky_bgModel.fit").data
-    on_cpu = extract_background(scene.image, Parameters(), device="cpu").background
+    on_cpu = extract_background(scene.image, Parameters(), control=RunControl(device="cpu")).background
     assert gradient_error(model, scene.background)[0] < 0.5  # % RMS of the gradient
     assert gradient_error(model, on_cpu)[0] < 0.1  # the CPU's model, up to float rounding in 500 steps

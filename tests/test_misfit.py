@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bgoptimizer import Parameters, extract_background
+from bgoptimizer import FitInputs, Parameters, extract_background
 from bgoptimizer.synthetic import gradient_error, make_glow_scene, make_scene
 
 
@@ -49,7 +49,7 @@ def test_a_mostly_masked_frame_keeps_its_smoothing(two_glows):
 
     mask = np.ones(two_glows.image.shape[1:], np.float32)
     mask[:, 500:1000] = 0.0  # the middle third of the columns
-    result = extract_background(two_glows.image, Parameters(protect_objects=False), mask=mask)
+    result = extract_background(two_glows.image, Parameters(protect_objects=False), inputs=FitInputs(mask=mask))
     assert result.report.smoothing is None
 
 

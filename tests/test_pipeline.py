@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bgoptimizer import Parameters, extract_background
+from bgoptimizer import Delivery, Parameters, RunControl, extract_background
 from bgoptimizer.io import read_image
 from bgoptimizer.synthetic import gradient_error, make_scene
 
@@ -185,7 +185,7 @@ def test_in_place_correction_equals_the_copy_and_reuses_the_input():
     params = Parameters(epochs=20)
     copy = extract_background(scene.image, params).corrected
     buffer = scene.image.copy()
-    result = extract_background(buffer, params, in_place=True)
+    result = extract_background(buffer, params, delivery=Delivery(in_place=True))
     assert result.corrected is buffer
     np.testing.assert_array_equal(buffer, copy)
 
@@ -267,7 +267,7 @@ def test_in_place_correction_equals_a_new_image():
     params = Parameters(epochs=0)
     new = extract_background(image, params).corrected
     assert new.max() > 1.0  # not rescaled into [0, 1]: the data had no such range
-    in_place = extract_background(image.copy(), params, in_place=True).corrected
+    in_place = extract_background(image.copy(), params, delivery=Delivery(in_place=True)).corrected
     np.testing.assert_array_equal(in_place, new)
 
 
@@ -292,8 +292,8 @@ def test_cancel_stops_between_steps_not_only_in_the_optimizer(monkeypatch):
     monkeypatch.setattr(fit, "robust_solve", counted)
     monkeypatch.setattr(fit, "optimize", never)
     with pytest.raises(Cancelled):  # pressed while the first detection fit ran
-        extract_background(scene.image, Parameters(), cancel=lambda: len(solves) >= 1)
+        extract_background(scene.image, Parameters(), control=RunControl(cancel=lambda: len(solves) >= 1))
     assert len(solves) == 1
     with pytest.raises(Cancelled):  # pressed before anything: not even the image is prepared
-        extract_background(scene.image, Parameters(), cancel=lambda: True)
+        extract_background(scene.image, Parameters(), control=RunControl(cancel=lambda: True))
     assert len(solves) == 1

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from .method.common.device import describe_device, resolve_device
     from .method.display import display_like, preview_image
     from .method.fit import FitReport, fit_background
+    from .method.given import Delivery, FitInputs, RunControl
     from .method.model.spline import SplineState
     from .method.normalize import Normalization, normalize_to_reference
     from .method.objects.outlines import object_outlines
@@ -56,7 +57,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         specs_of,
         validate_settings,
     )
-    from .runs.frame import FrameResult, is_own_model, process_frame
+    from .runs.frame import FrameOutputs, FrameResult, is_own_model, process_frame
     from .runs.jobs import check_new_files, read_mask
     from .runs.names import MODEL_TAG
     from .runs.normalization import write_normalized
@@ -67,6 +68,7 @@ _LAZY_MODULES = {
                "specs_of", "validate_settings"),
     "method.pipeline": ("BackgroundResult", "extract_background"),
     "method.fit": ("FitReport", "fit_background"),
+    "method.given": ("FitInputs", "RunControl", "Delivery"),
     "method.preview": ("PreviewFit", "preview_fit"),
     "method.cfa": ("extract_cfa_background", "extract_frame_background"),
     "method.prepare.preparation": ("prepare",),
@@ -76,7 +78,7 @@ _LAZY_MODULES = {
     "method.objects.outlines": ("object_outlines",),
     "method.normalize": ("Normalization", "normalize_to_reference"),
     "method.common.device": ("describe_device", "resolve_device"),
-    "runs.frame": ("FrameResult", "process_frame", "is_own_model"),
+    "runs.frame": ("FrameResult", "FrameOutputs", "process_frame", "is_own_model"),
     "runs.jobs": ("check_new_files", "read_mask"),
     "runs.names": ("MODEL_TAG",),
     "runs.normalization": ("write_normalized",),
@@ -89,7 +91,8 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "OutputError", "OutputExists", "ParameterError", "NameRenderer", "flag", "user_message", "CancelCheck",
     "ProgressCallback", "scaled", "collector_paused", "end_process", "Parameters", "RunOptions", "ParameterSpec",
     "GROUPS", "parameter_specs", "settings_from", "setting", "specs_of", "validate_settings", "BackgroundResult",
-    "FitReport", "PreviewFit", "extract_background", "fit_background", "prepare", "preview_fit", "preview_image",
+    "FitReport", "PreviewFit", "FitInputs", "RunControl", "Delivery", "FrameOutputs", "extract_background",
+    "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "is_own_model",
     "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",

@@ -185,12 +185,13 @@ def process_loaded_image(
     with siril.image_lock():
         image, layout = read_loaded_image(siril)  # before the engine is imported: see the module's docstring
         model_path = check_model_path(siril, output)  # before the fit: a bad path must not cost a run
-        from bgoptimizer import process_frame, read_mask
+        from bgoptimizer import FitInputs, FrameOutputs, RunControl, process_frame, read_mask
         before = sky_levels(image.data)  # the image is corrected in place
         areas = user_areas(siril, output, image.data.shape[-2])
-        result = process_frame(image, params, model_path=model_path, compress=output.run.compress,
-                               mask=read_mask(output.run), exclude=areas, excluded=exclusions(output, areas),
-                               progress=progress, cancel=cancel, device=output.run.device)
+        result = process_frame(image, params, outputs=FrameOutputs(model_path=model_path, compress=output.run.compress),
+                               inputs=FitInputs(mask=read_mask(output.run), exclude=areas),
+                               excluded=exclusions(output, areas),
+                               control=RunControl(progress=progress, cancel=cancel, device=output.run.device))
         replaced = output.replace and not output.show_model
         if replaced or output.show_model:  # Siril's undo brings the image back, whichever is shown
             siril.undo_save_state(UNDO_NAME)

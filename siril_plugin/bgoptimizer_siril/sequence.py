@@ -28,10 +28,13 @@ import sirilpy as s
 from bgoptimizer import (
     CancelCheck,
     Cancelled,
+    FitInputs,
+    FrameOutputs,
     InputImageError,
     NameRenderer,
     Parameters,
     ProgressCallback,
+    RunControl,
     SplineState,
     check_new_files,
     flag,
@@ -266,12 +269,13 @@ class _SequenceRun:
             self.siril.log(f"{UNDO_NAME}: {title}: {done}")
             return
         with OutputFiles(replace=self.output.run.overwrite) as files:  # the frame and its model, or neither
+            model_path = default_model_path(self.siril, frame.path.stem) if self.output.saves_model else None
             result = process_frame(
-                image, self.params, corrected_path=self.corrected_path(frame),
-                model_path=default_model_path(self.siril, frame.path.stem) if self.output.saves_model else None,
-                files=files, sample_type=sample_type, compress=self.output.run.compress, mask=self.mask,
-                exclude=self.areas, excluded=exclusions(self.output, self.areas), initial=self.previous,
-                progress=progress, cancel=cancel, device=self.output.run.device)
+                image, self.params,
+                outputs=FrameOutputs(self.corrected_path(frame), model_path, files, sample_type,
+                                     self.output.run.compress),
+                inputs=FitInputs(self.mask, self.areas, self.previous), excluded=exclusions(self.output, self.areas),
+                control=RunControl(progress, cancel, self.output.run.device))
             files.commit()
         self.previous = result.state
         self.siril.log(f"{UNDO_NAME}: {title}: {result.report.objects:.0%} of the frame kept out as objects; "

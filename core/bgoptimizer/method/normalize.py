@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import InputImageError
 from ..params import Parameters
 from .fit import FitReport
+from .given import FitInputs, RunControl
 from .objects.morphology import dilate
 from .pipeline import extract_background
 from .prepare.downscale import block_reduce
@@ -145,7 +146,8 @@ def normalize_to_reference(
     _check_match(measured, agreements)
     if params.mode == "divide":
         ratio = np.where(valid, frame / np.where(valid, reference, 1.0), 1.0).astype(np.float32)
-        result = extract_background(ratio * _LEVEL, fit_params, mask=mask, device=device)
+        result = extract_background(ratio * _LEVEL, fit_params, inputs=FitInputs(mask=mask),
+                                    control=RunControl(device=device))
         difference = result.background / _LEVEL
         normalized = np.where(valid, frame / difference, 0.0)
         scale = np.array([np.median(band[valid]) for band in difference], np.float32)
@@ -153,7 +155,8 @@ def normalize_to_reference(
         scale = measured
         residual = frame - scale[:, None, None] * reference
         offset = _LEVEL - np.array([np.median(band[valid]) for band in residual], np.float32)
-        result = extract_background(residual + offset[:, None, None], fit_params, mask=mask, device=device)
+        result = extract_background(residual + offset[:, None, None], fit_params, inputs=FitInputs(mask=mask),
+                                    control=RunControl(device=device))
         difference = result.background - offset[:, None, None]
         normalized = np.where(valid, (frame - difference) / scale[:, None, None], 0.0)
     return Normalization(normalized.astype(np.float32), difference.astype(np.float32), scale, result.report)

@@ -16,17 +16,17 @@ background model and the corrected image are ever held at full size.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..io.arrays import as_planar
-from ..io.bands import BandSink
 from ..params import Parameters
-from ..progress import CancelCheck, ProgressCallback, cancelling, scaled
+from ..progress import ProgressCallback, cancelling, scaled
 from .common.memory import release_freed_memory
 from .fit import FitReport, fit_background
+from .given import Delivery, FitInputs, RunControl
 from .model.spline import SplineState
 from .output.correct import correct
 from .output.reconstruct import model_bands
@@ -53,14 +53,9 @@ def extract_background(
     image: np.ndarray,
     params: Parameters | None = None,
     *,
-    mask: np.ndarray | None = None,
-    exclude: Sequence[np.ndarray] = (),
-    initial: SplineState | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    in_place: bool = False,
-    model_sink: BandSink | None = None,
-    device: str = "auto",
+    inputs: FitInputs = FitInputs(),
+    control: RunControl = RunControl(),
+    delivery: Delivery = Delivery(),
 ) -> BackgroundResult:
     """Model and remove the smooth background of a linear image.
 
@@ -71,31 +66,14 @@ def extract_background(
         [0, 1]; pixels equal to 0 (or NaN) are missing and stay 0.
     params : `Parameters`, optional
         Method parameters; defaults when omitted.
-    mask : `~numpy.ndarray`, optional
-        Full-resolution weights in [0, 1], ``(H, W)``, ``(1, H, W)`` or
-        ``(C, H, W)``: 1 = background, 0 = ignore. Messages about it name
-        the parameter ``mask``.
-    exclude : sequence of `~numpy.ndarray`, optional
-        Areas kept out of the fit (soft-edged): ``(N, 2)`` polygons of
-        full-resolution ``(x, y)`` vertices, row 0 first as in FITS.
-    initial : `SplineState`, optional
-        A previous fit (``result.state``) of a similar image, e.g. the frame
-        before in a sequence: its control-point positions are the start, and
-        a fifth of ``params.iterations`` is run.
-    progress : callable, optional
-        ``progress(fraction, message)``, called from this thread.
-    cancel : callable, optional
-        Returns True to stop; raises `Cancelled` and changes nothing.
-    in_place : bool, optional
-        Write the corrected image over ``image`` (float32 ``(C, H, W)`` only),
-        saving one image of memory, when the caller no longer needs the input.
-    model_sink : callable, optional
-        ``model_sink(top, rows)`` receives the model in bands of rows
-        (``(C, rows, W)`` float32, from row ``top``), e.g. to write it to a
-        file, and the model is not kept: ``result.background`` is None.
-        With ``in_place``, the run then needs memory for one image only.
-    device : {'auto', 'cpu', 'cuda', 'mps'}, optional
-        Where the fit runs (:attr:`RunOptions.device`).
+    inputs : `FitInputs`, optional
+        What the fit is given: a mask of the background, areas kept out, a
+        previous fit to start from.
+    control : `RunControl`, optional
+        Progress reports, the cancel check, the device the fit runs on.
+    delivery : `Delivery`, optional
+        Where the results go: the corrected image over the input
+        (``in_place``), the model in bands to a sink instead of kept.
 
     Returns
     -------
@@ -103,35 +81,32 @@ def extract_background(
         ``background`` and ``corrected`` as float32 ``(C, H, W)``, the fit report
         and the fitted spline.
     """
-    return extract_planar(as_planar(image), params or Parameters(), mask=mask, exclude=exclude, initial=initial,
-                          progress=progress, cancel=cancel, in_place=in_place, model_sink=model_sink, device=device)
+    return extract_planar(as_planar(image), params or Parameters(), inputs=inputs, control=control,
+                          delivery=delivery)
 
 
 def extract_planar(
     image: np.ndarray,
     params: Parameters,
     *,
-    mask: np.ndarray | None = None,
-    exclude: Sequence[np.ndarray] = (),
-    initial: SplineState | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    in_place: bool = False,
-    model_sink: BandSink | None = None,
-    device: str = "auto",
+    inputs: FitInputs = FitInputs(),
+    control: RunControl = RunControl(),
+    delivery: Delivery = Delivery(),
 ) -> BackgroundResult:
     """:func:`extract_background` on a checked float32 ``(C, H, W)`` image of any channel count (the four
     phase images of a raw CFA frame are fitted together as four channels)."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    progress = cancelling(progress, cancel)  # each band prepared or reconstructed is a point to stop at
-    prepared = prepare(image, params, mask=mask, exclude=exclude, progress=_stage(progress, "prepare"), checked=True)
+    cancel, model_sink = control.cancel, delivery.model_sink
+    progress = cancelling(control.progress, cancel)  # each band prepared or reconstructed is a point to stop at
+    prepared = prepare(image, params, mask=inputs.mask, exclude=inputs.exclude, progress=_stage(progress, "prepare"),
+                       checked=True)
     seconds["prepare"] = time.perf_counter() - start
     release_freed_memory()
 
     start = time.perf_counter()
-    state, report = fit_background(prepared, params, initial=initial, progress=_stage(progress, "fit"), cancel=cancel,
-                                   device=device)
+    state, report = fit_background(prepared, params, initial=inputs.initial, progress=_stage(progress, "fit"),
+                                   cancel=cancel, device=control.device)
     seconds["fit"] = time.perf_counter() - start
     release_freed_memory()
 
@@ -152,7 +127,8 @@ def extract_planar(
             yield top, rows
             begin = time.perf_counter()
 
-    corrected = correct(image, delivered(), params.mode, out=image if in_place else None, neutral=params.neutral)
+    corrected = correct(image, delivered(), params.mode, out=image if delivery.in_place else None,
+                        neutral=params.neutral)
     seconds["reconstruct"] = modeling[0]
     seconds["correct"] = time.perf_counter() - start - modeling[0]
     report.seconds = seconds

@@ -11,11 +11,11 @@ files carry the input's metadata and a HISTORY line, and are written into one
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +24,17 @@ from astropy.io import fits
 from .._version import __version__
 from ..errors import BgOptimizerError
 from ..io import ImageFile, OutputFiles, read_header, write_image, write_image_bands
+from ..io.bands import BandSink
 from ..io.image_file import FLOAT32
 from ..method.cfa import extract_frame_background
 from ..method.fit import FitReport
+from ..method.given import Delivery, FitInputs, RunControl
 from ..method.model.spline import SplineState
 from ..method.pipeline import BackgroundResult
 from ..params import Parameters
-from ..progress import CancelCheck, ProgressCallback, scaled
+from ..progress import scaled
 
-__all__ = ["FrameResult", "bayer_pattern", "with_history", "is_own_model", "process_frame"]
+__all__ = ["FrameResult", "FrameOutputs", "bayer_pattern", "with_history", "is_own_model", "process_frame"]
 
 _HISTORY_WIDTH = 72  # the text a HISTORY card holds
 # Share of a frame's progress bar given to the fit; the rest shows the corrected image's write.
@@ -90,15 +92,15 @@ def _correction_done(params: Parameters) -> str:
     return "background subtracted" if params.mode == "subtract" else "background divided"
 
 
-def _fit_with_model(fit: Callable[..., BackgroundResult], image: ImageFile, path: Path | None, header: fits.Header,
-                    compress: bool, files: OutputFiles | None) -> BackgroundResult:
-    """Run ``fit(model_sink=...)`` with the model going to ``path`` band by band as it is computed (a raw
+def _fit_with_model(fit: Callable[[BandSink], BackgroundResult], image: ImageFile, path: Path | None,
+                    header: fits.Header, compress: bool, files: OutputFiles | None) -> BackgroundResult:
+    """Run ``fit(model_sink)`` with the model going to ``path`` band by band as it is computed (a raw
     frame's once its phases are done), or dropped when ``path`` is None: never held whole (a 3000x2000
     RGB model is 72 MB)."""
     if path is None:
-        return fit(model_sink=_dropped)
+        return fit(_dropped)
     results: list[BackgroundResult] = []
-    write_image_bands(path, image.data.shape, lambda sink: results.append(fit(model_sink=sink)), header,
+    write_image_bands(path, image.data.shape, lambda sink: results.append(fit(sink)), header,
                       image.properties, compress, files)
     return results[0]
 
@@ -107,48 +109,54 @@ def _dropped(_top: int, _rows: np.ndarray) -> None:
     """A model sink that keeps nothing: no model is wanted."""
 
 
+@dataclass(frozen=True)
+class FrameOutputs:
+    """Where one frame's results go: the corrected image to ``corrected_path`` as ``sample_type`` samples
+    (None: only returned, e.g. for Siril to take back), the model to ``model_path`` (None: not kept), both
+    atomically into ``files`` when given (they appear when it commits), each on its own otherwise;
+    ``compress``: tiled GZIP (FITS) or zstd (XISF)."""
+
+    corrected_path: Path | None = None
+    model_path: Path | None = None
+    files: OutputFiles | None = None
+    sample_type: np.dtype = FLOAT32
+    compress: bool = False
+
+
 def process_frame(
     image: ImageFile,
     params: Parameters,
     *,
-    corrected_path: Path | None = None,
-    model_path: Path | None = None,
-    files: OutputFiles | None = None,
-    sample_type: np.dtype = FLOAT32,
-    compress: bool = False,
-    mask: np.ndarray | None = None,
-    exclude: Sequence[np.ndarray] = (),
+    outputs: FrameOutputs = FrameOutputs(),
+    inputs: FitInputs = FitInputs(),
     excluded: str | None = None,
-    initial: SplineState | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    device: str = "auto",
+    control: RunControl = RunControl(),
 ) -> FrameResult:
-    """Model and remove ``image``'s background, in place, writing the files named.
+    """Model and remove ``image``'s background, in place, writing the files ``outputs`` names.
 
-    The corrected image goes to ``corrected_path`` as ``sample_type`` samples
-    (None: only returned, e.g. for Siril to take back), the model to
-    ``model_path`` (None: not kept), both atomically into ``files`` when given
-    (they appear when it commits), each on its own otherwise. ``excluded`` says
-    in the HISTORY line what the user kept out of the fit (``mask``, the
-    ``exclude`` areas); the other keywords are
+    ``excluded`` says in the HISTORY line what the user kept out of the fit
+    (the ``inputs``' mask and areas); ``inputs`` and ``control`` are
     :func:`~bgoptimizer.extract_background`'s.
     """
     pattern = bayer_pattern(image)
     start = time.perf_counter()
-    fit = partial(extract_frame_background, image.data, params, bayer_pattern=pattern, mask=mask, exclude=exclude,
-                  initial=initial, progress=scaled(progress, 0.0, _FIT_SHARE), cancel=cancel, in_place=True,
-                  device=device)
+    progress = control.progress
+    fit_control = dataclasses.replace(control, progress=scaled(progress, 0.0, _FIT_SHARE))
+
+    def fit(sink: BandSink) -> BackgroundResult:
+        return extract_frame_background(image.data, params, bayer_pattern=pattern, inputs=inputs,
+                                        control=fit_control, delivery=Delivery(in_place=True, model_sink=sink))
+
     model_header = with_history(image.header, params, _MODEL_DONE, excluded)
-    result = _fit_with_model(fit, image, model_path, model_header, compress, files)
+    result = _fit_with_model(fit, image, outputs.model_path, model_header, outputs.compress, outputs.files)
     start_write = time.perf_counter()
-    if corrected_path is not None:
+    if outputs.corrected_path is not None:
         if progress is not None:
-            progress(_FIT_SHARE, f"write {corrected_path.name}")
-        write_image(corrected_path, result.corrected,
+            progress(_FIT_SHARE, f"write {outputs.corrected_path.name}")
+        write_image(outputs.corrected_path, result.corrected,
                     with_history(image.header, params, _correction_done(params), excluded),
-                    image.properties, compress, files, sample_type)
+                    image.properties, outputs.compress, outputs.files, outputs.sample_type)
     if progress is not None:
-        progress(1.0, "written" if corrected_path is not None else "done")
+        progress(1.0, "written" if outputs.corrected_path is not None else "done")
     end = time.perf_counter()
     return FrameResult(result.corrected, result.report, result.state, pattern, end - start, end - start_write)

@@ -29,10 +29,11 @@ from ..io import (
 from ..io.atomic import check_name_length
 from ..method.display import preview_image
 from ..method.fit import FitReport
+from ..method.given import FitInputs, RunControl
 from ..method.prepare.preparation import prepare
 from ..params import Parameters, RunOptions
 from ..progress import ProgressCallback
-from .frame import process_frame
+from .frame import FrameOutputs, process_frame
 from .names import IMAGE_SUFFIXES, MODEL_TAG, PREVIEW_TAG, corrected_tag, is_own_output
 
 __all__ = [
@@ -230,8 +231,8 @@ def process_file(job: Job, params: Parameters, options: RunOptions, files: Outpu
         write_png(job.outputs[0], preview_image(prepared), files)
         return FileOutcome(job)
     corrected_path = job.outputs[0]
-    frame = process_frame(source, params, corrected_path=corrected_path, model_path=job.model, files=files,
-                          sample_type=output_sample_type(corrected_path, source, options.keep_bit_depth),
-                          compress=options.compress, mask=read_mask(options), excluded=options.mask,
-                          progress=progress, device=options.device)
+    sample_type = output_sample_type(corrected_path, source, options.keep_bit_depth)
+    outputs = FrameOutputs(corrected_path, job.model, files, sample_type, options.compress)
+    frame = process_frame(source, params, outputs=outputs, inputs=FitInputs(mask=read_mask(options)),
+                          excluded=options.mask, control=RunControl(progress=progress, device=options.device))
     return FileOutcome(job, frame.report, frame.seconds, frame.write_seconds, read_seconds, frame.bayer_pattern)
