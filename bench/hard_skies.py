@@ -27,7 +27,7 @@ from benchmark import SIRIL_CLI, run_siril_script
 
 from bgoptimizer import Parameters, extract_background
 from bgoptimizer.io import read_image, write_image
-from bgoptimizer.synthetic import GLOW_KINDS, absorbed_share, gradient_error, make_glow_scene, make_scene
+from bgoptimizer.synthetic import GLOW_KINDS, Nebula, absorbed_share, gradient_error, make_glow_scene, make_scene
 
 SIRIL_DEV = Path("/opt/sirildev/bin/siril-cli")
 # The kinds: the edge-glow skies with a large object, and a large smooth nebula that returns to the sky inside
@@ -39,7 +39,7 @@ def scene_of(kind: str, seed: int, width: int, height: int):
     if kind in GLOW_KINDS:
         return make_glow_scene(kind, seed, width, height, same_at_every_size=True)
     gradient = kind.rsplit("_", 1)[1]
-    return make_scene(width, height, gradient_kind=gradient, nebula=True, nebula_size=0.2, seed=seed,
+    return make_scene(width, height, gradient_kind=gradient, nebula=Nebula(size=0.2), seed=seed,
                       same_at_every_size=True)
 
 

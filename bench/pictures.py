@@ -21,7 +21,7 @@ from bgoptimizer.command_line.demo import before_after_figure
 from bgoptimizer.command_line.figure import labelled_row, write_figure
 from bgoptimizer.io import read_image
 from bgoptimizer.method.display import display_stretch
-from bgoptimizer.synthetic import gradient_error, make_scene
+from bgoptimizer.synthetic import Nebula, gradient_error, make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 DSLR = ROOT.parent / "shared" / "data" / "real" / "dslr_sky_lightpollution_linear.fits"
@@ -29,7 +29,7 @@ DSLR = ROOT.parent / "shared" / "data" / "real" / "dslr_sky_lightpollution_linea
 
 def demo_picture(folder: Path) -> Path:
     """The demo's scene and figure (``bgoptimizer demo``'s defaults)."""
-    scene = make_scene(1500, 1000, nebula_size=0.08, nebula_amplitude=1.0, seed=1)
+    scene = make_scene(1500, 1000, nebula=Nebula(size=0.08, amplitude=1.0), seed=1)
     result = extract_background(scene.image.copy(), Parameters())
     print(f"demo: {gradient_error(result.background, scene.background)[0]:.2f} % RMS of the gradient")
     figure = before_after_figure(scene.image, result.background, result.corrected, scene.background)

@@ -23,7 +23,7 @@ from bgoptimizer.command_line.main import main
 from bgoptimizer.interrupts import Interrupted, interrupts_deferred, interrupts_raised
 from bgoptimizer.io import OutputFiles, read_image, write_image
 from bgoptimizer.runs.frame import with_history
-from bgoptimizer.synthetic import make_scene
+from bgoptimizer.synthetic import Nebula, make_scene
 
 from .conftest import REAL, XISF, send_own_signal
 
@@ -271,7 +271,7 @@ def test_scarce_background_is_reported_in_one_line_and_the_result_written(tmp_pa
 
 
 def test_objects_covering_most_of_the_frame_are_reported(tmp_path, capsys):
-    scene = make_scene(900, 600, nebula_size=0.3, nebula_amplitude=5.0, seed=1)  # a nebula beyond the frame
+    scene = make_scene(900, 600, nebula=Nebula(size=0.3, amplitude=5.0), seed=1)  # a nebula beyond the frame
     image = write_image(tmp_path / "nebula.fits", scene.image)
     assert main([str(image)]) == 0
     (warning,) = capsys.readouterr().err.strip().splitlines()

@@ -8,7 +8,7 @@ from bgoptimizer import Parameters, extract_background
 from bgoptimizer.method.model.samples import FitData
 from bgoptimizer.method.model.start import robust_solve
 from bgoptimizer.method.objects.morphology import box_average, components, dilate, reach
-from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
+from bgoptimizer.synthetic import Nebula, SkyLevels, absorbed_share, gradient_error, make_glow_scene, make_scene
 from bgoptimizer.synthetic import gradient as synthetic_gradient
 
 from .conftest import relative_rms
@@ -42,7 +42,7 @@ def test_strong_glow_misfit_by_the_coarse_fit_is_not_taken_for_an_object():
     """A glow 50x the noise: the coarse fit misses it by up to -50 sigma and +28 sigma. Seeding at
     a fixed 6 sigma took the positive lobe for an object that grew to 49 % of the frame (16.5 % RMS);
     seeds must now also rise above the deepest deficit: measured 1.37 % RMS, nothing masked."""
-    scene = make_scene(900, 600, gradient_kind="glow", nebula=False, seed=2, gradient_amplitude=0.1)
+    scene = make_scene(900, 600, gradient_kind="glow", nebula=False, seed=2, levels=SkyLevels(gradient=0.1))
     result = extract_background(scene.image, Parameters())
     assert result.report.objects == 0.0
     assert gradient_error(result.background, scene.background)[0] <= 2.5
@@ -63,7 +63,7 @@ def test_a_lumpy_nebula_grows_past_its_brighter_second_lobe():
     """A large nebula (sigma a fifth of the frame) under a dome, found at its fainter lobe: the next lobe's
     light rose above the faintest ring (2.0 -> 4.2 sigma) inside the frame, which stopped the growth at a third
     of the frame (37 % absorbed, 1.66 % RMS). A rise stops it only near the border now: measured 5.9 %, 0.34 %."""
-    scene = make_scene(1500, 1000, gradient_kind="dome", nebula=True, nebula_size=0.2, seed=2,
+    scene = make_scene(1500, 1000, gradient_kind="dome", nebula=Nebula(size=0.2), seed=2,
                        same_at_every_size=True)
     result = extract_background(scene.image, Parameters())
     assert absorbed_share(result.background, scene.background, scene.nebula) <= 10.0

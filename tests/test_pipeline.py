@@ -5,7 +5,7 @@ import pytest
 
 from bgoptimizer import Delivery, Parameters, RunControl, extract_background
 from bgoptimizer.io import read_image
-from bgoptimizer.synthetic import gradient_error, make_scene
+from bgoptimizer.synthetic import SkyLevels, gradient_error, make_scene
 
 from .conftest import REAL, injected_gradient, relative_rms
 
@@ -80,7 +80,7 @@ def test_sky_brighter_than_the_stretch_quantile_is_modeled(gradient_kind):
     """A gradient 50x the noise puts the brightest corner's sky above the 0.99 quantile. Clipped
     there (and the model clamped at the quantile), it was lost: 0.22 / 0.37 % RMS, 5.7 / 10.3 %
     at worst. The linear fit domain keeps its level: measured 0.026 / 0.028 % RMS, 0.12 / 0.15 %."""
-    scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=4, gradient_amplitude=0.1)
+    scene = make_scene(900, 600, gradient_kind=gradient_kind, nebula=False, seed=4, levels=SkyLevels(gradient=0.1))
     result = extract_background(scene.image, Parameters())
     rms, worst = gradient_error(result.background, scene.background)
     assert rms <= 0.06 and worst <= 0.4
@@ -135,7 +135,7 @@ def test_both_modes_give_the_real_frames_sky_the_same_level():
 
 
 def test_divide_mode_removes_multiplicative_vignetting():
-    scene = make_scene(600, 400, nebula=False, gradient_kind="radial", gradient_amplitude=0.0, seed=6)
+    scene = make_scene(600, 400, nebula=False, gradient_kind="radial", levels=SkyLevels(gradient=0.0), seed=6)
     y, x = np.mgrid[0:400, 0:600]
     vignetting = (1.0 - 0.3 * (((x - 300) / 300.0) ** 2 + ((y - 200) / 300.0) ** 2)).astype(np.float32)
     image = scene.image * vignetting

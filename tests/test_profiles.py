@@ -9,7 +9,7 @@ from bgoptimizer.method.model.samples import FitData
 from bgoptimizer.method.model.spline import initial_centers
 from bgoptimizer.method.model.start import robust_solve, robust_solve_beside
 from bgoptimizer.method.objects.profiles import PROFILE_SCALES, Ellipse, fading_inside, object_ellipses, profile_basis
-from bgoptimizer.synthetic import absorbed_share, gradient_error, make_glow_scene, make_scene
+from bgoptimizer.synthetic import Nebula, absorbed_share, gradient_error, make_glow_scene, make_scene
 
 COLUMNS, LINES = torch.linspace(0.0, 1.5, 75), torch.linspace(0.0, 1.0, 50)
 
@@ -71,7 +71,7 @@ def test_objects_reaching_the_border_or_bright_there_are_left_to_their_masks():
 
 @pytest.mark.parametrize(("scene", "largest_absorbed", "largest_error"), [
     # Measured 3.6 % absorbed, 0.44 % RMS (28 %, 0.88 % with the mask alone).
-    (lambda: make_scene(1500, 1000, gradient_kind="dome", nebula=True, nebula_size=0.2, seed=1), 10.0, 0.6),
+    (lambda: make_scene(1500, 1000, gradient_kind="dome", nebula=Nebula(size=0.2), seed=1), 10.0, 0.6),
     # A galaxy whose mask merged with a horizon glow reaching the border gets no profile (measured 1.5 %,
     # 0.18 %; with one, it took the glow: 0.93 % RMS).
     (lambda: make_glow_scene("horizon_galaxy", 2), 5.0, 0.4),

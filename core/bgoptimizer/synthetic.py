@@ -97,44 +97,59 @@ def _nebula(
     return (tint[:, None, None] * glow[None]).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class SkyLevels:
+    """A synthetic sky's levels: the sky's, the gradient's (or glows') peak-to-peak, the noise sigma, and
+    stars per pixel."""
+
+    sky: float = 0.02
+    gradient: float = 0.02
+    noise: float = 0.002
+    star_density: float = 0.0015
+
+
+@dataclass(frozen=True)
+class Nebula:
+    """A synthetic nebula: ``size`` is its major-axis sigma over the longer side (0.16 covers a good part of
+    the frame), ``amplitude`` its peak in noise sigmas."""
+
+    size: float = 0.16
+    amplitude: float = 2.0
+
+
 def make_scene(
     width: int = 1500,
     height: int = 1000,
     channels: int = 3,
     gradient_kind: str = "mixed",
-    nebula: bool = True,
-    nebula_size: float = 0.16,
-    nebula_amplitude: float = 2.0,
+    nebula: bool | Nebula = True,
     seed: int = 1,
-    sky: float = 0.02,
-    gradient_amplitude: float = 0.02,
-    noise: float = 0.002,
-    star_density: float = 0.0015,
+    levels: SkyLevels = SkyLevels(),
     same_at_every_size: bool = False,
 ) -> Scene:
     """A linear ``(C, H, W)`` sky: level + smooth gradient + stars + optional nebula + noise.
 
-    The gradient's peak-to-peak is ``gradient_amplitude`` (10x the noise by
+    The gradient's peak-to-peak is ``levels.gradient`` (10x the noise by
     default); channels get slightly different sky colors and gradient strengths.
-    The nebula's peak is ``nebula_amplitude`` x the noise, its size is
-    ``nebula_size`` (major-axis sigma over the longer side): 0.16 covers a good
-    part of the frame. ``same_at_every_size``: see :func:`_object_generator`.
+    ``nebula``: True for the default :class:`Nebula`, False for none.
+    ``same_at_every_size``: see :func:`_object_generator`.
     """
+    shape = Nebula() if nebula is True else nebula or None
     rng = np.random.default_rng(seed)
     surface = gradient(gradient_kind, height, width)
     color = np.array([1.0, 0.85, 0.7][:channels], np.float32)
-    background = (sky * color[:, None, None] + gradient_amplitude * color[:, None, None] * surface[None])
+    background = (levels.sky * color[:, None, None] + levels.gradient * color[:, None, None] * surface[None])
     background = background.astype(np.float32)
     signal = np.zeros((channels, height, width), np.float32)
-    _add_stars(signal, rng, star_density)
+    _add_stars(signal, rng, levels.star_density)
     glow = (
         _nebula(height, width, channels, _object_generator(rng, seed, same_at_every_size),
-                nebula_amplitude * noise, nebula_size)
-        if nebula
+                shape.amplitude * levels.noise, shape.size)
+        if shape is not None
         else np.zeros_like(signal)
     )
-    image = background + signal + glow + rng.normal(0.0, noise, signal.shape).astype(np.float32)
-    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background, glow, noise)
+    image = background + signal + glow + rng.normal(0.0, levels.noise, signal.shape).astype(np.float32)
+    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background, glow, levels.noise)
 
 
 def _edge_glow(height: int, width: int, rng: np.random.Generator, edge: int, lateral: bool) -> np.ndarray:
@@ -181,8 +196,7 @@ def _galaxy(height: int, width: int, channels: int, rng: np.random.Generator, si
 
 
 def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000, channels: int = 3,
-                    sky: float = 0.02, glow_amplitude: float = 0.03, noise: float = 0.002,
-                    same_at_every_size: bool = False) -> Scene:
+                    levels: SkyLevels = SkyLevels(gradient=0.03), same_at_every_size: bool = False) -> Scene:
     """A sky whose gradient is light entering from the edges, drawn at random (``seed``) per ``kind``:
 
     - ``two_glows``: glows from two opposite edges (towns on both horizons);
@@ -190,6 +204,8 @@ def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000,
     - ``glow_big_galaxy``: one glow and a galaxy filling much of the frame;
     - ``horizon``: an even glow rising steeply from one edge;
     - ``horizon_galaxy``: the same and a large galaxy.
+
+    ``levels.gradient`` is the glows' peak-to-peak.
 
     The galaxy is the scene's ``nebula`` (object signal, not background). ``same_at_every_size``: see
     :func:`_object_generator`.
@@ -210,17 +226,17 @@ def make_glow_scene(kind: str, seed: int, width: int = 1500, height: int = 1000,
     surface /= surface.max()
     glow_color = np.array([1.0, 0.75, 0.45][:channels], np.float32)  # sodium and LED street light
     sky_color = np.array([1.0, 0.9, 0.8][:channels], np.float32)
-    background = (sky * sky_color[:, None, None] + glow_amplitude * glow_color[:, None, None] * surface[None])
+    background = (levels.sky * sky_color[:, None, None] + levels.gradient * glow_color[:, None, None] * surface[None])
     signal = np.zeros((channels, height, width), np.float32)
-    _add_stars(signal, rng, 0.0015)
+    _add_stars(signal, rng, levels.star_density)
     if kind.endswith("galaxy"):
         drawn = _object_generator(rng, seed, same_at_every_size)
         size = drawn.uniform(0.12, 0.2) if kind == "glow_big_galaxy" else drawn.uniform(0.04, 0.08)
-        galaxy = _galaxy(height, width, channels, drawn, size, drawn.uniform(3.0, 8.0) * noise)
+        galaxy = _galaxy(height, width, channels, drawn, size, drawn.uniform(3.0, 8.0) * levels.noise)
     else:
         galaxy = np.zeros_like(signal)
-    image = background + signal + galaxy + rng.normal(0.0, noise, signal.shape).astype(np.float32)
-    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background.astype(np.float32), galaxy, noise)
+    image = background + signal + galaxy + rng.normal(0.0, levels.noise, signal.shape).astype(np.float32)
+    return Scene(np.clip(image, 1e-6, 1.0).astype(np.float32), background.astype(np.float32), galaxy, levels.noise)
 
 
 def gradient_error(model: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -40,9 +40,10 @@ class Form:
     """The fields in a scrolling column of ``parent``; ``extras`` add a group's own widgets (from a row,
     returning the next), ``on_preview_change`` is called when a setting the preview shows changes."""
 
-    def __init__(self, root: tk.Tk, parent: ttk.Frame, row: int, specs: list[ParameterSpec], colors: dict[str, str],
+    def __init__(self, parent: ttk.Frame, row: int, specs: list[ParameterSpec], colors: dict[str, str],
                  detected_device: str, memory: Path | None, on_preview_change: Callable[[], None],
                  extras: dict[str, Callable[[ttk.LabelFrame, int], int]]) -> None:
+        root = parent.winfo_toplevel()
         self.root, self.specs, self.colors = root, specs, colors
         self.detected_device, self.memory = detected_device, memory
         self.on_preview_change, self.extras = on_preview_change, extras

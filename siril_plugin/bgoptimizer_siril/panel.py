@@ -106,8 +106,8 @@ class Panel:
         body.grid(row=0, column=0, sticky="nsew")
         body.rowconfigure(1 if narrow else 0, weight=1)
         body.columnconfigure(0 if narrow else 1, weight=1)
-        self.form = Form(self.root, body, 1 if narrow else 0, self.specs, self.colors, self.detected_device,
-                         self._memory(), self._schedule_refresh, {"Sky": self.areas.build})
+        self.form = Form(body, 1 if narrow else 0, self.specs, self.colors, self.detected_device, self._memory(),
+                         self._schedule_refresh, {"Sky": self.areas.build})
         self.fields, self.widgets, self.output = self.form.fields, self.form.widgets, self.form.output
         self.buttons.update(self.areas.buttons)
         self.parameter_frame, self.group_frames = self.form.frame, self.form.group_frames

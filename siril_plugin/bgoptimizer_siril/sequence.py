@@ -263,7 +263,8 @@ class _SequenceRun:
             with OutputFiles(replace=self.output.run.overwrite) as files:
                 done = write_normalized(
                     image, None if own_reference else reference_image.data, reference.path.name, self.params,
-                    self.corrected_path(frame), files, sample_type=sample_type, compress=self.output.run.compress,
+                    outputs=FrameOutputs(self.corrected_path(frame), files=files, sample_type=sample_type,
+                                         compress=self.output.run.compress),
                     device=self.output.run.device)
                 files.commit()
             self.siril.log(f"{UNDO_NAME}: {title}: {done}")

@@ -14,7 +14,7 @@ from ..io import check_output_dir, read_image, write_image
 from ..method.display import display_stretch
 from ..params import Parameters, RunOptions
 from ..runs.jobs import plan_run
-from ..synthetic import gradient_error, make_scene
+from ..synthetic import Nebula, gradient_error, make_scene
 from .figure import GREEN, ORANGE, labelled_row, profile_plot, stack, write_figure
 from .runner import TerminalProgress, run_jobs
 
@@ -42,7 +42,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"bgoptimizer demo: error: {error}", file=sys.stderr)
         return 1
 
-    scene = make_scene(args.width, args.height, nebula_size=0.08, nebula_amplitude=1.0, seed=args.seed)
+    scene = make_scene(args.width, args.height, nebula=Nebula(size=0.08, amplitude=1.0), seed=args.seed)
     header = fits.Header()
     header["OBJECT"] = ("bgoptimizer demo", "synthetic sky with a known gradient")
     source = write_image(outdir / "demo_input.fits", scene.image, header)

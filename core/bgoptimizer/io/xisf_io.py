@@ -16,6 +16,7 @@ import base64
 import os
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -207,7 +208,7 @@ def write_xisf_bands(
         fill(gather)
         return image
 
-    return _write(path, shape, header, properties, files, compress, fill, gathered, sample_type)
+    return _write(path, _Described(shape, header, properties, sample_type), files, compress, fill, gathered)
 
 
 def write_xisf(
@@ -216,15 +217,26 @@ def write_xisf(
 ) -> Path:
     """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
     (with ``files``: at its commit); compressed straight from ``data``, not from a gathered copy."""
-    return _write(path, data.shape, header, properties, files, compress, deliver(data), lambda: data, sample_type)
+    return _write(path, _Described(data.shape, header, properties, sample_type), files, compress, deliver(data),
+                  lambda: data)
 
 
-def _write(path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
-           files: OutputFiles | None, compress: bool, fill: Callable[[BandSink], object],
-           whole: Callable[[], np.ndarray], sample_type: np.dtype) -> Path:
+@dataclass(frozen=True)
+class _Described:
+    """An image to write, but its pixels: its shape ``(C, H, W)``, metadata and sample type."""
+
+    shape: tuple[int, int, int]
+    header: fits.Header
+    properties: dict[str, Any] | None
+    sample_type: np.dtype
+
+
+def _write(path: Path, image: _Described, files: OutputFiles | None, compress: bool,
+           fill: Callable[[BandSink], object], whole: Callable[[], np.ndarray]) -> Path:
     """The file: uncompressed from ``fill``'s bands, compressed from ``whole()``."""
+    shape, header, properties = image.shape, image.header, image.properties
     channels, height, width = shape
-    sample_type = np.dtype(sample_type)
+    sample_type = np.dtype(image.sample_type)
     item = sample_type.itemsize
     layout = _XisfLayout(shape, header, dict(properties or {}),
                          f"zstd+sh:{channels * height * width * item}:{item}" if compress else None, sample_type)

@@ -16,10 +16,9 @@ import numpy as np
 
 from ..errors import InputImageError
 from ..io import ImageFile, OutputFiles, read_image, write_image
-from ..io.image_file import FLOAT32
 from ..method.normalize import normalize_to_reference
 from ..params import Parameters, RunOptions
-from .frame import with_history
+from .frame import FrameOutputs, with_history
 
 __all__ = ["NORMALIZED_TAG", "NormalizedFrame", "plan_normalization", "normalize_file", "write_normalized"]
 
@@ -50,11 +49,11 @@ def plan_normalization(reference: Path, frames: Sequence[Path], output_dir: Path
     return planned
 
 
-def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_name: str, params: Parameters,
-                     path: Path, files: OutputFiles, *, sample_type: np.dtype = FLOAT32, compress: bool = False,
-                     device: str = "auto") -> str:
-    """Write ``image`` normalized to ``reference`` (None: it is the reference, written unchanged) to ``path``
-    into ``files``, with its metadata and a HISTORY line; that line's words for what was done (the scale found)."""
+def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_name: str, params: Parameters, *,
+                     outputs: FrameOutputs, device: str = "auto") -> str:
+    """Write ``image`` normalized to ``reference`` (None: it is the reference, written unchanged) where
+    ``outputs`` says (its corrected image's path, files, sample type and compression), with its metadata and a
+    HISTORY line; that line's words for what was done (the scale found)."""
     if reference is None:
         data, what = image.data, f"normalization reference ({reference_name}), unchanged"
     else:
@@ -66,7 +65,8 @@ def write_normalized(image: ImageFile, reference: np.ndarray | None, reference_n
         result = normalize_to_reference(image.data, reference, params, device=device)
         data = result.normalized
         what = f"normalized to {reference_name}, scale " + " ".join(f"{value:.4f}" for value in result.scale)
-    write_image(path, data, with_history(image.header, params, what), image.properties, compress, files, sample_type)
+    write_image(outputs.corrected_path, data, with_history(image.header, params, what), image.properties,
+                outputs.compress, outputs.files, outputs.sample_type)
     return what
 
 
@@ -77,4 +77,5 @@ def normalize_file(job: NormalizedFrame, reference: Path, reference_image: Image
     is_reference = job.source.resolve() == reference.resolve()
     image = reference_image if is_reference else read_image(job.source)
     return write_normalized(image, None if is_reference else reference_image.data, reference.name, params,
-                            job.output, files, compress=options.compress, device=options.device)
+                            outputs=FrameOutputs(job.output, files=files, compress=options.compress),
+                            device=options.device)
