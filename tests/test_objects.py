@@ -2,11 +2,8 @@
 
 import numpy as np
 import pytest
-import torch
 
 from bgoptimizer import Parameters, extract_background
-from bgoptimizer.method.model.samples import FitData
-from bgoptimizer.method.model.start import robust_solve
 from bgoptimizer.method.objects.morphology import box_average, components, dilate, reach
 from bgoptimizer.synthetic import Nebula, SkyLevels, absorbed_share, gradient_error, make_glow_scene, make_scene
 from bgoptimizer.synthetic import gradient as synthetic_gradient
@@ -117,18 +114,6 @@ def test_vignetting_cap_under_a_galaxy_is_not_taken_for_object(m94):
     assert injected.report.objects < 0.2
 
 
-def _samples_around_a_hole(seed: int, surface) -> tuple[FitData, torch.Tensor]:
-    """3000 samples of ``surface(points)`` plus noise 0.01 on the unit square, a hole of radius 0.3
-    in the middle left out, and 64 random control points."""
-    rng = np.random.default_rng(seed)
-    points = torch.from_numpy(rng.random((3000, 2)).astype(np.float32))
-    outside = ((points - 0.5) ** 2).sum(1) > 0.3**2
-    noise = torch.from_numpy(rng.normal(0.0, 0.01, len(points)).astype(np.float32))
-    values = (surface(points) + noise)[None]
-    data = FitData(points[outside], values[:, outside], torch.ones(1, int(outside.sum())), torch.tensor([[0.01]]))
-    return data, torch.from_numpy(rng.random((64, 2)).astype(np.float32))
-
-
 def test_a_horizon_glow_is_not_grown_into_an_object():
     """A glow rising from one edge, no object: the fit without a misfit seed near the edge could not follow
     the glow, and its misfit grew round after round over 64 % of the frame (10.7 % RMS); now 0 %, 0.45 %."""
@@ -182,36 +167,6 @@ def test_an_object_brightest_at_the_border_keeps_its_core():
     np.testing.assert_array_equal(_not_into_glows(grown, core, rising), core)
     falling = np.exp(-np.abs(x - 30) / 30)  # a galaxy centred at column 30: a third of its peak at the border
     np.testing.assert_array_equal(_not_into_glows(grown, core, falling), grown)
-
-
-def test_smoothed_solve_keeps_the_side_conditions_and_flattens_a_hole():
-    data, centers = _samples_around_a_hole(0, lambda points: 0.2 + 0.1 * points[:, 0])
-    grid = torch.stack(torch.meshgrid(torch.linspace(0.3, 0.7, 21), torch.linspace(0.3, 0.7, 21), indexing="ij"), -1)
-    grid = grid.reshape(-1, 2)
-    truth = 0.2 + 0.1 * grid[:, 0]
-    smooth = robust_solve(data, centers, 2, smoothing=1e-5)
-    loose = robust_solve(data, centers, 2, smoothing=0.0)
-    affine = torch.cat([torch.ones(64, 1), centers], 1)
-    assert torch.allclose(affine.T @ smooth.weights, torch.zeros(3, 1), atol=1e-4)
-    smooth_error = float((smooth(grid)[0] - truth).abs().max())
-    loose_error = float((loose(grid)[0] - truth).abs().max())
-    assert smooth_error < 0.02 < loose_error  # within 2 noise sigmas across the hole, vs a bulge
-
-
-def test_quadratic_trend_crosses_a_hole_unbent_with_a_quadratic_polynomial_part():
-    """A vignetting-like bowl with a hole of radius 0.3 in the middle: the stiff spline's affine
-    part cannot bend into the hole, the quadratic part carries the bowl across it."""
-    def bowl(points: torch.Tensor) -> torch.Tensor:  # 0.1 from the middle to the corners: 10 sigmas
-        return 0.3 - 0.4 * ((points - 0.5) ** 2).sum(1)
-
-    data, centers = _samples_around_a_hole(1, bowl)
-    middle = torch.tensor([[0.5, 0.5], [0.4, 0.55], [0.6, 0.45]])
-    fits = {degree: robust_solve(data, centers, 2, 1e-2, degree) for degree in (1, 2)}
-    errors = {degree: float((fit(middle)[0] - bowl(middle)).abs().max()) for degree, fit in fits.items()}
-    quadratic = fits[2]
-    terms = torch.cat([torch.ones(64, 1), centers, centers**2, centers[:, :1] * centers[:, 1:]], 1)
-    assert torch.allclose(terms.T @ quadratic.weights, torch.zeros(6, 1), atol=1e-4)  # side conditions
-    assert errors[2] < 0.005 < 0.02 < errors[1], errors  # half a noise sigma, vs a flattened cap
 
 
 def test_components_and_reach_follow_eight_connectivity():
