@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         specs_of,
         validate_settings,
     )
+    from .runs.each import each_in_turn
     from .runs.frame import FrameOutputs, FrameResult, is_own_model, process_frame
     from .runs.jobs import check_new_files, read_mask
     from .runs.names import MODEL_TAG
@@ -78,6 +79,7 @@ _LAZY_MODULES = {
     "method.objects.outlines": ("object_outlines",),
     "method.normalize": ("Normalization", "normalize_to_reference"),
     "method.common.device": ("describe_device", "resolve_device"),
+    "runs.each": ("each_in_turn",),
     "runs.frame": ("FrameResult", "FrameOutputs", "process_frame", "is_own_model"),
     "runs.jobs": ("check_new_files", "read_mask"),
     "runs.names": ("MODEL_TAG",),
@@ -94,6 +96,7 @@ __all__ = [  # the contract of the front ends (the CLI, the Siril plugin): nothi
     "FitReport", "PreviewFit", "FitInputs", "RunControl", "Delivery", "FrameOutputs", "extract_background",
     "fit_background", "prepare", "preview_fit", "preview_image",
     "extract_cfa_background", "extract_frame_background", "FrameResult", "process_frame", "is_own_model",
+    "each_in_turn",
     "as_planar", "display_like",
     "SplineState", "object_outlines", "MODEL_TAG", "check_new_files", "read_mask", "describe_device",
     "resolve_device", "add_parameter_options", "flags_naming", "settings_from_args", "Normalization",

@@ -27,7 +27,6 @@ import sirilpy as s
 
 from bgoptimizer import (
     CancelCheck,
-    Cancelled,
     FitInputs,
     FrameOutputs,
     InputImageError,
@@ -37,6 +36,7 @@ from bgoptimizer import (
     RunControl,
     SplineState,
     check_new_files,
+    each_in_turn,
     flag,
     process_frame,
     read_mask,
@@ -192,23 +192,22 @@ def process_sequence(
     run.check_outputs(included)
     if output.normalize and included:
         run.choose_reference(included)
-    for position, frame in enumerate(included):
-        if cancel is not None and cancel():
-            outcome.cancelled = True
-            break
-        title = f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
-        part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title}: ")
-        try:
-            run.frame(frame, title, part, cancel, name)
-        except Cancelled:
-            outcome.cancelled = True
-            break
-        except Exception as error:  # noqa: BLE001 - one bad frame must not stop the others
-            cause = describe_failure(error, name)
-            outcome.failed.append((frame.index, cause))
-            siril.log(f"{UNDO_NAME}: {title} failed: {cause}", s.LogColor.RED)
-            continue
-        outcome.processed.append(frame.index)
+    def title(frame: SequenceFrame) -> str:
+        return f"frame {frame.index + 1}/{len(source.frames)} ({frame.path.name})"
+
+    def work(place: tuple[int, SequenceFrame]) -> None:
+        position, frame = place
+        part = scaled(progress, position / len(included), (position + 1) / len(included), f"{title(frame)}: ")
+        run.frame(frame, title(frame), part, cancel, name)
+
+    def failure(place: tuple[int, SequenceFrame], error: Exception) -> bool:  # one bad frame stops no other
+        cause = describe_failure(error, name)
+        outcome.failed.append((place[1].index, cause))
+        siril.log(f"{UNDO_NAME}: {title(place[1])} failed: {cause}", s.LogColor.RED)
+        return True
+
+    outcome.cancelled = each_in_turn(enumerate(included), work,
+                                     lambda place, _: outcome.processed.append(place[1].index), failure, cancel)
     if outcome.processed:
         new_name = output.frame_prefix + source.name
         if siril.create_new_seq(new_name):

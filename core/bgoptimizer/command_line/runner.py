@@ -21,6 +21,7 @@ from ..io import OutputFiles, read_image
 from ..io.atomic import check_path_names
 from ..method.common.device import resolve_device
 from ..params import Parameters, RunOptions
+from ..runs.each import each_in_turn
 from ..runs.jobs import FileOutcome, Job, find_inputs, plan_run, process_file, protected_files
 from ..runs.names import IMAGE_SUFFIXES
 from ..runs.normalization import normalize_file, plan_normalization
@@ -86,36 +87,43 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
     out, err = out or sys.stdout, err or sys.stderr
     done: list[FileOutcome] = []
     failed: list[tuple[Path, str]] = []
-    job = jobs[0]
+    current = [jobs[0]]
+
+    def work(job: Job) -> FileOutcome:
+        current[0] = job
+        if len(jobs) > 1:
+            print(f"[{len(done) + len(failed) + 1}/{len(jobs)}] {job.source}", file=err)
+        # A failure or a signal discards the job's files; a file that another run made meanwhile
+        # is not replaced without the user's word.
+        with OutputFiles(replace=options.overwrite or job.preview) as files:
+            outcome = process_file(job, params, options, files, progress)
+            with interrupts_deferred():  # committed and counted, or neither
+                files.commit()
+                done.append(outcome)
+        return outcome
+
+    def success(job: Job, outcome: FileOutcome) -> None:
+        progress.close()
+        print(outcome.summary(), file=out)
+        for warning in outcome.report.warnings if outcome.report else ():
+            print(f"bgoptimizer: warning: {job.source}: {warning.rendered(flags_naming(options))}", file=err)
+
+    def failure(job: Job, error: Exception) -> bool:
+        message = user_message(error, flags_naming(options))
+        if message is None:
+            return False
+        message = _naming(job.source, message)
+        progress.close()
+        print(f"bgoptimizer: error: {message}", file=err)
+        failed.append((job.source, message))
+        return True
+
     try:
-        for index, job in enumerate(jobs, 1):
-            if len(jobs) > 1:
-                print(f"[{index}/{len(jobs)}] {job.source}", file=err)
-            try:
-                # A failure or a signal discards the job's files; a file that another run made meanwhile
-                # is not replaced without the user's word.
-                with OutputFiles(replace=options.overwrite or job.preview) as files:
-                    outcome = process_file(job, params, options, files, progress)
-                    with interrupts_deferred():  # committed and counted, or neither
-                        files.commit()
-                        done.append(outcome)
-            except Exception as error:
-                message = user_message(error, flags_naming(options))
-                if message is None:
-                    raise
-                message = _naming(job.source, message)
-                progress.close()
-                print(f"bgoptimizer: error: {message}", file=err)
-                failed.append((job.source, message))
-                continue
-            progress.close()
-            print(outcome.summary(), file=out)
-            for warning in outcome.report.warnings if outcome.report else ():
-                print(f"bgoptimizer: warning: {job.source}: {warning.rendered(flags_naming(options))}", file=err)
+        each_in_turn(jobs, work, success, failure)
     except Interrupted as stop:
         progress.close()
-        finished = bool(done) and done[-1].job is job
-        print(_interrupted(stop, None if finished else job, done, len(jobs)), file=err)
+        finished = bool(done) and done[-1].job is current[0]
+        print(_interrupted(stop, None if finished else current[0], done, len(jobs)), file=err)
         raise
     return done, failed
 
