@@ -3,6 +3,7 @@ together or not at all, and a signal or a full disk leaves no debris (bgoptimize
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -100,16 +101,17 @@ def test_a_rerun_is_refused_unless_overwrite(tmp_path, capsys):
 
 def test_a_result_is_the_pair_a_failed_second_file_leaves_neither(tmp_path, monkeypatch, capsys):
     image = _sky(tmp_path / "img.fits")
-    real_write = OutputFiles.write
+    real_writing = OutputFiles.writing
 
-    def failing(self, path, write):
-        def half_then_full(temporary):
-            temporary.write_bytes(b"half")
-            raise OSError(28, "No space left on device")
+    @contextlib.contextmanager
+    def failing(self, path):
+        with real_writing(self, path) as temporary:
+            yield temporary
+            if "_bgSubtracted" in str(path):  # the second file of the pair fills the disk
+                temporary.write_bytes(b"half")
+                raise OSError(28, "No space left on device")
 
-        return real_write(self, path, half_then_full if "_bgSubtracted" in str(path) else write)
-
-    monkeypatch.setattr(OutputFiles, "write", failing)
+    monkeypatch.setattr(OutputFiles, "writing", failing)
     assert main([str(image), "--epochs", "20", "--format", "xisf"]) == 1
     assert "img_bgSubtracted.xisf: the disk is full" in capsys.readouterr().err
     assert _files(tmp_path) == ["img.fits"]

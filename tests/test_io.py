@@ -5,7 +5,7 @@ import pytest
 from astropy.io import fits
 
 from bgoptimizer.errors import FileFormatError, InputImageError, OutputError
-from bgoptimizer.io import read_image, write_fits_bands, write_image
+from bgoptimizer.io import fits_band_writer, image_band_writer, read_image, write_image
 
 from .conftest import M94, RAW_U16
 
@@ -110,21 +110,20 @@ def test_fits_written_in_bands_is_the_file_written_whole(tmp_path, channels):
     header.add_history("stacked")
     whole = write_image(tmp_path / "whole.fits", data, header)
 
-    def fill(sink):
+    with fits_band_writer(tmp_path / "banded.fits", data.shape, header) as sink:
         for top in (30, 0, 10, 20):  # any order: each band lands at its rows
             sink(top, data[:, top : top + 10])
-
-    banded = write_fits_bands(tmp_path / "banded.fits", data.shape, header, fill)
-    assert banded.read_bytes() == whole.read_bytes()
+    assert (tmp_path / "banded.fits").read_bytes() == whole.read_bytes()
 
 
-def test_fits_bands_failing_midway_leave_no_file(tmp_path):
-    def fill(sink):
+@pytest.mark.parametrize("name", ["model.fits", "model.xisf"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_bands_failing_midway_leave_no_file(tmp_path, name, compress):
+    """The computation that delivers the bands fails inside the writer's block (a cancelled fit)."""
+    with pytest.raises(RuntimeError, match="cancelled"), \
+            image_band_writer(tmp_path / name, (1, 4, 4), compress=compress) as sink:
         sink(0, np.zeros((1, 2, 4), np.float32))
         raise RuntimeError("fit cancelled")
-
-    with pytest.raises(RuntimeError, match="cancelled"):
-        write_fits_bands(tmp_path / "model.fits", (1, 4, 4), fits.Header(), fill)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -171,11 +170,9 @@ def _gzip_threads() -> list[str]:
 
 
 def test_compressed_fits_bands_must_come_in_order(tmp_path):
-    def fill(sink):
+    with pytest.raises(ValueError, match="top to bottom: row 10 after 0"), \
+            fits_band_writer(tmp_path / "model.fits", (1, 20, 4), fits.Header(), compress=True) as sink:
         sink(10, np.zeros((1, 10, 4), np.float32))
-
-    with pytest.raises(ValueError, match="top to bottom: row 10 after 0"):
-        write_fits_bands(tmp_path / "model.fits", (1, 20, 4), fits.Header(), fill, compress=True)
     assert list(tmp_path.iterdir()) == []
     assert _gzip_threads() == []
 

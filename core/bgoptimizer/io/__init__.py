@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,18 @@ from astropy.io import fits
 from ..errors import FileFormatError
 from .atomic import OutputFiles, atomic_write, check_output_dir
 from .bands import BandSink
-from .fits_io import FITS_EXTENSIONS, read_fits, write_fits, write_fits_bands
+from .fits_io import FITS_EXTENSIONS, fits_band_writer, read_fits, write_fits
 from .image_file import FLOAT32, ImageFile, to_unit_range
 from .png import to_display, write_png
-from .xisf_io import read_xisf, write_xisf, write_xisf_bands, xisf_sample_format
+from .xisf_io import read_xisf, write_xisf, xisf_band_writer, xisf_sample_format
 
 __all__ = [
     "ImageFile",
     "read_image",
     "read_header",
     "write_image",
-    "write_fits_bands",
-    "write_image_bands",
+    "fits_band_writer",
+    "image_band_writer",
     "BandSink",
     "write_png",
     "to_display",
@@ -102,19 +103,23 @@ def write_image(
     return write_xisf(path, data, header, properties, compress, files, sample_type)
 
 
-def write_image_bands(
+@contextmanager
+def image_band_writer(
     path: str | Path,
     shape: tuple[int, int, int],
-    fill: Callable[[BandSink], object],
     header: fits.Header | None = None,
     properties: dict[str, Any] | None = None,
     compress: bool = False,
     files: OutputFiles | None = None,
-) -> Path:
-    """Write the ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows (top to
-    bottom), in the format the extension names, atomically; held whole only for compressed XISF."""
+) -> Iterator[BandSink]:
+    """A ``(C, H, W)`` float32 image written, in the format the extension names, as the block delivers it in
+    bands of rows (top to bottom) to the sink it is given; atomically, the file appearing only when the block
+    ends without an error; held whole only for compressed XISF."""
     path = Path(path)
     header = header if header is not None else fits.Header()
     if image_format(path) == "fits":
-        return write_fits_bands(path, shape, header, fill, files, compress)
-    return write_xisf_bands(path, shape, header, properties, fill, files, compress)
+        writer = fits_band_writer(path, shape, header, files, compress)
+    else:
+        writer = xisf_band_writer(path, shape, header, properties, files, compress)
+    with writer as sink:
+        yield sink

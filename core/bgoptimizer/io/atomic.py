@@ -9,14 +9,15 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import FileFormatError, OutputError, OutputExists
 from ..interrupts import interrupts_deferred
 
-__all__ = ["OutputFiles", "atomic_write", "check_output_dir", "check_name_length", "check_path_names",
+__all__ = ["OutputFiles", "atomic_write", "atomic_writing", "check_output_dir", "check_name_length", "check_path_names",
            "remove_stale_temporaries",
            "TEMPORARY_PREFIX"]
 
@@ -213,6 +214,13 @@ class OutputFiles:
 
     def write(self, path: str | Path, write: Callable[[Path], object]) -> Path:
         """Call ``write(temporary_path)``; the file becomes ``path`` at :meth:`commit`."""
+        with self.writing(path) as temporary:
+            write(temporary)
+        return Path(path)
+
+    @contextmanager
+    def writing(self, path: str | Path) -> Iterator[Path]:
+        """The temporary file beside ``path`` that the block fills; it becomes ``path`` at :meth:`commit`."""
         target = Path(path)
         self._folders += _make_folders(target.parent)
         if target.parent not in _swept:  # once a folder: a killed run's leftovers
@@ -229,12 +237,11 @@ class OutputFiles:
         temporary = Path(name)
         self._pending.append((temporary, target))
         try:
-            write(temporary)
+            yield temporary
         except OSError as error:
             full = _disk_full(target.parent, error)
             self.discard()  # the set is abandoned: free its space before measuring what is left
             raise _write_failure(target, error, full) from None
-        return target
 
     def commit(self) -> list[Path]:
         """Rename every temporary file to its target; on a failure none of the targets is left new."""
@@ -310,8 +317,18 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], files: Outpu
     A failure leaves no partial file, and an existing ``path`` is replaced
     only once the new content is complete.
     """
-    if files is not None:
-        return files.write(path, write)
-    with OutputFiles() as alone:
-        alone.write(path, write)
+    with atomic_writing(path, files) as temporary:
+        write(temporary)
     return Path(path)
+
+
+@contextmanager
+def atomic_writing(path: str | Path, files: OutputFiles | None = None) -> Iterator[Path]:
+    """:func:`atomic_write` as a block that fills the temporary file it is given (a file written while
+    its content is being computed)."""
+    if files is not None:
+        with files.writing(path) as temporary:
+            yield temporary
+        return
+    with OutputFiles() as alone, alone.writing(path) as temporary:
+        yield temporary

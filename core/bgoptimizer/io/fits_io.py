@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,12 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from ..errors import FileFormatError
-from .atomic import OutputFiles, atomic_write
+from .atomic import OutputFiles, atomic_writing
 from .bands import BandSink, deliver
 from .fits_tiles import TiledGzipWriter
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 
-__all__ = ["read_fits", "write_fits", "write_fits_bands", "clean_header", "FITS_EXTENSIONS"]
+__all__ = ["read_fits", "write_fits", "fits_band_writer", "clean_header", "FITS_EXTENSIONS"]
 
 # How samples lie in the file, by BITPIX (BZERO shifts unsigned and signed-byte ones).
 _DISK = {8: ">u1", 16: ">i2", 32: ">i4", -32: ">f4"}
@@ -133,7 +134,9 @@ def write_fits(path: Path, data: np.ndarray, header: fits.Header, compress: bool
 
     Compression is lossless GZIP of the samples (floats not quantized), see :mod:`.fits_tiles`.
     """
-    return write_fits_bands(path, data.shape, header, deliver(data), files, compress, sample_type)
+    with fits_band_writer(path, data.shape, header, files, compress, sample_type) as sink:
+        deliver(data)(sink)
+    return Path(path)
 
 
 def _fits_samples(rows: np.ndarray, image_header: fits.Header, sample_type: np.dtype) -> np.ndarray:
@@ -160,17 +163,18 @@ def _image_header(header: fits.Header, shape: tuple[int, int, int], sample_type:
     return full
 
 
-def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Header,
-                     fill: Callable[[BandSink], object], files: OutputFiles | None = None,
-                     compress: bool = False, sample_type: np.dtype = FLOAT32) -> Path:
-    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of rows, atomically, as
-    ``sample_type``.
+@contextmanager
+def fits_band_writer(path: Path, shape: tuple[int, int, int], header: fits.Header,
+                     files: OutputFiles | None = None, compress: bool = False,
+                     sample_type: np.dtype = FLOAT32) -> Iterator[BandSink]:
+    """A ``(C, H, W)`` float32 image written as the block delivers it in bands of rows to the sink it is
+    given, atomically, as ``sample_type``.
 
     ``sink(top, rows)`` puts ``(C, rows, W)`` at row ``top`` straight into the
     file, so the image is never held whole: a background model can be written
     while it is being computed and used. Uncompressed, bands may come in any
     order; compressed (:mod:`.fits_tiles`), top to bottom. The file appears
-    only once ``fill`` has returned (with ``files``: at its commit).
+    only once the block has ended without an error (with ``files``: at its commit).
     """
     channels, height, width = shape
     image_header = _image_header(header, shape, sample_type)
@@ -179,22 +183,19 @@ def write_fits_bands(path: Path, shape: tuple[int, int, int], header: fits.Heade
     def encode(rows: np.ndarray) -> np.ndarray:
         return _fits_samples(rows, image_header, sample_type)
 
-    def write(temporary: Path) -> None:
-        with open(temporary, "r+b") as stream:
-            if compress:
-                with TiledGzipWriter(stream, shape, image_header, encode) as tiles:
-                    fill(tiles.add)
-                    tiles.finish()
-                return
-            head = image_header.tostring().encode("ascii")
-            stream.write(head)
+    with atomic_writing(path, files) as temporary, open(temporary, "r+b") as stream:
+        if compress:
+            with TiledGzipWriter(stream, shape, image_header, encode) as tiles:
+                yield tiles.add
+                tiles.finish()
+            return
+        head = image_header.tostring().encode("ascii")
+        stream.write(head)
 
-            def sink(top: int, rows: np.ndarray) -> None:
-                for channel in range(channels):
-                    stream.seek(len(head) + (channel * height + top) * width * size)
-                    stream.write(encode(rows[channel]).tobytes())
+        def sink(top: int, rows: np.ndarray) -> None:
+            for channel in range(channels):
+                stream.seek(len(head) + (channel * height + top) * width * size)
+                stream.write(encode(rows[channel]).tobytes())
 
-            fill(sink)
-            stream.truncate(-(-(len(head) + channels * height * width * size) // 2880) * 2880)
-
-    return atomic_write(path, write, files)
+        yield sink
+        stream.truncate(-(-(len(head) + channels * height * width * size) // 2880) * 2880)

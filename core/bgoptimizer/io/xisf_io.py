@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,14 +29,14 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..errors import FileFormatError, OutputError
-from .atomic import OutputFiles, atomic_write
+from .atomic import OutputFiles, atomic_writing
 from .bands import BandSink, deliver
 from .fits_io import clean_header
 from .image_file import FLOAT32, ImageFile, kept_type, to_samples, to_unit_range
 from .thumbnail import Thumbnail
 from .xisf_reader import ICC_PROFILE, SIGNATURE, read_xisf_image
 
-__all__ = ["read_xisf", "write_xisf", "write_xisf_bands"]
+__all__ = ["read_xisf", "write_xisf", "xisf_band_writer"]
 
 # Room left in the header for the final data-block size and position (a few digits more at most).
 _HEADER_SLACK = 256
@@ -184,31 +185,22 @@ class _XisfLayout:
         return SIGNATURE + struct.pack("<II", self.reserved, 0) + xml + bytes(self.position - 16 - self.reserved)
 
 
-def write_xisf_bands(
+@contextmanager
+def xisf_band_writer(
     path: Path, shape: tuple[int, int, int], header: fits.Header, properties: dict[str, Any] | None,
-    fill: Callable[[BandSink], object], files: OutputFiles | None = None, compress: bool = False,
-    sample_type: np.dtype = FLOAT32,
-) -> Path:
-    """Write a ``(C, H, W)`` float32 image that ``fill(sink)`` delivers in bands of FITS rows, as XISF of
-    ``sample_type`` samples (:func:`.to_samples`).
+    files: OutputFiles | None = None, compress: bool = False, sample_type: np.dtype = FLOAT32,
+) -> Iterator[BandSink]:
+    """A ``(C, H, W)`` float32 image written as the block delivers it in bands of FITS rows to the sink it
+    is given, as XISF of ``sample_type`` samples (:func:`.to_samples`).
 
     Uncompressed, each band goes straight to its place in the file (rows
     flipped to XISF's top-down order), so the image is never held whole.
     Compressed (zstd, byte-shuffled), the bands are gathered first: shuffling
     takes byte k of every sample before byte k + 1 of any. The file appears
-    once complete (with ``files``: at its commit).
+    once the block has ended without an error (with ``files``: at its commit).
     """
-
-    def gathered() -> np.ndarray:
-        image = np.empty(shape, np.float32)
-
-        def gather(top: int, rows: np.ndarray) -> None:
-            image[:, top : top + rows.shape[1]] = rows
-
-        fill(gather)
-        return image
-
-    return _write(path, _Described(shape, header, properties, sample_type), files, compress, fill, gathered)
+    with _xisf_writer(path, _Described(shape, header, properties, sample_type), files, compress) as sink:
+        yield sink
 
 
 def write_xisf(
@@ -217,8 +209,11 @@ def write_xisf(
 ) -> Path:
     """Write ``(C, H, W)`` float32 data as XISF (zstd with byte shuffling when compressed), atomically
     (with ``files``: at its commit); compressed straight from ``data``, not from a gathered copy."""
-    return _write(path, _Described(data.shape, header, properties, sample_type), files, compress, deliver(data),
-                  lambda: data)
+    described = _Described(data.shape, header, properties, sample_type)
+    with _xisf_writer(path, described, files, compress, data if compress else None) as sink:
+        if not compress:
+            deliver(data)(sink)
+    return Path(path)
 
 
 @dataclass(frozen=True)
@@ -231,9 +226,12 @@ class _Described:
     sample_type: np.dtype
 
 
-def _write(path: Path, image: _Described, files: OutputFiles | None, compress: bool,
-           fill: Callable[[BandSink], object], whole: Callable[[], np.ndarray]) -> Path:
-    """The file: uncompressed from ``fill``'s bands, compressed from ``whole()``."""
+@contextmanager
+def _xisf_writer(path: Path, image: _Described, files: OutputFiles | None, compress: bool,
+                 whole: np.ndarray | None = None) -> Iterator[BandSink]:
+    """The file, its pixels delivered to the sink in bands: uncompressed straight into it; compressed,
+    gathered and then shuffled and compressed, or compressed from ``whole`` (the image itself, the sink
+    then unused)."""
     shape, header, properties = image.shape, image.header, image.properties
     channels, height, width = shape
     sample_type = np.dtype(image.sample_type)
@@ -244,30 +242,32 @@ def _write(path: Path, image: _Described, files: OutputFiles | None, compress: b
     def encode(rows: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(to_samples(rows, sample_type), dtype=sample_type.newbyteorder("<"))
 
-    def write(temporary: Path) -> None:
-        with open(temporary, "r+b") as stream:
-            if compress:
-                image = whole()
-                layout.thumbnail.add(0, image)
-                stream.seek(layout.position)
-                size = _write_shuffled_zstd(stream, image, encode, item)
-            else:
-                def sink(top: int, rows: np.ndarray) -> None:
-                    layout.thumbnail.add(top, rows)
-                    for channel in range(channels):
-                        stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * item)
-                        stream.write(encode(rows[channel, ::-1]).tobytes())
+    with atomic_writing(path, files) as temporary, open(temporary, "r+b") as stream:
+        if compress:
+            gathered = np.empty(shape, np.float32) if whole is None else whole
 
-                fill(sink)
-                size = channels * height * width * item
-            thumbnail = layout.thumbnail.pixels()
-            stream.seek(layout.position + size)
-            stream.write(thumbnail)
-            stream.truncate()
-            stream.seek(0)
-            stream.write(layout.head(size, len(thumbnail)))
+            def gather(top: int, rows: np.ndarray) -> None:
+                gathered[:, top : top + rows.shape[1]] = rows
 
-    return atomic_write(path, write, files)
+            yield gather
+            layout.thumbnail.add(0, gathered)
+            stream.seek(layout.position)
+            size = _write_shuffled_zstd(stream, gathered, encode, item)
+        else:
+            def sink(top: int, rows: np.ndarray) -> None:
+                layout.thumbnail.add(top, rows)
+                for channel in range(channels):
+                    stream.seek(layout.position + (channel * height + height - top - rows.shape[1]) * width * item)
+                    stream.write(encode(rows[channel, ::-1]).tobytes())
+
+            yield sink
+            size = channels * height * width * item
+        thumbnail = layout.thumbnail.pixels()
+        stream.seek(layout.position + size)
+        stream.write(thumbnail)
+        stream.truncate()
+        stream.seek(0)
+        stream.write(layout.head(size, len(thumbnail)))
 
 
 def _write_shuffled_zstd(stream: BinaryIO, image: np.ndarray, encode: Callable[[np.ndarray], np.ndarray],

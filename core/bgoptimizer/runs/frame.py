@@ -23,7 +23,7 @@ from astropy.io import fits
 
 from .._version import __version__
 from ..errors import BgOptimizerError
-from ..io import ImageFile, OutputFiles, read_header, write_image, write_image_bands
+from ..io import ImageFile, OutputFiles, image_band_writer, read_header, write_image
 from ..io.bands import BandSink
 from ..io.image_file import FLOAT32
 from ..method.cfa import extract_frame_background
@@ -94,15 +94,13 @@ def _correction_done(params: Parameters) -> str:
 
 def _fit_with_model(fit: Callable[[BandSink], BackgroundResult], image: ImageFile, path: Path | None,
                     header: fits.Header, compress: bool, files: OutputFiles | None) -> BackgroundResult:
-    """Run ``fit(model_sink)`` with the model going to ``path`` band by band as it is computed (a raw
-    frame's once its phases are done), or dropped when ``path`` is None: never held whole (a 3000x2000
-    RGB model is 72 MB)."""
+    """``fit(model_sink)`` with the model going to ``path`` band by band as it is computed (a raw frame's
+    once its phases are done), or dropped when ``path`` is None: never held whole (a 3000x2000 RGB model is
+    72 MB). The method produces the bands and the file takes them; a failed fit leaves no file."""
     if path is None:
         return fit(_dropped)
-    results: list[BackgroundResult] = []
-    write_image_bands(path, image.data.shape, lambda sink: results.append(fit(sink)), header,
-                      image.properties, compress, files)
-    return results[0]
+    with image_band_writer(path, image.data.shape, header, image.properties, compress, files) as sink:
+        return fit(sink)
 
 
 def _dropped(_top: int, _rows: np.ndarray) -> None:
