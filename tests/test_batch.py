@@ -130,7 +130,8 @@ def test_a_commit_that_fails_halfway_takes_back_what_it_renamed(tmp_path, monkey
     monkeypatch.setattr(os, "replace", replace)
     files = OutputFiles()
     for name in ("a.bin", "b.bin"):
-        files.write(tmp_path / name, lambda temporary: temporary.write_bytes(b"x"))
+        with files.writing(tmp_path / name) as temporary:
+            temporary.write_bytes(b"x")
     with pytest.raises(Exception, match=r"b.bin: cannot write it \(Permission denied\)"):
         files.commit()
     assert _files(tmp_path) == []
@@ -442,7 +443,8 @@ def test_an_output_made_by_another_run_meanwhile_is_not_replaced(tmp_path, monke
 def test_no_clobber_commit_takes_back_the_first_file_of_the_pair(tmp_path):
     files = OutputFiles(replace=False)
     for name in ("a.bin", "b.bin"):
-        files.write(tmp_path / name, lambda temporary: temporary.write_bytes(b"ours"))
+        with files.writing(tmp_path / name) as temporary:
+            temporary.write_bytes(b"ours")
     (tmp_path / "b.bin").write_bytes(b"theirs")
     with pytest.raises(Exception, match="b.bin: appeared while this run was writing it"):
         files.commit()

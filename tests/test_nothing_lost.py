@@ -173,11 +173,9 @@ _KILLED_WRITER = """
 import sys, time
 from pathlib import Path
 from bgoptimizer.io import OutputFiles
-files = OutputFiles()
-def stuck(temporary):
+with OutputFiles().writing(sys.argv[1]) as temporary:  # stuck while writing
     Path(sys.argv[2]).write_text(str(temporary))
     time.sleep(600)
-files.write(sys.argv[1], stuck)
 """
 
 

@@ -87,10 +87,11 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
     out, err = out or sys.stdout, err or sys.stderr
     done: list[FileOutcome] = []
     failed: list[tuple[Path, str]] = []
-    current = [jobs[0]]
+    current = jobs[0]  # the job being processed, which an interruption names
 
     def work(job: Job) -> FileOutcome:
-        current[0] = job
+        nonlocal current
+        current = job
         if len(jobs) > 1:
             print(f"[{len(done) + len(failed) + 1}/{len(jobs)}] {job.source}", file=err)
         # A failure or a signal discards the job's files; a file that another run made meanwhile
@@ -122,8 +123,8 @@ def run_jobs(jobs: Sequence[Job], params: Parameters, options: RunOptions, progr
         each_in_turn(jobs, work, success, failure)
     except Interrupted as stop:
         progress.close()
-        finished = bool(done) and done[-1].job is current[0]
-        print(_interrupted(stop, None if finished else current[0], done, len(jobs)), file=err)
+        finished = bool(done) and done[-1].job is current
+        print(_interrupted(stop, None if finished else current, done, len(jobs)), file=err)
         raise
     return done, failed
 

@@ -197,7 +197,7 @@ def _write_failure(target: Path, error: OSError, full: bool) -> OutputError:
 class OutputFiles:
     """Output files that appear together or not at all.
 
-    Each :meth:`write` fills a hidden temporary file beside its target (its
+    Each :meth:`writing` block fills a hidden temporary file beside its target (its
     folder made if missing); :meth:`commit` renames them all, with
     SIGINT/SIGTERM held back meanwhile, so an interrupted or failed run never
     leaves half of a result (a corrected image without its model), a temporary
@@ -211,12 +211,6 @@ class OutputFiles:
         self.replace = replace
         self._pending: list[tuple[Path, Path]] = []  # (temporary, target)
         self._folders: list[Path] = []  # made for these files, outermost first
-
-    def write(self, path: str | Path, write: Callable[[Path], object]) -> Path:
-        """Call ``write(temporary_path)``; the file becomes ``path`` at :meth:`commit`."""
-        with self.writing(path) as temporary:
-            write(temporary)
-        return Path(path)
 
     @contextmanager
     def writing(self, path: str | Path) -> Iterator[Path]:

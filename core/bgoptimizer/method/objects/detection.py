@@ -133,11 +133,11 @@ def _box_significance(significance: np.ndarray, valid: np.ndarray, sky: np.ndarr
     return (average - center) / max(spread, 1e-6)
 
 
-def _frame_border(shape: tuple[int, ...]) -> np.ndarray:
-    """The map's outermost rows and columns."""
+def _frame_border(shape: tuple[int, ...], width: int = 1) -> np.ndarray:
+    """The map's outermost ``width`` rows and columns on every side."""
     border = np.zeros(shape, bool)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
+    border[:width, :] = border[-width:, :] = True
+    border[:, :width] = border[:, -width:] = True
     return border
 
 
@@ -210,8 +210,8 @@ def _with_wings(objects: np.ndarray, min_margin: int) -> np.ndarray:
 def _rises_to_border(rising: np.ndarray) -> bool:
     """Whether light brighter than an earlier ring (``rising``) comes within ``_RISE_NEAR_SHARE`` of the
     frame's longer side to its border."""
-    near = dilate(rising, int(round(_RISE_NEAR_SHARE * max(rising.shape))))
-    return bool((near & _frame_border(rising.shape)).any())
+    reach_of_border = int(round(_RISE_NEAR_SHARE * max(rising.shape))) + 1
+    return bool((rising & _frame_border(rising.shape, reach_of_border)).any())
 
 
 def find_objects(data_ds: np.ndarray, valid: np.ndarray, stretches: list[ChannelStretch], solve: Solver,
